@@ -1,0 +1,244 @@
+/**
+ * The decision (SPEC §2): a pure function of the request, the policy, the clock reading and the
+ * grants and cluster facts the caller looked up. Rules in order; the first that decides wins.
+ * Recording the task for a bypass is the orchestrator's job (review.ts): this only says one is due.
+ */
+import type { Grant } from '../grants/grant.ts';
+import type { Mode, Policy, UnmanagedCreates } from '../policy/policy.ts';
+import { classifyChanges, type ClassifiedChange } from './classify.ts';
+import { diffObjects, type FieldChange } from './diff.ts';
+import { keySeg } from './field-path.ts';
+import { selectGrant } from './grant-match.ts';
+import { touchesLever } from './levers.ts';
+import { mergeKeysFromManagedFields } from './managed-fields.ts';
+import { allowanceWarning, auditWarning, denialMessage } from './message.ts';
+import { ownerOf, type Owner } from './ownership.ts';
+import { isSecretKind, redactSecret } from './redact.ts';
+import { describeTarget, targetOf, type Target } from './target.ts';
+import type { AdmissionRequest, KubeObject } from './types.ts';
+
+/** One vocabulary for outcomes, used by responses, logs and metrics. */
+export type Outcome = 'allowed' | 'warned' | 'bypassed' | 'denied';
+
+export type Rule =
+  | 'connect'
+  | 'namespace-unprotected'
+  | 'cluster-scoped-ignored'
+  | 'gitops-controller'
+  | 'system-writer'
+  | 'not-gitops-owned'
+  | 'controller-created'
+  | 'unmanaged-create'
+  | 'no-guarded-change'
+  | 'allowance'
+  | 'grant'
+  | 'guarded-change';
+
+/** What a cluster cache knows of a scale request's parent object. */
+export type ScaleParent = { readonly state: 'found'; readonly object: KubeObject } | { readonly state: 'unknown' };
+
+export interface DecisionInput {
+  readonly request: AdmissionRequest;
+  readonly policy: Policy;
+  readonly now: Date;
+  /** grants that verified; the decision checks window, subject and scope */
+  readonly grants: readonly Grant[];
+  /** for the scale subresource; absent or unknown: the documented fallback */
+  readonly scaleParent?: ScaleParent;
+  /** labels of the request's namespace when a cache knows them */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+}
+
+export interface Verdict {
+  readonly outcome: Outcome;
+  readonly allowed: boolean;
+  readonly rule: Rule;
+  /** true when `mode: audit` turned a deny into an allow */
+  readonly audited: boolean;
+  readonly message: string | undefined;
+  readonly warnings: readonly string[];
+  readonly target: Target;
+  readonly owner: Owner | undefined;
+  /** every classified change that is not a runtime field */
+  readonly changes: readonly ClassifiedChange[];
+  readonly guarded: readonly ClassifiedChange[];
+  readonly allowancesUsed: readonly string[];
+  readonly grant: Grant | undefined;
+}
+
+export const SCALE_FALLBACK_OWNER: Owner = {
+  display: 'GitOps (assumed: without a parent-object cache every scale write in a protected namespace counts as GitOps-owned)',
+  id: 'unknown',
+  via: 'scale fallback',
+};
+
+function isProtected(ns: string, policy: Policy, labels: Readonly<Record<string, string>> | undefined): boolean {
+  const p = policy.protectedNamespaces;
+  if (p.names.has(ns)) return true;
+  if (!p.matchLabels) return false;
+  // Without namespace labels, trust the webhook's namespaceSelector (same labels) to have filtered.
+  if (!labels) return true;
+  return Object.entries(p.matchLabels).every(([k, v]) => labels[k] === v);
+}
+
+function modeFor(policy: Policy, ns: string): Mode {
+  return policy.namespaces.get(ns)?.mode ?? policy.mode;
+}
+
+function unmanagedCreatesFor(policy: Policy, ns: string): UnmanagedCreates {
+  return policy.namespaces.get(ns)?.unmanagedCreates ?? policy.unmanagedCreates;
+}
+
+function hasControllerOwner(obj: KubeObject | null): boolean {
+  const refs = obj?.metadata?.ownerReferences;
+  return Array.isArray(refs) && refs.some((r) => r?.controller === true);
+}
+
+function scaleChanges(r: AdmissionRequest): FieldChange[] {
+  const replicas = (o: KubeObject | null): unknown => (o?.spec as { replicas?: unknown } | undefined)?.replicas;
+  const before = replicas(r.oldObject);
+  const after = replicas(r.object);
+  return before === after ? [] : [{ path: [keySeg('spec'), keySeg('replicas')], before, after }];
+}
+
+function reconcilerOwner(t: Target): Owner {
+  return { display: `the GitOps reconciler configuration ${describeTarget(t)}`, id: `reconciler/${t.namespace}/${t.name}`, via: 'reconcile lever' };
+}
+
+export function decide(input: DecisionInput): Verdict {
+  const { request: r, policy, now } = input;
+  const target = targetOf(r);
+  let owner: Owner | undefined;
+  let changes: readonly ClassifiedChange[] = [];
+
+  const verdict = (outcome: Outcome, rule: Rule, extra: Partial<Verdict> = {}): Verdict => ({
+    outcome,
+    allowed: outcome !== 'denied',
+    rule,
+    audited: false,
+    message: undefined,
+    warnings: [],
+    target,
+    owner,
+    changes,
+    guarded: [],
+    allowancesUsed: [],
+    grant: undefined,
+    ...extra,
+  });
+
+  // Rules 1 (malformed input) is the decoder's; CONNECT is always allowed.
+  if (r.operation === 'CONNECT') return verdict('allowed', 'connect');
+
+  // Rule 2: only protected namespaces (and tracked cluster-scoped objects unless ignored).
+  if (target.clusterScoped) {
+    if (policy.clusterScoped === 'ignore') return verdict('allowed', 'cluster-scoped-ignored');
+  } else if (!isProtected(target.namespace, policy, input.namespaceLabels)) {
+    return verdict('allowed', 'namespace-unprotected');
+  }
+
+  // Rule 3: the GitOps path itself, and system writers. Identity only: field managers can be spoofed.
+  const user = r.userInfo.username;
+  if (policy.gitops.controllers.has(user)) return verdict('allowed', 'gitops-controller');
+  if (policy.systemWriters.has(user)) return verdict('allowed', 'system-writer');
+
+  // Rule 4: ownership of the stored object (for scale: of the parent).
+  const scale = r.subResource === 'scale';
+  let stored: KubeObject | null;
+  if (scale) {
+    const parent = input.scaleParent;
+    stored = parent?.state === 'found' ? parent.object : null;
+    owner = parent?.state === 'found' ? ownerOf(parent.object, policy) : SCALE_FALLBACK_OWNER;
+  } else {
+    stored = r.operation === 'CREATE' ? r.object : r.oldObject;
+    owner = ownerOf(stored, policy);
+  }
+
+  let unmanagedCreate = false;
+  let leverOnly = false;
+  if (!owner) {
+    if (r.operation === 'CREATE' && !target.clusterScoped) {
+      if (hasControllerOwner(r.object)) return verdict('allowed', 'controller-created');
+      const setting = unmanagedCreatesFor(policy, target.namespace);
+      if (setting === 'allow') return verdict('allowed', 'not-gitops-owned');
+      if (setting === 'audit') {
+        return verdict('warned', 'unmanaged-create', { audited: true, warnings: [auditWarning(target, [], true)] });
+      }
+      unmanagedCreate = true;
+    } else if (
+      r.operation === 'UPDATE' &&
+      !scale &&
+      touchesLever(r.oldObject?.metadata, r.object?.metadata, target.group, target.kind)
+    ) {
+      // A reconcile lever is always guarded, even on an object nothing else marks as GitOps-owned.
+      owner = reconcilerOwner(target);
+      leverOnly = true;
+    } else {
+      return verdict('allowed', 'not-gitops-owned');
+    }
+  }
+
+  // Rule 5: the guarded changes.
+  const secret = isSecretKind(target.group, target.kind);
+  const before = secret ? redactSecret(r.oldObject) : r.oldObject;
+  const after = secret ? redactSecret(r.object) : r.object;
+  const wholeObject = r.operation !== 'UPDATE';
+  let raw: FieldChange[];
+  if (scale) {
+    raw = scaleChanges(r);
+  } else {
+    const mergeKeys = mergeKeysFromManagedFields([
+      ...(r.oldObject?.metadata?.managedFields ?? []),
+      ...(r.object?.metadata?.managedFields ?? []),
+    ]);
+    const opts = { mergeKeys, skipRuntime: true };
+    raw =
+      r.operation === 'UPDATE'
+        ? diffObjects(before, after, opts)
+        : r.operation === 'CREATE'
+          ? diffObjects(undefined, after, opts)
+          : diffObjects(before, undefined, opts);
+  }
+  changes = classifyChanges(raw, {
+    policy,
+    group: target.group,
+    kind: target.kind,
+    writer: r.userInfo,
+    stored,
+    wholeObject,
+  }).filter((c) => c.class !== 'runtime');
+  if (leverOnly) {
+    // Not GitOps-owned: only the lever itself is guarded.
+    changes = changes.filter((c) => c.rule === 'reconcile-lever');
+    if (changes.length === 0) {
+      owner = undefined;
+      return verdict('allowed', 'not-gitops-owned');
+    }
+  }
+  const guarded = changes.filter((c) => c.class === 'guarded');
+
+  if (guarded.length === 0 && !(wholeObject && (r.operation === 'DELETE' || unmanagedCreate))) {
+    const used = [...new Set(changes.filter((c) => c.class === 'allowance').map((c) => c.rule ?? ''))];
+    if (used.length > 0) {
+      return verdict('warned', 'allowance', { allowancesUsed: used, warnings: [allowanceWarning(target, used, user)] });
+    }
+    return verdict('allowed', 'no-guarded-change');
+  }
+
+  // Rule 6: a grant covering every guarded change.
+  const grant = selectGrant(
+    input.grants,
+    { namespace: target.namespace, group: target.group, kind: target.kind, name: target.name, operation: r.operation, writer: r.userInfo },
+    guarded,
+    now,
+  );
+  if (grant) return verdict('bypassed', 'grant', { guarded, grant });
+
+  // Rule 7: deny, or in audit mode allow with a warning.
+  const rule: Rule = unmanagedCreate ? 'unmanaged-create' : 'guarded-change';
+  const message = denialMessage({ target, operation: r.operation, owner, guarded, unmanagedCreate });
+  if (modeFor(policy, target.namespace) === 'audit') {
+    return verdict('warned', rule, { audited: true, guarded, message, warnings: [auditWarning(target, guarded, unmanagedCreate)] });
+  }
+  return verdict('denied', rule, { guarded, message });
+}

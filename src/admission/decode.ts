@@ -1,0 +1,137 @@
+/**
+ * Decode: raw body → a checked AdmissionRequest, or a DriftgateError with a message that names the
+ * problem. Nothing here trusts the input: every field the decision reads is type-checked, and nesting
+ * is bounded before any recursive code sees the objects.
+ */
+import { DriftgateError } from '../errors.ts';
+import { MAX_DEPTH } from './diff.ts';
+import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
+
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+export const REVIEW_API_VERSION = 'admission.k8s.io/v1';
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function malformed(message: string): DriftgateError {
+  return new DriftgateError('REVIEW_MALFORMED', `malformed AdmissionReview: ${message}`);
+}
+
+function str(o: Obj, key: string, where: string, optional = false): string {
+  const v = o[key];
+  if (v === undefined && optional) return '';
+  if (typeof v !== 'string') throw malformed(`${where}.${key} must be a string${v === undefined ? ' (missing)' : `, got ${typeName(v)}`}`);
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'array' : typeof v;
+}
+
+function gvk<T extends 'kind' | 'resource'>(o: Obj, key: string, leaf: T): Record<'group' | 'version' | T, string> {
+  const v = o[key];
+  if (!isObj(v)) throw malformed(`request.${key} must be an object with group, version and ${leaf}`);
+  return {
+    group: str(v, 'group', `request.${key}`, true),
+    version: str(v, 'version', `request.${key}`),
+    [leaf]: str(v, leaf, `request.${key}`),
+  } as Record<'group' | 'version' | T, string>;
+}
+
+/** Iterative, so hostile nesting cannot overflow the stack while we measure it. */
+function checkDepth(root: unknown, where: string): void {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > MAX_DEPTH) throw new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: ${where} nests deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
+    else for (const k in v) if (Object.hasOwn(v, k)) stack.push([(v as Obj)[k], d + 1]);
+  }
+}
+
+function kubeObject(o: Obj, key: 'object' | 'oldObject'): KubeObject | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (!isObj(v)) throw malformed(`request.${key} must be an object or null, got ${typeName(v)}`);
+  checkDepth(v, `request.${key}`);
+  if (v.metadata !== undefined && !isObj(v.metadata)) throw malformed(`request.${key}.metadata must be an object`);
+  const md = v.metadata as Obj | undefined;
+  for (const m of ['labels', 'annotations'] as const) {
+    const map = md?.[m];
+    if (map === undefined || map === null) continue;
+    if (!isObj(map) || !Object.values(map).every((x) => typeof x === 'string')) {
+      throw malformed(`request.${key}.metadata.${m} must map strings to strings`);
+    }
+  }
+  if (md?.managedFields !== undefined && md.managedFields !== null && !Array.isArray(md.managedFields)) {
+    throw malformed(`request.${key}.metadata.managedFields must be a list`);
+  }
+  return v as KubeObject;
+}
+
+/** The request uid, when the body got far enough to have one: every answer echoes it. */
+export function uidOf(parsed: unknown): string {
+  if (!isObj(parsed) || !isObj(parsed.request)) return '';
+  return typeof parsed.request.uid === 'string' ? parsed.request.uid : '';
+}
+
+export function parseReviewJson(body: string): unknown {
+  if (body.trim() === '') throw malformed('empty body');
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw malformed(`invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function decodeReview(parsed: unknown): AdmissionRequest {
+  if (!isObj(parsed)) throw malformed(`expected a JSON object, got ${typeName(parsed)}`);
+  if (parsed.apiVersion !== REVIEW_API_VERSION) {
+    throw new DriftgateError(
+      'REVIEW_UNSUPPORTED_VERSION',
+      `unsupported AdmissionReview apiVersion ${JSON.stringify(parsed.apiVersion ?? null)}: driftgate speaks ${REVIEW_API_VERSION} (admissionReviewVersions: [v1])`,
+    );
+  }
+  if (parsed.kind !== 'AdmissionReview') throw malformed(`kind must be "AdmissionReview", got ${JSON.stringify(parsed.kind ?? null)}`);
+  const r = parsed.request;
+  if (!isObj(r)) throw malformed('request is missing');
+  const uid = str(r, 'uid', 'request');
+  if (uid === '') throw malformed('request.uid is empty');
+  const operation = str(r, 'operation', 'request');
+  if (!OPERATIONS.has(operation)) throw malformed(`request.operation "${operation}" is not CREATE, UPDATE, DELETE or CONNECT`);
+  const ui = r.userInfo;
+  if (!isObj(ui)) throw malformed('request.userInfo is missing');
+  const groups = ui.groups ?? [];
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+    throw malformed('request.userInfo.groups must be a list of strings');
+  }
+  const dryRun = r.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') throw malformed('request.dryRun must be a boolean');
+  const options = isObj(r.options) ? r.options : {};
+  const subResource = str(r, 'subResource', 'request', true);
+  const request: AdmissionRequest = {
+    uid,
+    kind: gvk(r, 'kind', 'kind'),
+    resource: gvk(r, 'resource', 'resource'),
+    subResource: subResource === '' ? undefined : subResource,
+    name: str(r, 'name', 'request', true),
+    namespace: str(r, 'namespace', 'request', true),
+    operation: operation as Operation,
+    userInfo: { username: str(ui, 'username', 'request.userInfo', true), groups: groups as string[] },
+    object: kubeObject(r, 'object'),
+    oldObject: kubeObject(r, 'oldObject'),
+    dryRun,
+    fieldManager: typeof options.fieldManager === 'string' ? options.fieldManager : undefined,
+  };
+  if (operation === 'UPDATE' && (!request.object || !request.oldObject)) {
+    throw malformed('UPDATE needs both request.object and request.oldObject');
+  }
+  if (operation === 'CREATE' && !request.object) throw malformed('CREATE needs request.object');
+  if (operation === 'DELETE' && !request.oldObject) throw malformed('DELETE needs request.oldObject');
+  return request;
+}

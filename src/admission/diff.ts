@@ -1,0 +1,183 @@
+/**
+ * The normalized field diff: every leaf that differs between two objects, addressed by field path.
+ *
+ * - Associative lists are matched by merge key (from managedFields `k:{…}` keys when present, else the
+ *   Kubernetes merge keys of well-known lists), so reordering a list is not a change and a path names
+ *   the container, env var or port, never an index. Other lists are atomic: one leaf, whole value.
+ * - Added or removed objects are walked to their leaves, so rules can match e.g. one new annotation.
+ * - null, {} and [] count as absent (the API server drops them), so they never show up as noise.
+ */
+import { DriftgateError } from '../errors.ts';
+import { itemSeg, keySeg, type FieldPath, type Segment } from './field-path.ts';
+import type { MergeKeyIndex } from './managed-fields.ts';
+import { isRuntimePath } from './runtime-fields.ts';
+
+export interface FieldChange {
+  readonly path: FieldPath;
+  /** undefined: the field is absent on that side */
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface DiffOptions {
+  readonly mergeKeys: MergeKeyIndex;
+  /** skip runtime fields entirely (the webhook never needs them; `driftgate diff` shows them) */
+  readonly skipRuntime: boolean;
+}
+
+export const MAX_DEPTH = 100;
+
+type Obj = Record<string, unknown>;
+type ItemKeys = Record<string, string | number | boolean>;
+
+const BY_NAME = ['name'];
+const KNOWN_LISTS: Record<string, readonly string[]> = {
+  containers: BY_NAME,
+  initContainers: BY_NAME,
+  ephemeralContainers: BY_NAME,
+  env: BY_NAME,
+  volumes: BY_NAME,
+  volumeMounts: BY_NAME,
+  imagePullSecrets: BY_NAME,
+  resourceClaims: BY_NAME,
+  volumeDevices: ['devicePath'],
+  hostAliases: ['ip'],
+  topologySpreadConstraints: ['topologyKey', 'whenUnsatisfiable'],
+};
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** null, {} and [] are treated as absent. */
+function present(v: unknown): unknown {
+  if (v === null) return undefined;
+  if (Array.isArray(v) && v.length === 0) return undefined;
+  if (isObj(v) && Object.keys(v).length === 0) return undefined;
+  return v;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !deepEqual((a as Obj)[k], (b as Obj)[k])) return false;
+  }
+  return true;
+}
+
+function lastField(abstract: string): string {
+  const dot = abstract.lastIndexOf('.');
+  return (dot < 0 ? abstract : abstract.slice(dot + 1)).replace(/\[\]$/, '');
+}
+
+function builtinKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {
+  const known = KNOWN_LISTS[field];
+  if (known) return known;
+  if (field === 'ports') {
+    if (items.every((i) => isObj(i) && 'containerPort' in i)) return ['containerPort', 'protocol'];
+    if (items.every((i) => isObj(i) && 'port' in i)) return ['port', 'protocol'];
+    return undefined;
+  }
+  // Lists of objects that all carry a distinct name read best keyed by it.
+  return items.every((i) => isObj(i) && typeof i.name === 'string') ? BY_NAME : undefined;
+}
+
+function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefined {
+  if (!isObj(item)) return undefined;
+  const keys: ItemKeys = {};
+  for (const n of names) {
+    let v = item[n];
+    if (v === undefined && n === 'protocol') v = 'TCP'; // the API server's default
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      if (v === undefined && names.length > 1) continue; // optional part of a compound key
+      return undefined;
+    }
+    keys[n] = v;
+  }
+  return Object.keys(keys).length > 0 ? keys : undefined;
+}
+
+/** Indexes both lists by merge key; undefined when the list is not associative (or keys collide). */
+function indexLists(
+  abstract: string,
+  before: readonly unknown[],
+  after: readonly unknown[],
+  opts: DiffOptions,
+): { ids: string[]; keys: Map<string, ItemKeys>; b: Map<string, unknown>; a: Map<string, unknown> } | undefined {
+  const names = opts.mergeKeys.get(abstract) ?? builtinKeys(lastField(abstract), [...before, ...after]);
+  if (!names || names.length === 0) return undefined;
+  const keys = new Map<string, ItemKeys>();
+  const ids: string[] = [];
+  const index = (list: readonly unknown[]): Map<string, unknown> | undefined => {
+    const m = new Map<string, unknown>();
+    for (const item of list) {
+      const k = itemKeysOf(item, names);
+      if (!k) return undefined;
+      const id = JSON.stringify(k);
+      if (m.has(id)) return undefined;
+      m.set(id, item);
+      if (!keys.has(id)) {
+        keys.set(id, k);
+        ids.push(id);
+      }
+    }
+    return m;
+  };
+  const a = index(after);
+  const b = index(before);
+  return a && b ? { ids, keys, a, b } : undefined;
+}
+
+function walk(
+  path: Segment[],
+  abstract: string,
+  before: unknown,
+  after: unknown,
+  opts: DiffOptions,
+  out: FieldChange[],
+): void {
+  if (path.length > MAX_DEPTH) {
+    throw new DriftgateError('REVIEW_TOO_DEEP', `object nests deeper than ${MAX_DEPTH} levels`);
+  }
+  if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
+  const b = present(before);
+  const a = present(after);
+  if (b === undefined && a === undefined) return;
+  if ((b === undefined || isObj(b)) && (a === undefined || isObj(a))) {
+    const bo = (b ?? {}) as Obj;
+    const ao = (a ?? {}) as Obj;
+    for (const k of Object.keys(bo)) {
+      walk([...path, keySeg(k)], abstract === '' ? k : `${abstract}.${k}`, bo[k], Object.hasOwn(ao, k) ? ao[k] : undefined, opts, out);
+    }
+    for (const k of Object.keys(ao)) {
+      if (!Object.hasOwn(bo, k)) walk([...path, keySeg(k)], abstract === '' ? k : `${abstract}.${k}`, undefined, ao[k], opts, out);
+    }
+    return;
+  }
+  if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {
+    const idx = indexLists(abstract, (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
+    if (idx) {
+      for (const id of idx.ids) {
+        walk([...path, itemSeg(idx.keys.get(id)!)], `${abstract}[]`, idx.b.get(id), idx.a.get(id), opts, out);
+      }
+      return;
+    }
+  }
+  if (!deepEqual(b, a)) out.push({ path, before: b, after: a });
+}
+
+/** All differing leaves from `before` to `after` (either may be undefined for CREATE / DELETE). */
+export function diffObjects(before: unknown, after: unknown, opts: DiffOptions): FieldChange[] {
+  const out: FieldChange[] = [];
+  walk([], '', before, after, opts, out);
+  return out;
+}

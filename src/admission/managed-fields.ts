@@ -1,0 +1,101 @@
+/**
+ * Reading metadata.managedFields (FieldsV1): which list fields are associative and by which keys
+ * (`k:{"name":"api"}`), and which fields a set of field managers owns.
+ *
+ * FieldsV1 keys: `f:<field>` a field, `k:<json>` a list item by merge key, `v:<json>` a set value,
+ * `i:<n>` an item by index, `.` the node itself.
+ */
+import type { FieldPath } from './field-path.ts';
+import type { JsonObject, ManagedFieldsEntry } from './types.ts';
+
+/** Abstract list path (`spec.template.spec.containers[].ports`) → merge key names. */
+export type MergeKeyIndex = Map<string, readonly string[]>;
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseItemKey(k: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(k.slice(2));
+    return isObject(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function collectKeys(node: JsonObject, abstract: string, out: MergeKeyIndex, depth: number): void {
+  if (depth > 64) return;
+  for (const [key, child] of Object.entries(node)) {
+    if (!isObject(child)) continue;
+    if (key.startsWith('f:')) {
+      const name = key.slice(2);
+      collectKeys(child, abstract === '' ? name : `${abstract}.${name}`, out, depth + 1);
+    } else if (key.startsWith('k:')) {
+      if (!out.has(abstract)) {
+        const item = parseItemKey(key);
+        if (item) out.set(abstract, Object.keys(item));
+      }
+      collectKeys(child, `${abstract}[]`, out, depth + 1);
+    }
+  }
+}
+
+export function mergeKeysFromManagedFields(entries: readonly ManagedFieldsEntry[] | undefined): MergeKeyIndex {
+  const out: MergeKeyIndex = new Map();
+  if (!Array.isArray(entries)) return out;
+  for (const e of entries) if (isObject(e?.fieldsV1)) collectKeys(e.fieldsV1, '', out, 0);
+  return out;
+}
+
+/** The managedFields entries written by any of `managers`, or undefined when there are none. */
+export function fieldSetsOf(
+  entries: readonly ManagedFieldsEntry[] | undefined,
+  managers: ReadonlySet<string>,
+): JsonObject[] {
+  if (!Array.isArray(entries)) return [];
+  const out: JsonObject[] = [];
+  for (const e of entries) {
+    if (isObject(e) && typeof e.manager === 'string' && managers.has(e.manager) && isObject(e.fieldsV1)) {
+      out.push(e.fieldsV1);
+    }
+  }
+  return out;
+}
+
+function itemMatches(key: string, want: Readonly<Record<string, unknown>>): boolean {
+  const item = parseItemKey(key);
+  if (!item) return false;
+  const names = Object.keys(want);
+  if (names.length !== Object.keys(item).length) return false;
+  return names.every((n) => String(item[n]) === String(want[n]));
+}
+
+/**
+ * True when the field set owns `path`: the path exists in it, or it owns an ancestor as a leaf
+ * (an atomic field such as `f:selector: {}` owns everything below it).
+ */
+export function fieldSetOwns(set: JsonObject, path: FieldPath): boolean {
+  let node: JsonObject = set;
+  for (const seg of path) {
+    if (Object.keys(node).length === 0) return node !== set;
+    let next: unknown;
+    if (seg.k === 'key') {
+      next = Object.hasOwn(node, `f:${seg.key}`) ? node[`f:${seg.key}`] : undefined;
+    } else {
+      for (const key of Object.keys(node)) {
+        if (key.startsWith('k:') && itemMatches(key, seg.keys)) {
+          next = node[key];
+          break;
+        }
+      }
+    }
+    if (!isObject(next)) return false;
+    node = next;
+  }
+  return true;
+}
+
+export function anyFieldSetOwns(sets: readonly JsonObject[], path: FieldPath): boolean {
+  return sets.some((s) => fieldSetOwns(s, path));
+}

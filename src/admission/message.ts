@@ -1,0 +1,96 @@
+/**
+ * The words people read: denial messages (shown by kubectl as "admission webhook … denied the
+ * request: <message>") and warnings (shown as "Warning: …"). Values are already redacted upstream.
+ */
+import type { Grant } from '../grants/grant.ts';
+import { formatDuration } from '../util/duration.ts';
+import type { ClassifiedChange } from './classify.ts';
+import type { Owner } from './ownership.ts';
+import { showValue } from './redact.ts';
+import { describeTarget, resourceRef, type Target } from './target.ts';
+import type { Operation } from './types.ts';
+
+export const MAX_LISTED_PATHS = 5;
+
+function gitNote(c: ClassifiedChange): string {
+  if (c.rule === 'tracking-marker') return ' (GitOps tracking marker: detaches the object from Git)';
+  if (c.rule === 'reconcile-lever') return ' (reconcile lever: switches GitOps off for this object)';
+  if (c.declaredInGit === true) return ' (declared in Git)';
+  if (c.declaredInGit === false) return ' (not declared in Git)';
+  return '';
+}
+
+export function changeLine(c: ClassifiedChange): string {
+  return `${c.printed}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}`;
+}
+
+export function grantCommand(t: Target, op: Operation, guarded: readonly ClassifiedChange[]): string {
+  const parts = ['driftgate grant request'];
+  if (!t.clusterScoped) parts.push(`-n ${t.namespace}`);
+  parts.push(resourceRef(t));
+  if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3) {
+    for (const c of guarded) parts.push(`--path '${c.printed}'`);
+  }
+  if (op !== 'UPDATE') parts.push(`--operation ${op}`);
+  parts.push('--ttl 30m --reason "..." --incident INC-...');
+  return parts.join(' ');
+}
+
+function listChanges(guarded: readonly ClassifiedChange[]): string[] {
+  const shown = guarded.slice(0, MAX_LISTED_PATHS).map((c) => `  - ${changeLine(c)}`);
+  if (guarded.length > MAX_LISTED_PATHS) shown.push(`  …and ${guarded.length - MAX_LISTED_PATHS} more`);
+  const declared = guarded.filter((c) => c.declaredInGit === true).length;
+  const fresh = guarded.filter((c) => c.declaredInGit === false).length;
+  if (declared + fresh > 0) shown.push(`  (${declared} declared in Git, ${fresh} not declared in Git)`);
+  return shown;
+}
+
+export interface DenialInput {
+  readonly target: Target;
+  readonly operation: Operation;
+  readonly owner: Owner | undefined;
+  readonly guarded: readonly ClassifiedChange[];
+  readonly unmanagedCreate: boolean;
+}
+
+export function denialMessage(d: DenialInput): string {
+  const what = describeTarget(d.target);
+  const next = `Next step: change it in Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``;
+  if (d.unmanagedCreate) {
+    return [
+      `driftgate: creating ${what} by hand is denied: the object is not managed by GitOps, and a hand-made object in a protected namespace is drift that Git does not know about (unmanagedCreates: deny).`,
+      `Next step: add it to Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``,
+    ].join('\n');
+  }
+  const owner = d.owner?.display ?? 'GitOps';
+  if (d.operation === 'DELETE') {
+    return [`driftgate: deleting ${what} is denied: it is managed by ${owner}.`, next].join('\n');
+  }
+  const verb = d.operation === 'CREATE' ? 'creating' : 'this change to';
+  return [
+    `driftgate: ${verb} ${what} is denied: it is managed by ${owner}. ${d.guarded.length} guarded change(s):`,
+    ...listChanges(d.guarded),
+    next,
+  ].join('\n');
+}
+
+export function allowanceWarning(target: Target, names: readonly string[], user: string): string {
+  return `driftgate: allowance ${names.map((n) => `"${n}"`).join(', ')} used on ${describeTarget(target)} by ${user}; this is logged for audit`;
+}
+
+export function auditWarning(target: Target, guarded: readonly ClassifiedChange[], unmanagedCreate: boolean): string {
+  if (unmanagedCreate) {
+    return `driftgate (audit): ${describeTarget(target)} is not in Git; in enforce mode this create is denied — add it to Git`;
+  }
+  const paths = guarded.slice(0, 3).map((c) => c.printed).join(', ');
+  const more = guarded.length > 3 ? ` and ${guarded.length - 3} more` : '';
+  return `driftgate (audit): would deny in enforce mode: ${describeTarget(target)} is GitOps-managed; changed ${paths}${more}`;
+}
+
+export function bypassWarnings(grant: Grant, taskId: string | undefined, now: Date): string[] {
+  const left = formatDuration(Date.parse(grant.expiresAt) - now.getTime());
+  const out = [`driftgate: allowed by break-glass grant ${grant.id} (${left} left${grant.incident ? `, incident ${grant.incident}` : ''})`];
+  if (taskId) out.push(`driftgate: bypass recorded as task ${taskId}: revert it or backport it to Git after the incident`);
+  else out.push('driftgate: dry run: no task recorded');
+  return out;
+}

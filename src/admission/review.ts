@@ -1,0 +1,208 @@
+/**
+ * The admission pipeline, end to end: decode → decide (normalize/diff → ownership & delegation →
+ * grant check) → record the task for a bypass → encode. The only step that awaits IO is the task
+ * record; grants and cluster facts come from in-memory caches behind ports.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { DriftgateError, errorMessage } from '../errors.ts';
+import type { GrantSource } from '../grants/grant.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { TaskDraft, TaskRecorder } from '../tasks/task.ts';
+import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.ts';
+import { decodeReview, parseReviewJson, uidOf } from './decode.ts';
+import { encodeError, encodeReview } from './encode.ts';
+import { bypassWarnings } from './message.ts';
+import type { AdmissionRequest, AdmissionReviewResponse } from './types.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What a cluster cache knows; absent in the embedded default. */
+export interface ClusterFacts {
+  scaleParent(group: string, resource: string, namespace: string, name: string): ScaleParent;
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+}
+
+export interface ReviewDeps {
+  readonly policy: () => Policy;
+  readonly clock: Clock;
+  readonly grants: GrantSource;
+  readonly tasks: TaskRecorder | undefined;
+  readonly cluster: ClusterFacts | undefined;
+  readonly logger: Logger;
+}
+
+export type ReviewOutcome = Outcome | 'errored';
+
+export interface ReviewResult {
+  readonly review: AdmissionReviewResponse;
+  readonly outcome: ReviewOutcome;
+  readonly operation: string;
+  /** HTTP status: 200 for every decision; the error's status for input the webhook could not decide */
+  readonly httpStatus: number;
+  readonly verdict: Verdict | undefined;
+  readonly seconds: number;
+}
+
+function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
+  const obj = req.object ?? req.oldObject;
+  const grant = v.grant!;
+  return {
+    grantId: grant.id,
+    ...(grant.incident ? { incident: grant.incident } : {}),
+    writer: { username: req.userInfo.username, groups: [...req.userInfo.groups] },
+    operation: req.operation,
+    object: {
+      apiVersion: v.target.group ? `${v.target.group}/${v.target.version}` : v.target.version,
+      kind: v.target.kind,
+      namespace: v.target.namespace,
+      name: v.target.name,
+      ...(typeof obj?.metadata?.uid === 'string' ? { uid: obj.metadata.uid } : {}),
+    },
+    owner: v.owner?.id ?? 'unknown',
+    changes: v.guarded.map((c) => ({
+      path: c.printed,
+      ...(c.before !== undefined ? { before: c.before } : {}),
+      ...(c.after !== undefined ? { after: c.after } : {}),
+      ...(c.declaredInGit !== undefined ? { declaredInGit: c.declaredInGit } : {}),
+    })),
+    admissionUid: req.uid,
+    recordedAt: now.toISOString(),
+  };
+}
+
+function requestLogger(logger: Logger, req: AdmissionRequest): Logger {
+  return logger.child({
+    uid: req.uid,
+    operation: req.operation,
+    resource: `${req.resource.group ? `${req.resource.group}/` : ''}${req.resource.resource}${req.subResource ? `/${req.subResource}` : ''}`,
+    namespace: req.namespace || undefined,
+    name: req.name || undefined,
+    user: req.userInfo.username,
+    dryRun: req.dryRun || undefined,
+  });
+}
+
+async function answer(req: AdmissionRequest, deps: ReviewDeps, log: Logger): Promise<{ review: AdmissionReviewResponse; verdict: Verdict }> {
+  const now = deps.clock.now();
+  const policy = deps.policy();
+  const scaleParent =
+    req.subResource === 'scale' && deps.cluster
+      ? deps.cluster.scaleParent(req.resource.group, req.resource.resource, req.namespace, req.name)
+      : undefined;
+  const nsLabels = deps.cluster && req.namespace ? deps.cluster.namespaceLabels(req.namespace) : undefined;
+  const verdict = decide({
+    request: req,
+    policy,
+    now,
+    grants: req.namespace ? deps.grants.activeGrants(req.namespace) : [],
+    ...(scaleParent ? { scaleParent } : {}),
+    ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
+  });
+
+  if (verdict.outcome !== 'bypassed') {
+    return {
+      verdict,
+      review: encodeReview(req.uid, {
+        allowed: verdict.allowed,
+        code: 403,
+        reason: 'Forbidden',
+        ...(verdict.message && !verdict.allowed ? { message: verdict.message } : {}),
+        warnings: verdict.warnings,
+        ...(verdict.outcome === 'warned' ? { auditAnnotations: decisionAnnotations(verdict) } : {}),
+      }),
+    };
+  }
+
+  const grant = verdict.grant!;
+  let taskId: string | undefined;
+  if (!req.dryRun) {
+    if (!deps.tasks) return noRecord(req, verdict, 'no task store is configured');
+    try {
+      taskId = (await deps.tasks.recordBypass(taskDraft(req, verdict, now))).id;
+    } catch (err) {
+      log.error({ err: errorMessage(err), grant: grant.id }, 'task record failed: bypass denied');
+      return noRecord(req, verdict, `the bypass task could not be recorded (${errorMessage(err)})`);
+    }
+  }
+  return {
+    verdict,
+    review: encodeReview(req.uid, {
+      allowed: true,
+      warnings: bypassWarnings(grant, taskId, now),
+      auditAnnotations: { ...decisionAnnotations(verdict), ...grantAnnotations(grant.id, taskId) },
+    }),
+  };
+}
+
+/**
+ * Audit annotation keys: the SPEC's `driftgate.io/*` form, plus the bare form, because the API server
+ * prefixes each key with the webhook's name and keeps only keys that are then a valid qualified name
+ * (so in the audit log the bare keys appear as `<webhook name>/grant`).
+ */
+function grantAnnotations(grantId: string, taskId: string | undefined): Record<string, string> {
+  const out: Record<string, string> = { 'driftgate.io/grant': grantId, grant: grantId };
+  if (taskId) Object.assign(out, { 'driftgate.io/task': taskId, task: taskId });
+  return out;
+}
+
+function decisionAnnotations(v: Verdict): Record<string, string> {
+  const value = v.audited ? `audit:${v.rule}` : v.rule;
+  return { 'driftgate.io/decision': value, decision: value };
+}
+
+function noRecord(req: AdmissionRequest, verdict: Verdict, why: string): { review: AdmissionReviewResponse; verdict: Verdict } {
+  const denied: Verdict = { ...verdict, outcome: 'denied', allowed: false };
+  return {
+    verdict: denied,
+    review: encodeReview(req.uid, {
+      allowed: false,
+      code: 403,
+      reason: 'Forbidden',
+      message: `driftgate: break-glass grant ${verdict.grant?.id ?? ''} covers this change, but ${why}; no bypass without a record. Retry, or ask the platform team to check driftgate's store.`,
+    }),
+  };
+}
+
+const LEVEL: Record<Outcome, 'debug' | 'info' | 'warn'> = { allowed: 'debug', warned: 'warn', bypassed: 'warn', denied: 'info' };
+
+/** Decides one raw request body. Never throws: every failure becomes an AdmissionReview answer. */
+export async function reviewBody(body: string, deps: ReviewDeps): Promise<ReviewResult> {
+  const started = performance.now();
+  let parsed: unknown;
+  let uid = '';
+  let operation = 'UNKNOWN';
+  try {
+    parsed = parseReviewJson(body);
+    uid = uidOf(parsed);
+    const req = decodeReview(parsed);
+    operation = req.operation;
+    const log = requestLogger(deps.logger, req);
+    const { review, verdict } = await answer(req, deps, log);
+    const seconds = (performance.now() - started) / 1000;
+    log[LEVEL[verdict.outcome]](
+      {
+        decision: verdict.outcome,
+        rule: verdict.rule,
+        owner: verdict.owner?.id,
+        guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, 5).map((c) => c.printed) : undefined,
+        allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
+        grant: verdict.grant?.id,
+        audit: verdict.audited || undefined,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+      },
+      'admission decision',
+    );
+    return { review, outcome: verdict.outcome, operation, httpStatus: 200, verdict, seconds };
+  } catch (err) {
+    const seconds = (performance.now() - started) / 1000;
+    const e = err instanceof DriftgateError ? err : new DriftgateError('INTERNAL', `internal error: ${errorMessage(err)}`, { cause: err });
+    const level = e.code === 'INTERNAL' ? 'error' : 'warn';
+    deps.logger[level]({ uid: uid || undefined, code: e.code, err: e.message, durationMs: Math.round(seconds * 1e6) / 1e3 }, 'admission request rejected');
+    return { review: encodeError(uid, e), outcome: 'errored', operation, httpStatus: e.status, verdict: undefined, seconds };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The policy file's shape (SPEC §3), with every documented default. Unknown keys are errors so a typo
+ * ("protectedNamespace") is caught at start instead of silently protecting nothing.
+ */
+import { z } from 'zod';
+import { parsePathPattern } from './path-pattern.ts';
+import { parseKindSelector } from './kinds.ts';
+import { parseDuration } from '../util/duration.ts';
+
+/** A string checked by a parser, so syntax problems are listed together with the shape problems. */
+function parsed(what: string, parse: (s: string) => unknown) {
+  return z.string().check((ctx) => {
+    try {
+      parse(ctx.value);
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: `bad ${what} "${ctx.value}": ${(err as Error).message}` });
+    }
+  });
+}
+const pathList = z.array(parsed('path', parsePathPattern));
+const kindList = z.array(parsed('kind', parseKindSelector));
+const duration = parsed('duration', (s) => {
+  if (parseDuration(s) <= 0) throw new Error('must be greater than zero');
+});
+
+const names = z.array(z.string().min(1));
+const subjects = z.strictObject({ users: names.default([]), groups: names.default([]) });
+const mode = z.enum(['enforce', 'audit']);
+const unmanagedCreates = z.enum(['deny', 'audit', 'allow']);
+const approval = z.strictObject({
+  required: z.number().int().min(0).max(10).default(0),
+  approvers: subjects.default({ users: [], groups: [] }),
+});
+
+export const DEFAULT_PROTECTED_SELECTOR = { 'driftgate.io/protected': 'true' } as const;
+
+export const policySchema = z.strictObject({
+  mode: mode.default('enforce'),
+  protectedNamespaces: z
+    .union([
+      names,
+      z.strictObject({
+        names: names.default([]),
+        selector: z.strictObject({ matchLabels: z.record(z.string(), z.string()) }).optional(),
+      }),
+    ])
+    .default({ names: [], selector: { matchLabels: { ...DEFAULT_PROTECTED_SELECTOR } } }),
+  clusterScoped: z.enum(['guard', 'ignore']).default('guard'),
+  unmanagedCreates: unmanagedCreates.default('deny'),
+  namespaces: z
+    .record(
+      z.string().min(1),
+      z.strictObject({ mode: mode.optional(), unmanagedCreates: unmanagedCreates.optional(), approval: approval.optional() }),
+    )
+    .default({}),
+  gitops: z
+    .strictObject({
+      controllers: names.default([
+        'system:serviceaccount:argocd:argocd-application-controller',
+        'system:serviceaccount:flux-system:kustomize-controller',
+        'system:serviceaccount:flux-system:helm-controller',
+      ]),
+      fieldManagers: names.default(['argocd-controller', 'kustomize-controller', 'helm-controller']),
+      trackingAnnotations: names.default(['argocd.argoproj.io/tracking-id']),
+      trackingLabels: names.default([
+        'app.kubernetes.io/instance',
+        'kustomize.toolkit.fluxcd.io/name',
+        'helm.toolkit.fluxcd.io/name',
+      ]),
+    })
+    .prefault({}),
+  systemWriters: names.default([
+    'system:serviceaccount:kube-system:generic-garbage-collector',
+    'system:serviceaccount:kube-system:namespace-controller',
+    'system:kube-controller-manager',
+  ]),
+  delegations: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        kinds: kindList.default([]),
+        paths: pathList.default([]),
+        managers: names.default([]),
+        writers: names.optional(),
+      }),
+    )
+    .default([]),
+  ignore: z.array(z.strictObject({ kinds: kindList.default([]), paths: pathList.min(1) })).default([]),
+  allowances: z
+    .array(z.strictObject({ name: z.string().min(1), kinds: kindList.default([]), paths: pathList.min(1) }))
+    .default([
+      {
+        name: 'rollout-restart',
+        kinds: [],
+        paths: ['spec.template.metadata.annotations[kubectl.kubernetes.io/restartedAt]'],
+      },
+    ]),
+  breakGlass: z
+    .strictObject({
+      defaultTTL: duration.default('1h'),
+      maxTTL: duration.default('4h'),
+      requireIncident: z.boolean().default(true),
+      requesters: subjects.default({ users: [], groups: ['oncall'] }),
+      approval: approval.default({ required: 0, approvers: { users: [], groups: ['sre-leads'] } }),
+      backportDeadline: duration.default('72h'),
+    })
+    .prefault({}),
+});
+
+export type PolicyDocument = z.infer<typeof policySchema>;

@@ -1,0 +1,38 @@
+/** A bypass task (SPEC §5): the record of one admitted bypass, pending until reverted or backported. */
+import type { Operation } from '../admission/types.ts';
+
+export type TaskState = 'pending' | 'reverted' | 'backported' | 'accepted' | 'not-applied';
+
+export interface TaskChange {
+  readonly path: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+  /** Git declares the field (a GitOps field manager owned it); false: a new field; absent: unknown */
+  readonly declaredInGit?: boolean;
+}
+
+export interface TaskDraft {
+  readonly grantId: string;
+  readonly incident?: string;
+  readonly writer: { readonly username: string; readonly groups: readonly string[] };
+  readonly operation: Operation;
+  readonly object: {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly namespace: string;
+    readonly name: string;
+    readonly uid?: string;
+  };
+  readonly owner: string;
+  readonly changes: readonly TaskChange[];
+  readonly admissionUid: string;
+  readonly recordedAt: string;
+}
+
+/**
+ * Durable task recording. `recordBypass` resolves only once the record is durable; a retried
+ * admission (same admissionUid) resolves to the task recorded the first time, never a second one.
+ */
+export interface TaskRecorder {
+  recordBypass(draft: TaskDraft): Promise<{ readonly id: string }>;
+}
