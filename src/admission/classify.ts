@@ -28,7 +28,8 @@ export interface ClassifyInput {
   readonly policy: Policy;
   readonly group: string;
   readonly kind: string;
-  readonly writer: UserInfo;
+  /** undefined: the writer is unknown (the manual diff), so delegations apply whoever their writers are */
+  readonly writer: UserInfo | undefined;
   /** the stored object: its managedFields say which fields Git and delegated managers own */
   readonly stored: KubeObject | null;
   /** DELETE, or CREATE by hand: every field is guarded */
@@ -53,7 +54,7 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const gitSets = fieldSetsOf(managed, policy.gitops.fieldManagers);
   const markers = trackingKeys(policy);
   const delegations = policy.delegations
-    .filter((d) => d.kinds(group, kind) && (d.writers === undefined || writerIn(d.writers, writer)))
+    .filter((d) => d.kinds(group, kind) && (d.writers === undefined || writer === undefined || writerIn(d.writers, writer)))
     .map((d) => ({ d, sets: d.managers.size > 0 ? fieldSetsOf(managed, d.managers) : [] }));
   const ignore = policy.ignore.filter((r) => r.kinds(group, kind));
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));

@@ -1,0 +1,98 @@
+/** The `driftgate` command line (commander): one sub-command per job, each with --help. */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger } from '../log.ts';
+import { startServer } from '../server.ts';
+import { generateCertificates, writeCertificates, describeCertificate, CA_CERT, TLS_CERT } from '../tls/certs.ts';
+import { join } from 'node:path';
+import { reviewCommand } from './review-command.ts';
+import { diffCommand } from './diff-command.ts';
+import { CliExit } from './exit.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+const output = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
+
+export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: string) => void }): Command {
+  const program = new Command('driftgate')
+    .description('Keeps GitOps honest at the moment of the write: a validating admission webhook with break-glass grants.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => out.stdout(s.trimEnd()), writeErr: (s) => out.stderr(s.trimEnd()) })
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the webhook over HTTPS (embedded defaults: dev certificates, embedded store, example policy)')
+    .addOption(new Option('--config <file>', 'policy file (default: ./driftgate.yaml, else the embedded example)').env('DRIFTGATE_CONFIG'))
+    .addOption(new Option('--port <port>', 'TLS port').env('DRIFTGATE_PORT').default(8443).argParser(port))
+    .addOption(new Option('--host <address>', 'address to bind').env('DRIFTGATE_HOST'))
+    .addOption(new Option('--data-dir <dir>', 'directory for the embedded store').env('DRIFTGATE_DATA_DIR').default('data'))
+    .addOption(new Option('--certs-dir <dir>', 'serving certificate directory (tls.crt, tls.key)').env('DRIFTGATE_CERTS_DIR').default('certs'))
+    .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string }) => {
+      const logger = createLogger(o.logLevel);
+      const running = await startServer({ ...o, logger });
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'shutting down');
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+
+  const certs = program.command('certs').description('create and inspect the webhook serving certificate');
+  certs
+    .command('init')
+    .description('write a CA and a serving certificate (node-forge) and print the CA bundle')
+    .option('--service <name>', 'Service name', 'driftgate')
+    .option('--namespace <ns>', 'Service namespace', 'driftgate')
+    .option('--out <dir>', 'output directory', 'certs')
+    .addOption(new Option('--days <n>', 'serving certificate lifetime in days').default(365).argParser(positiveInt))
+    .action((o: { service: string; namespace: string; out: string; days: number }) => {
+      writeCertificates(o.out, generateCertificates(o));
+      out.stderr(`driftgate: wrote ${o.out}/ca.crt, ca.key, tls.crt, tls.key for ${o.service}.${o.namespace}.svc`);
+      out.stdout(readFileSync(join(o.out, CA_CERT), 'utf8').trimEnd());
+    });
+  certs
+    .command('show')
+    .description('print the serving certificate subject, names and expiry')
+    .option('--dir <dir>', 'certificate directory', 'certs')
+    .action((o: { dir: string }) => {
+      const d = describeCertificate(readFileSync(join(o.dir, TLS_CERT), 'utf8'));
+      out.stdout(`subject: ${d.subject}\nnames:   ${d.sans.join(', ')}\nexpires: ${d.notAfter.toISOString()}`);
+    });
+
+  program
+    .command('review')
+    .description('decide one AdmissionReview offline with the server\'s logic; prints the response (exit 0 allowed, 1 denied, 2 invalid)')
+    .argument('<review>', 'AdmissionReview JSON file, or - for standard input')
+    .addOption(new Option('--config <file>', 'policy file').env('DRIFTGATE_CONFIG'))
+    .action(async (file: string, o: { config?: string }) => {
+      const code = await reviewCommand(file, o, { ...out, readStdin: () => readFileSync(0, 'utf8') });
+      throw new CliExit(code);
+    });
+
+  program
+    .command('diff')
+    .description('classify each difference between Git\'s manifests and live objects (exit 1 if any is guarded)')
+    .argument('<desired>', 'rendered manifests from Git: file, directory or - (YAML, multi-document, JSON, List)')
+    .argument('<live>', 'live objects: kubectl get -o yaml|json output (file, directory or -)')
+    .addOption(new Option('--config <file>', 'policy file').env('DRIFTGATE_CONFIG'))
+    .addOption(output())
+    .option('--show-runtime', 'also list runtime differences (status, metadata the API server owns, defaults)')
+    .action((desired: string, live: string, o: { config?: string; output: string; showRuntime?: boolean }) => {
+      throw new CliExit(diffCommand(desired, live, o, out.stdout));
+    });
+
+  return program;
+}

@@ -1,0 +1,84 @@
+/**
+ * The composition root for `driftgate serve`: loads the policy and certificates, wires the real
+ * dependencies into the app, binds the TLS port, and keeps policy and certificates current.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { buildApp } from './app.ts';
+import { systemClock, type Clock } from './admission/review.ts';
+import { NO_GRANTS } from './grants/grant.ts';
+import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
+import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
+
+export interface ServeOptions {
+  readonly config?: string;
+  readonly port: number;
+  readonly host?: string;
+  readonly dataDir: string;
+  readonly certsDir: string;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** watch the policy file and certificates (off in tests that do not need it) */
+  readonly watch?: boolean;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly policy: PolicyHolder;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { logger } = opts;
+  const source = resolvePolicySource(opts.config);
+  const policy = new PolicyHolder(source, loadFromSource(source)); // invalid: throws, nothing starts
+  logger.info({ source: source.description }, 'policy loaded');
+  mkdirSync(opts.dataDir, { recursive: true });
+  const tls = ensureServingCertificate(opts.certsDir, logger);
+
+  const app = buildApp({
+    review: {
+      policy: policy.current,
+      clock: opts.clock ?? systemClock,
+      grants: NO_GRANTS,
+      tasks: undefined,
+      cluster: undefined,
+      logger,
+    },
+    readiness: { notReady: () => [] },
+  });
+
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+  // The API server times out at timeoutSeconds (≤ 5 s); keep its connections alive well past that.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const stops: (() => void)[] = [];
+  if (opts.watch !== false) {
+    stops.push(policy.watch(logger));
+    const w = watchServingCertificate(opts.certsDir, server, logger);
+    stops.push(() => w.close());
+  }
+  logger.info({ port, certsDir: opts.certsDir }, `driftgate listening on https://localhost:${port}/validate`);
+  return {
+    server,
+    port,
+    policy,
+    close: async () => {
+      for (const stop of stops) stop();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
