@@ -124,7 +124,8 @@ function indexLists(
       if (!k) return undefined;
       const id = JSON.stringify(k);
       if (m.has(id)) return undefined;
-      m.set(id, item);
+      // A key field the API server defaults (protocol) is part of the item's identity: fill it in.
+      m.set(id, isObj(item) && 'protocol' in k && item.protocol === undefined ? { ...item, protocol: k.protocol } : item);
       if (!keys.has(id)) {
         keys.set(id, k);
         ids.push(id);

@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { diffObjects } from '../../src/admission/diff.ts';
+import { formatPath } from '../../src/admission/field-path.ts';
+import { mergeKeysFromManagedFields } from '../../src/admission/managed-fields.ts';
+import { redactSecret } from '../../src/admission/redact.ts';
+
+const opts = { mergeKeys: new Map(), skipRuntime: true };
+const paths = (a: unknown, b: unknown, o = opts) => diffObjects(a, b, o).map((c) => formatPath(c.path));
+
+const pod = (containers: unknown[]) => ({ spec: { template: { spec: { containers } } } });
+
+describe('normalized diff', () => {
+  it('addresses containers by name, not index, and ignores reordering', () => {
+    const a = pod([{ name: 'api', image: 'a:1' }, { name: 'sidecar', image: 's:1' }]);
+    const b = pod([{ name: 'sidecar', image: 's:1' }, { name: 'api', image: 'a:2' }]);
+    assert.deepEqual(paths(a, b), ['spec.template.spec.containers[name=api].image']);
+  });
+
+  it('addresses env vars by name and ports by containerPort+protocol (protocol defaults to TCP)', () => {
+    const a = pod([{ name: 'api', env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80 }] }]);
+    const b = pod([{ name: 'api', env: [{ name: 'A', value: '2' }, { name: 'B', value: '1' }], ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }] }]);
+    assert.deepEqual(paths(a, b), [
+      'spec.template.spec.containers[name=api].env[name=A].value',
+      'spec.template.spec.containers[name=api].env[name=B].name',
+      'spec.template.spec.containers[name=api].env[name=B].value',
+      'spec.template.spec.containers[name=api].ports[containerPort=80,protocol=TCP].name',
+    ]);
+  });
+
+  it('takes merge keys from managedFields k:{…} keys when present', () => {
+    const mf = [{ manager: 'm', fieldsV1: { 'f:spec': { 'f:rules': { 'k:{"host":"a"}': { '.': {} } } } } }];
+    const o = { mergeKeys: mergeKeysFromManagedFields(mf), skipRuntime: true };
+    const a = { spec: { rules: [{ host: 'a', path: '/' }, { host: 'b', path: '/' }] } };
+    const b = { spec: { rules: [{ host: 'b', path: '/' }, { host: 'a', path: '/x' }] } };
+    assert.deepEqual(paths(a, b, o), ['spec.rules[host=a].path']);
+  });
+
+  it('treats lists without merge keys as atomic values', () => {
+    const a = pod([{ name: 'api', args: ['--a', '--b'] }]);
+    const b = pod([{ name: 'api', args: ['--b', '--a'] }]);
+    const changes = diffObjects(a, b, opts);
+    assert.equal(changes.length, 1);
+    assert.deepEqual(changes[0]!.after, ['--b', '--a']);
+  });
+
+  it('walks added maps down to their leaves (one new annotation is one change)', () => {
+    assert.deepEqual(paths({ metadata: {} }, { metadata: { annotations: { 'example.com/a': 'x' } } }), ['metadata.annotations[example.com/a]']);
+  });
+
+  it('treats null, {} and [] as absent', () => {
+    assert.deepEqual(paths({ a: null, b: {}, c: [] }, { d: {}, e: null }), []);
+  });
+
+  it('skips runtime fields (status, resourceVersion, managedFields, last-applied) when asked', () => {
+    const a = { metadata: { resourceVersion: '1', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, status: { x: 1 } };
+    const b = { metadata: { resourceVersion: '2', annotations: {} }, status: { x: 2 } };
+    assert.deepEqual(paths(a, b), []);
+    assert.equal(paths(a, b, { ...opts, skipRuntime: false }).length, 3);
+  });
+
+  it('reports a type change at the field itself', () => {
+    assert.deepEqual(paths({ spec: { x: { a: 1 } } }, { spec: { x: 'text' } }), ['spec.x']);
+  });
+
+  it('keeps own __proto__ keys as plain data', () => {
+    const a = JSON.parse('{"metadata":{"labels":{"__proto__":"x"}}}');
+    const b = JSON.parse('{"metadata":{"labels":{"__proto__":"y"}}}');
+    assert.deepEqual(paths(a, b), ['metadata.labels.__proto__']);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+
+  it('diffs a 1.5 MiB ConfigMap correctly', () => {
+    const data: Record<string, string> = {};
+    for (let i = 0; i < 1500; i += 1) data[`key-${i}`] = 'x'.repeat(1000);
+    const after = { ...data, 'key-7': 'changed', 'key-new': 'v' };
+    delete (after as Record<string, string>)['key-9'];
+    assert.deepEqual(paths({ data }, { data: after }).sort(), ['data.key-7', 'data.key-9', 'data.key-new']);
+  });
+
+  it('hashes Secret values so they never leave the diff', () => {
+    const s = (v: string) => redactSecret({ kind: 'Secret', data: { password: v }, stringData: { token: v } });
+    const changes = diffObjects(s('c2VjcmV0'), s('b3RoZXI='), opts);
+    assert.equal(changes.length, 2);
+    for (const c of changes) {
+      assert.match(String(c.before), /^<secret sha256:[0-9a-f]{12}>$/);
+      assert.notEqual(c.before, c.after);
+    }
+  });
+});
