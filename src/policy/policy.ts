@@ -110,7 +110,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
     kinds: compileKinds(r.kinds),
     paths: compilePaths(r.paths),
   }));
-  const allowances = doc.allowances.map((r, i) => ({
+  const allowances = doc.allowances.map((r) => ({
     name: r.name,
     kinds: compileKinds(r.kinds),
     paths: compilePaths(r.paths),

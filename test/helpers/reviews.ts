@@ -133,9 +133,13 @@ export function request(spec: RequestSpec): AdmissionRequest {
   return decodeReview(reviewJson(spec));
 }
 
+/** Loose view of an object for editing in tests. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary object shapes
+type Loose = Mutable & { spec: any; metadata: any };
+
 /** Deep copy with a change applied. */
-export function edit(obj: Mutable, fn: (o: Mutable & { spec: any; metadata: any }) => void): Mutable {
-  const copy = structuredClone(obj) as Mutable & { spec: any; metadata: any };
+export function edit(obj: Mutable, fn: (o: Loose) => void): Mutable {
+  const copy = structuredClone(obj) as Loose;
   fn(copy);
   return copy;
 }

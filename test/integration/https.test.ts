@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type RunningServer } from '../../src/server.ts';
@@ -24,7 +25,7 @@ function post(port: number, ca: string, body: string): Promise<Reply> {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+          const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), serial });
         });
       },
