@@ -71,12 +71,8 @@ describe('driftgate review', () => {
 
 describe('driftgate diff', () => {
   const desired = fileURLToPath(new URL('../fixtures/diff/git/', import.meta.url));
-  const liveFile = () => {
-    const dir = tmp();
-    const live = { apiVersion: 'v1', kind: 'List', items: [fixtureJson('14-alice-dryrun-server-set-image.json').request.oldObject] };
-    writeFileSync(join(dir, 'live.json'), JSON.stringify(live));
-    return join(dir, 'live.json');
-  };
+  // `kubectl get deployment api -o json --show-managed-fields` of the object in 14-alice-dryrun-server-set-image
+  const liveFile = () => fileURLToPath(new URL('../fixtures/diff/live/api.json', import.meta.url));
 
   it('classifies each difference between Git and live as JSON, and exits 1 when any is guarded', () => {
     const r = run(['diff', desired, liveFile(), '-o', 'json']);
