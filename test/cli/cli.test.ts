@@ -1,15 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.ts';
 import { fileURLToPath } from 'node:url';
 import { FIXTURE_DIR, fixtureJson } from '../helpers/reviews.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(name, FIXTURE_DIR));
-const tmp = () => mkdtempSync(join(tmpdir(), 'driftgate-cli-'));
+const tmp = () => tempDir('driftgate-cli-');
 
 function run(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', input, cwd: tmp(), env: { ...process.env, DRIFTGATE_CONFIG: '' } });

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createLogger } from '../../src/log.ts';
@@ -41,7 +41,7 @@ describe('driftgate serve over real TLS', () => {
   let ca: string;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'driftgate-it-'));
+    const dir = tempDir('driftgate-it-');
     certsDir = join(dir, 'certs');
     server = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), certsDir, logger: createLogger('silent'), watch: true });
     ca = readFileSync(join(certsDir, 'ca.crt'), 'utf8');

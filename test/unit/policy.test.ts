@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { loadExamplePolicy, loadPolicyFile, parsePolicy } from '../../src/policy/load.ts';
 import { PolicyHolder } from '../../src/policy/source.ts';
@@ -71,7 +71,7 @@ describe('policy file (SPEC §3)', () => {
   });
 
   it('keeps the last good policy when a reload is invalid, and logs why', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'driftgate-policy-'));
+    const dir = tempDir('driftgate-policy-');
     const file = join(dir, 'driftgate.yaml');
     writeFileSync(file, 'mode: audit\nprotectedNamespaces: [prod]\n');
     const holder = new PolicyHolder({ file, description: file }, loadPolicyFile(file));
