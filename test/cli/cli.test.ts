@@ -5,7 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.ts';
 import { fileURLToPath } from 'node:url';
-import { FIXTURE_DIR, fixtureJson } from '../helpers/reviews.ts';
+import { reviewCommand } from '../../src/cli/review-command.ts';
+import { EXAMPLE_POLICY_URL } from '../../src/policy/load.ts';
+import { EXPECTED } from '../helpers/expected.ts';
+import { FIXTURE_DIR, fixtureJson, fixtureNames } from '../helpers/reviews.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(name, FIXTURE_DIR));
@@ -67,6 +70,17 @@ describe('driftgate review', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing required argument/);
   });
+});
+
+describe('driftgate review gives every captured review the decision SPEC says', () => {
+  for (const name of fixtureNames()) {
+    it(`${name}: exit ${EXPECTED[name]!.allowed ? 0 : 1}`, async () => {
+      let stdout = '';
+      const code = await reviewCommand(fixture(name), { config: fileURLToPath(EXAMPLE_POLICY_URL) }, { stdout: (s) => (stdout += s), stderr: () => {}, readStdin: () => '' });
+      assert.equal(code, EXPECTED[name]!.allowed ? 0 : 1);
+      assert.equal(JSON.parse(stdout).response.allowed, EXPECTED[name]!.allowed);
+    });
+  }
 });
 
 describe('driftgate diff', () => {
