@@ -8,6 +8,7 @@ import { decide } from '../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../src/admission/decode.ts';
 import { diffObjects } from '../src/admission/diff.ts';
 import { loadExamplePolicy } from '../src/policy/load.ts';
+import { percentile } from './stats.ts';
 
 const FIXTURES = new URL('../test/fixtures/admission-reviews/', import.meta.url);
 const policy = loadExamplePolicy();
@@ -15,9 +16,6 @@ const bodies = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.json') && /deployment/.test(f))
   .map((f) => ({ name: f, text: readFileSync(new URL(f, FIXTURES), 'utf8') }));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function measure(label: string, iterations: number, fn: () => void): { label: string; meanUs: number; p50Us: number; p99Us: number } {
   for (let i = 0; i < Math.min(2000, iterations); i += 1) fn(); // warm up the JIT

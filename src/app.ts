@@ -1,11 +1,12 @@
 /**
- * Builds the express application from injected dependencies. It never listens: main.ts binds ports,
- * tests call it in-process with supertest.
+ * Builds the HTTP handler from injected dependencies. It never listens: server.ts binds ports,
+ * tests call it in-process with supertest. POST /validate goes to the admission handler; every other
+ * route is served by express.
  */
 import express, { type Express } from 'express';
 import type { ReviewDeps } from './admission/review.ts';
 import { errorHandler, notFound } from './http/errors.ts';
-import { validateRouter, type ValidateOptions } from './http/validate-route.ts';
+import { isValidateRequest, validateHandler, type NodeHandler, type ValidateOptions } from './http/validate-handler.ts';
 
 export interface Readiness {
   /** reasons the server is not ready; empty when ready */
@@ -18,11 +19,10 @@ export interface AppDeps {
   readonly validate?: ValidateOptions;
 }
 
-export function buildApp(deps: AppDeps): Express {
+export function buildApi(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(validateRouter(deps.review, deps.validate));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -33,4 +33,10 @@ export function buildApp(deps: AppDeps): Express {
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+export function buildApp(deps: AppDeps): NodeHandler {
+  const validate = validateHandler(deps.review, deps.validate);
+  const api = buildApi(deps);
+  return (req, res) => (isValidateRequest(req) ? validate(req, res) : api(req, res));
 }

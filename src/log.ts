@@ -4,17 +4,8 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'headers.authorization',
-  'authorization',
-  'token',
-  '*.token',
-  'password',
-  '*.password',
-  'data',
-  'stringData',
-];
+// Exact paths only: wildcards make pino scan every key of every line, on the admission hot path.
+export const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'password', 'data', 'stringData'];
 
 export function createLogger(level = process.env.DRIFTGATE_LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   return pino(

@@ -1,10 +1,9 @@
 /**
  * Decode: raw body → a checked AdmissionRequest, or a DriftgateError with a message that names the
- * problem. Nothing here trusts the input: every field the decision reads is type-checked, and nesting
- * is bounded before any recursive code sees the objects.
+ * problem. Nothing here trusts the input: every field the decision reads is type-checked. (Nesting is
+ * bounded where objects are walked, in diff.ts.)
  */
 import { DriftgateError } from '../errors.ts';
-import { MAX_DEPTH } from './diff.ts';
 import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
 
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
@@ -42,23 +41,10 @@ function gvk<T extends 'kind' | 'resource'>(o: Obj, key: string, leaf: T): Recor
   } as Record<'group' | 'version' | T, string>;
 }
 
-/** Iterative, so hostile nesting cannot overflow the stack while we measure it. */
-function checkDepth(root: unknown, where: string): void {
-  const stack: [unknown, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d > MAX_DEPTH) throw new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: ${where} nests deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
-    else for (const k in v) if (Object.hasOwn(v, k)) stack.push([(v as Obj)[k], d + 1]);
-  }
-}
-
 function kubeObject(o: Obj, key: 'object' | 'oldObject'): KubeObject | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
   if (!isObj(v)) throw malformed(`request.${key} must be an object or null, got ${typeName(v)}`);
-  checkDepth(v, `request.${key}`);
   if (v.metadata !== undefined && !isObj(v.metadata)) throw malformed(`request.${key}.metadata must be an object`);
   const md = v.metadata as Obj | undefined;
   for (const m of ['labels', 'annotations'] as const) {

@@ -6,6 +6,8 @@
  *   the container, env var or port, never an index. Other lists are atomic: one leaf, whole value.
  * - Added or removed objects are walked to their leaves, so rules can match e.g. one new annotation.
  * - null, {} and [] count as absent (the API server drops them), so they never show up as noise.
+ * - Every recursion here is bounded by MAX_DEPTH: hostile nesting becomes a 400, never a stack overflow.
+ *   Parts of an object the walk never enters (runtime fields) are never recursed into by anyone.
  */
 import { DriftgateError } from '../errors.ts';
 import { itemSeg, keySeg, type FieldPath, type Segment } from './field-path.ts';
@@ -57,21 +59,34 @@ function present(v: unknown): unknown {
   return v;
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
+function tooDeep(): DriftgateError {
+  return new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: the object nests deeper than ${MAX_DEPTH} levels`);
+}
+
+export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (depth > MAX_DEPTH) throw tooDeep();
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !deepEqual((a as Obj)[k], (b as Obj)[k])) return false;
+    if (!Object.hasOwn(b, k) || !deepEqual((a as Obj)[k], (b as Obj)[k], depth + 1)) return false;
   }
   return true;
+}
+
+/** Leaf values are printed and stored later (JSON.stringify recurses): bound their depth here. */
+function assertDepth(v: unknown, depth: number): void {
+  if (typeof v !== 'object' || v === null) return;
+  if (depth > MAX_DEPTH) throw tooDeep();
+  if (Array.isArray(v)) for (const x of v) assertDepth(x, depth + 1);
+  else for (const k in v) if (Object.hasOwn(v, k)) assertDepth((v as Obj)[k], depth + 1);
 }
 
 function lastField(abstract: string): string {
@@ -138,17 +153,19 @@ function indexLists(
   return a && b ? { ids, keys, a, b } : undefined;
 }
 
-function walk(
-  path: Segment[],
-  abstract: string,
-  before: unknown,
-  after: unknown,
-  opts: DiffOptions,
-  out: FieldChange[],
-): void {
-  if (path.length > MAX_DEPTH) {
-    throw new DriftgateError('REVIEW_TOO_DEEP', `object nests deeper than ${MAX_DEPTH} levels`);
+/** `spec.template.spec.containers[].ports`: the path with list items abstracted, as merge keys are indexed. */
+function abstractOf(path: readonly Segment[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (seg.k === 'item') out += '[]';
+    else out += out === '' ? seg.key : `.${seg.key}`;
   }
+  return out;
+}
+
+/** Walks both values; `path` is a stack shared by the whole walk and copied only into results. */
+function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: FieldChange[]): void {
+  if (path.length > MAX_DEPTH) throw tooDeep();
   if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
   const b = present(before);
   const a = present(after);
@@ -156,29 +173,44 @@ function walk(
   if ((b === undefined || isObj(b)) && (a === undefined || isObj(a))) {
     const bo = (b ?? {}) as Obj;
     const ao = (a ?? {}) as Obj;
-    for (const k of Object.keys(bo)) {
-      walk([...path, keySeg(k)], abstract === '' ? k : `${abstract}.${k}`, bo[k], Object.hasOwn(ao, k) ? ao[k] : undefined, opts, out);
+    for (const k in bo) {
+      if (!Object.hasOwn(bo, k)) continue;
+      const bv = bo[k];
+      const av = Object.hasOwn(ao, k) ? ao[k] : undefined;
+      if (bv === av) continue; // same primitive (or same reference): nothing below can differ
+      path.push(keySeg(k));
+      walk(path, bv, av, opts, out);
+      path.pop();
     }
-    for (const k of Object.keys(ao)) {
-      if (!Object.hasOwn(bo, k)) walk([...path, keySeg(k)], abstract === '' ? k : `${abstract}.${k}`, undefined, ao[k], opts, out);
+    for (const k in ao) {
+      if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
+      path.push(keySeg(k));
+      walk(path, undefined, ao[k], opts, out);
+      path.pop();
     }
     return;
   }
   if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {
-    const idx = indexLists(abstract, (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
+    const idx = indexLists(abstractOf(path), (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
     if (idx) {
       for (const id of idx.ids) {
-        walk([...path, itemSeg(idx.keys.get(id)!)], `${abstract}[]`, idx.b.get(id), idx.a.get(id), opts, out);
+        path.push(itemSeg(idx.keys.get(id)!));
+        walk(path, idx.b.get(id), idx.a.get(id), opts, out);
+        path.pop();
       }
       return;
     }
   }
-  if (!deepEqual(b, a)) out.push({ path, before: b, after: a });
+  if (!deepEqual(b, a, path.length)) {
+    assertDepth(b, path.length);
+    assertDepth(a, path.length);
+    out.push({ path: path.slice(), before: b, after: a });
+  }
 }
 
 /** All differing leaves from `before` to `after` (either may be undefined for CREATE / DELETE). */
 export function diffObjects(before: unknown, after: unknown, opts: DiffOptions): FieldChange[] {
   const out: FieldChange[] = [];
-  walk([], '', before, after, opts, out);
+  walk([], before, after, opts, out);
   return out;
 }

@@ -24,17 +24,37 @@ function parseItemKey(k: string): Record<string, unknown> | undefined {
   }
 }
 
+// `k:{…}` keys repeat across requests for the same objects; remember their key names (bounded).
+const KEY_NAMES = new Map<string, readonly string[] | null>();
+const KEY_NAMES_MAX = 10_000;
+
+function itemKeyNames(k: string): readonly string[] | undefined {
+  let names = KEY_NAMES.get(k);
+  if (names === undefined) {
+    const item = parseItemKey(k);
+    names = item ? Object.keys(item) : null;
+    if (KEY_NAMES.size >= KEY_NAMES_MAX) KEY_NAMES.clear();
+    KEY_NAMES.set(k, names);
+  }
+  return names ?? undefined;
+}
+
 function collectKeys(node: JsonObject, abstract: string, out: MergeKeyIndex, depth: number): void {
   if (depth > 64) return;
-  for (const [key, child] of Object.entries(node)) {
+  for (const key in node) {
+    const child = node[key];
     if (!isObject(child)) continue;
-    if (key.startsWith('f:')) {
-      const name = key.slice(2);
-      collectKeys(child, abstract === '' ? name : `${abstract}.${name}`, out, depth + 1);
-    } else if (key.startsWith('k:')) {
+    const kind = key.charCodeAt(0);
+    if (kind === 102 /* f */ && key.charCodeAt(1) === 58 /* : */) {
+      // A leaf `{}` cannot hold list keys: skip the call.
+      for (const _ in child) {
+        collectKeys(child, abstract === '' ? key.slice(2) : `${abstract}.${key.slice(2)}`, out, depth + 1);
+        break;
+      }
+    } else if (kind === 107 /* k */ && key.charCodeAt(1) === 58) {
       if (!out.has(abstract)) {
-        const item = parseItemKey(key);
-        if (item) out.set(abstract, Object.keys(item));
+        const names = itemKeyNames(key);
+        if (names) out.set(abstract, names);
       }
       collectKeys(child, `${abstract}[]`, out, depth + 1);
     }

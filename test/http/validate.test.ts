@@ -87,6 +87,22 @@ describe('POST /validate: the HTTP contract (SPEC §2 rule 1)', () => {
     expectRejected(await post(body), 400, 'u-deep', /nests deeper than 100 levels/);
   });
 
+  it('answers 400 for hostile nesting inside an atomic list value (container args)', async () => {
+    const deep = '['.repeat(10_000) + '1' + ']'.repeat(10_000);
+    const body = JSON.stringify(reviewJson({ oldObject: deployment(), object: deployment(), uid: 'u-args' })).replace('"image":"registry.example.com/api:1.2.0"', `"image":"registry.example.com/api:1.2.0","args":${deep}`);
+    expectRejected(await post(body), 400, 'u-args', /nests deeper than 100 levels/);
+  });
+
+  it('decides normally when hostile nesting sits in a runtime field it never walks', async () => {
+    const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    const body = JSON.stringify(reviewJson({ oldObject: deployment(), object: deployment({ image: 'x:2' }), uid: 'u-status' })).replace('"status":{"replicas":3}', `"status":{"replicas":3,"deep":${deep}}`);
+    const res = await post(body);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.response.uid, 'u-status');
+    assert.equal(res.body.response.allowed, false);
+    assert.equal(res.body.response.status.code, 403);
+  });
+
   it('treats __proto__ keys as data and does not pollute prototypes', async () => {
     const body = JSON.stringify(reviewJson({ oldObject: deployment(), object: deployment(), uid: 'u-proto' })).replace('"labels":{"app":"api"}', '"labels":{"app":"api","__proto__":{"polluted":"yes"}}');
     const res = await post(body);

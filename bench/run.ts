@@ -1,0 +1,231 @@
+/**
+ * npm run bench: driftgate against the bare-Node floor, side by side, in one run (SPEC §9).
+ *
+ * Both servers run in their own processes (one core each at most: Node's event loop is one thread);
+ * autocannon drives them from this process with keep-alive and the same connection counts, floor and
+ * driftgate alternating round by round (order swapped each round) so that machine drift cancels out.
+ * Bodies are the real Deployment reviews captured from kube-apiserver v1.32, allowed and denied mixed.
+ * Figures are medians over the rounds. Nothing here is a test: no thresholds, only numbers.
+ *
+ *   node bench/run.ts [--rounds 3] [--quick]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
+import { runDecisionBench } from './decide.ts';
+import { freePort, median, percentile } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
+const ROUNDS = args.quick ? 1 : Number(args.rounds);
+const SAT_SECONDS = args.quick ? 3 : 5;
+const RATE_SECONDS = args.quick ? 4 : 8;
+const CONNECTIONS = 16;
+
+interface Target {
+  readonly name: 'floor' | 'driftgate';
+  readonly port: number;
+  readonly proc: ChildProcess;
+}
+
+interface RateFigures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly errors: number;
+}
+
+const bodies = readdirSync(FIXTURES)
+  .filter((f) => /deployment\.json$|set-image\.json$|subresource\.json$/.test(f) && !f.startsWith('08-'))
+  .map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
+
+function startProcess(args: string[]): ChildProcess {
+  return spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function waitReady(port: number, ca: string): Promise<void> {
+  for (let i = 0; i < 150; i += 1) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost' }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`server on port ${port} did not become ready`);
+}
+
+function rssMiB(pid: number | undefined): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(/\d+/.exec(status.split('\n').find((l) => l.startsWith(key)) ?? '0')?.[0] ?? 0);
+  return { rss: kib('VmRSS:') / 1024, peak: kib('VmHWM:') / 1024 };
+}
+
+async function load(t: Target, ca: string, seconds: number, rate?: number): Promise<RateFigures> {
+  const times: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `https://127.0.0.1:${t.port}`,
+        servername: 'localhost',
+        tlsOptions: { ca },
+        connections: rate ? 10 : CONNECTIONS,
+        duration: seconds,
+        ...(rate ? { overallRate: rate } : {}),
+        requests: bodies.map((body) => ({ method: 'POST' as const, path: '/validate?timeout=5s', headers: { 'content-type': 'application/json' }, body })),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    // autocannon's own histogram has 1 ms resolution; keep every response time for exact percentiles.
+    instance.on('response', (_client, _status, _bytes, ms) => {
+      times.push(ms);
+    });
+  });
+  times.sort((a, b) => a - b);
+  return {
+    rps: result.requests.total / result.duration,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    max: times[times.length - 1] ?? 0,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+async function configMapEndToEnd(port: number, ca: string): Promise<{ p50: number; p99: number; max: number; bodyMiB: number }> {
+  const data: Record<string, string> = {};
+  for (let k = 0; k < 1536; k += 1) data[`key-${k}`] = 'v'.repeat(1000);
+  const cm = (d: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'big', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'app:/ConfigMap:prod/big' } },
+    data: d,
+  });
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'cm', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' },
+      name: 'big', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: ['oncall'] },
+      object: cm({ ...data, 'key-10': 'changed' }), oldObject: cm(data),
+    },
+  });
+  const agent = new Agent({ keepAlive: true, ca });
+  const times: number[] = [];
+  for (let i = 0; i < 40; i += 1) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', agent, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    if (i >= 5) times.push(performance.now() - t0); // first few warm the JIT
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), max: times[times.length - 1]!, bodyMiB: body.length / 1048576 };
+}
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+
+async function main(): Promise<void> {
+  console.log(`driftgate bench: ${ROUNDS} round(s), node ${process.version}, ${cpus().length} cpu(s) ${cpus()[0]?.model ?? ''}`);
+  console.log(`bodies: ${bodies.length} captured Deployment reviews (${Math.min(...bodies.map((b) => b.length))}–${Math.max(...bodies.map((b) => b.length))} bytes)\n`);
+
+  const micro = runDecisionBench(args.quick ? 5_000 : 20_000);
+
+  const dir = mkdtempSync(join(tmpdir(), 'driftgate-bench-'));
+  const certs = join(dir, 'certs');
+  const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+  writeCertificates(certs, bundle);
+  const ca = bundle.caCert;
+  const [floorPort, dgPort] = [await freePort(), await freePort()];
+  const targets: Target[] = [
+    { name: 'floor', port: floorPort, proc: startProcess(['bench/floor.ts', String(floorPort), certs]) },
+    {
+      name: 'driftgate',
+      port: dgPort,
+      proc: startProcess(['src/main.ts', 'serve', '--config', 'examples/driftgate.yaml', '--host', '127.0.0.1', '--port', String(dgPort), '--certs-dir', certs, '--data-dir', join(dir, 'data')]),
+    },
+  ];
+  try {
+    for (const t of targets) await waitReady(t.port, ca);
+    for (const t of targets) await load(t, ca, 2); // warm-up
+
+    const runs: Record<string, { sat: RateFigures[]; r500: RateFigures[]; r1000: RateFigures[] }> = {
+      floor: { sat: [], r500: [], r1000: [] },
+      driftgate: { sat: [], r500: [], r1000: [] },
+    };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        runs[t.name]!.sat.push(await load(t, ca, SAT_SECONDS));
+        runs[t.name]!.r500.push(await load(t, ca, RATE_SECONDS, 500));
+        runs[t.name]!.r1000.push(await load(t, ca, RATE_SECONDS, 1000));
+      }
+      process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`);
+    }
+    const cmE2E = await configMapEndToEnd(dgPort, ca);
+
+    const summary = Object.fromEntries(
+      targets.map((t) => {
+        const r = runs[t.name]!;
+        const m = (xs: RateFigures[], k: keyof RateFigures) => median(xs.map((x) => x[k]));
+        return [
+          t.name,
+          {
+            saturationRps: m(r.sat, 'rps'),
+            satP99Ms: m(r.sat, 'p99'),
+            at500: { rps: m(r.r500, 'rps'), p50Ms: m(r.r500, 'p50'), p99Ms: m(r.r500, 'p99'), maxMs: m(r.r500, 'max') },
+            at1000: { rps: m(r.r1000, 'rps'), p50Ms: m(r.r1000, 'p50'), p99Ms: m(r.r1000, 'p99'), maxMs: m(r.r1000, 'max') },
+            errors: [...r.sat, ...r.r500, ...r.r1000].reduce((n, x) => n + x.errors, 0),
+            memoryMiB: rssMiB(t.proc.pid),
+          },
+        ];
+      }),
+    ) as Record<'floor' | 'driftgate', { saturationRps: number; satP99Ms: number; at500: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; at1000: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; errors: number; memoryMiB: { rss: number; peak: number } }>;
+    const ratio = summary.driftgate.saturationRps / summary.floor.saturationRps;
+
+    console.log('\n                         floor      driftgate   target (SPEC §9)');
+    const row = (label: string, f: string, d: string, target = '') => console.log(`${label.padEnd(24)} ${f.padStart(9)}  ${d.padStart(10)}   ${target}`);
+    row('saturation req/s', fmt(summary.floor.saturationRps, 0), fmt(summary.driftgate.saturationRps, 0));
+    row('ratio driftgate/floor', '', fmt(ratio * 100, 1) + ' %', '≥ 70 %');
+    for (const [label, k] of [['500 req/s', 'at500'], ['1000 req/s', 'at1000']] as const) {
+      row(`${label}: achieved`, fmt(summary.floor[k].rps, 0), fmt(summary.driftgate[k].rps, 0));
+      row(`${label}: p50 ms`, fmt(summary.floor[k].p50Ms), fmt(summary.driftgate[k].p50Ms));
+      row(`${label}: p99 ms`, fmt(summary.floor[k].p99Ms), fmt(summary.driftgate[k].p99Ms), k === 'at500' ? '≤ 5 ms' : '');
+      row(`${label}: max ms`, fmt(summary.floor[k].maxMs), fmt(summary.driftgate[k].maxMs));
+    }
+    row('RSS MiB (peak)', `${fmt(summary.floor.memoryMiB.rss, 0)} (${fmt(summary.floor.memoryMiB.peak, 0)})`, `${fmt(summary.driftgate.memoryMiB.rss, 0)} (${fmt(summary.driftgate.memoryMiB.peak, 0)})`, '≤ 256 MiB');
+    row('errors / non-2xx', String(summary.floor.errors), String(summary.driftgate.errors));
+    console.log(`\n1.5 MiB ConfigMap update end to end (${fmt(cmE2E.bodyMiB)} MiB review over HTTPS): p50 ${fmt(cmE2E.p50)} ms, p99 ${fmt(cmE2E.p99)} ms, max ${fmt(cmE2E.max)} ms   (target: diffed in ≤ 20 ms)`);
+    console.log('10,000 grants / 100,000 tasks: not available (the break-glass store is not built yet)');
+    console.log('\ndecision alone (no HTTP, no TLS):');
+    for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
+
+    const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, configMap: cmE2E, scale: 'not available', micro } }));
+  } finally {
+    for (const t of targets) t.proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
