@@ -39,6 +39,11 @@ function itemKeyNames(k: string): readonly string[] | undefined {
   return names ?? undefined;
 }
 
+function hasKeys(o: JsonObject): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
 function collectKeys(node: JsonObject, abstract: string, out: MergeKeyIndex, depth: number): void {
   if (depth > 64) return;
   for (const key in node) {
@@ -47,10 +52,7 @@ function collectKeys(node: JsonObject, abstract: string, out: MergeKeyIndex, dep
     const kind = key.charCodeAt(0);
     if (kind === 102 /* f */ && key.charCodeAt(1) === 58 /* : */) {
       // A leaf `{}` cannot hold list keys: skip the call.
-      for (const _ in child) {
-        collectKeys(child, abstract === '' ? key.slice(2) : `${abstract}.${key.slice(2)}`, out, depth + 1);
-        break;
-      }
+      if (hasKeys(child)) collectKeys(child, abstract === '' ? key.slice(2) : `${abstract}.${key.slice(2)}`, out, depth + 1);
     } else if (kind === 107 /* k */ && key.charCodeAt(1) === 58) {
       if (!out.has(abstract)) {
         const names = itemKeyNames(key);
