@@ -1,15 +1,19 @@
 /**
  * npm run bench: driftgate against the bare-Node floor, side by side, in one run (SPEC §9).
  *
- * Both servers run in their own processes (one core each at most: Node's event loop is one thread);
- * autocannon drives them from this process with keep-alive and the same connection counts, floor and
- * driftgate alternating round by round (order swapped each round) so that machine drift cancels out.
+ * Three servers, each in its own process (one core each at most: Node's event loop is one thread):
+ *   floor       bare Node HTTPS, same TLS settings and body limit, reads and JSON.parses the body,
+ *               answers a fixed allowed review: the least any webhook must do (the SPEC §9 ratio);
+ *   floor-read  the same without JSON.parse (reported for transparency);
+ *   driftgate   the compiled server (dist/, as the container runs it) with the example policy.
+ * autocannon drives them from this process with keep-alive and the same connection counts, the
+ * targets alternating round by round (order rotated each round) so that machine drift cancels out.
  * Bodies are the real Deployment reviews captured from kube-apiserver v1.32, allowed and denied mixed.
  * Figures are medians over the rounds. Nothing here is a test: no thresholds, only numbers.
  *
  *   node bench/run.ts [--rounds 3] [--quick]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -32,8 +36,12 @@ const SAT_SECONDS = args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
 const CONNECTIONS = 16;
 
+type TargetName = 'floor' | 'floor-read' | 'driftgate';
+
 interface Target {
-  readonly name: 'floor' | 'driftgate';
+  readonly name: TargetName;
+  /** fixed-rate runs too, or saturation only */
+  readonly rates: boolean;
   readonly port: number;
   readonly proc: ChildProcess;
 }
@@ -156,27 +164,29 @@ async function main(): Promise<void> {
   const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
   writeCertificates(certs, bundle);
   const ca = bundle.caCert;
-  const [floorPort, dgPort] = [await freePort(), await freePort()];
+  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+  const [floorPort, readPort, dgPort] = [await freePort(), await freePort(), await freePort()];
   const targets: Target[] = [
-    { name: 'floor', port: floorPort, proc: startProcess(['bench/floor.ts', String(floorPort), certs]) },
+    { name: 'floor', rates: true, port: floorPort, proc: startProcess(['bench/floor.js', String(floorPort), certs, 'parse']) },
+    { name: 'floor-read', rates: false, port: readPort, proc: startProcess(['bench/floor.js', String(readPort), certs, 'read']) },
     {
       name: 'driftgate',
+      rates: true,
       port: dgPort,
-      proc: startProcess(['src/main.ts', 'serve', '--config', 'examples/driftgate.yaml', '--host', '127.0.0.1', '--port', String(dgPort), '--certs-dir', certs, '--data-dir', join(dir, 'data')]),
+      proc: startProcess(['dist/main.js', 'serve', '--config', 'examples/driftgate.yaml', '--host', '127.0.0.1', '--port', String(dgPort), '--certs-dir', certs, '--data-dir', join(dir, 'data')]),
     },
   ];
   try {
     for (const t of targets) await waitReady(t.port, ca);
     for (const t of targets) await load(t, ca, 2); // warm-up
 
-    const runs: Record<string, { sat: RateFigures[]; r500: RateFigures[]; r1000: RateFigures[] }> = {
-      floor: { sat: [], r500: [], r1000: [] },
-      driftgate: { sat: [], r500: [], r1000: [] },
-    };
+    const runs = Object.fromEntries(targets.map((t) => [t.name, { sat: [] as RateFigures[], r500: [] as RateFigures[], r1000: [] as RateFigures[] }]));
     for (let round = 0; round < ROUNDS; round += 1) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      const order = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)];
       for (const t of order) {
         runs[t.name]!.sat.push(await load(t, ca, SAT_SECONDS));
+        if (!t.rates) continue;
         runs[t.name]!.r500.push(await load(t, ca, RATE_SECONDS, 500));
         runs[t.name]!.r1000.push(await load(t, ca, RATE_SECONDS, 1000));
       }
@@ -200,13 +210,15 @@ async function main(): Promise<void> {
           },
         ];
       }),
-    ) as Record<'floor' | 'driftgate', { saturationRps: number; satP99Ms: number; at500: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; at1000: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; errors: number; memoryMiB: { rss: number; peak: number } }>;
+    ) as Record<TargetName, { saturationRps: number; satP99Ms: number; at500: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; at1000: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; errors: number; memoryMiB: { rss: number; peak: number } }>;
     const ratio = summary.driftgate.saturationRps / summary.floor.saturationRps;
+    const ratioRead = summary.driftgate.saturationRps / summary['floor-read'].saturationRps;
 
     console.log('\n                         floor      driftgate   target (SPEC §9)');
     const row = (label: string, f: string, d: string, target = '') => console.log(`${label.padEnd(24)} ${f.padStart(9)}  ${d.padStart(10)}   ${target}`);
     row('saturation req/s', fmt(summary.floor.saturationRps, 0), fmt(summary.driftgate.saturationRps, 0));
     row('ratio driftgate/floor', '', fmt(ratio * 100, 1) + ' %', '≥ 70 %');
+    row('(floor without JSON.parse)', fmt(summary['floor-read'].saturationRps, 0), fmt(ratioRead * 100, 1) + ' %');
     for (const [label, k] of [['500 req/s', 'at500'], ['1000 req/s', 'at1000']] as const) {
       row(`${label}: achieved`, fmt(summary.floor[k].rps, 0), fmt(summary.driftgate[k].rps, 0));
       row(`${label}: p50 ms`, fmt(summary.floor[k].p50Ms), fmt(summary.driftgate[k].p50Ms));
@@ -221,7 +233,7 @@ async function main(): Promise<void> {
     for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
 
     const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, configMap: cmE2E, scale: 'not available', micro } }));
+    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, scale: 'not available', micro } }));
   } finally {
     for (const t of targets) t.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

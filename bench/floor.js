@@ -1,13 +1,13 @@
-/**
- * The floor: a bare Node HTTPS server with the same TLS settings and body limit as driftgate, that
- * reads each request body and answers one fixed, allowed AdmissionReview. What no webhook can beat.
- * Usage: node bench/floor.ts PORT CERTS_DIR
- */
+// The floor: a bare Node HTTPS server with driftgate's TLS settings and body limit, answering every
+// request with one fixed, allowed AdmissionReview. Plain JavaScript, so nothing but Node is measured.
+//   node bench/floor.js PORT CERTS_DIR parse|read
+//   parse: reads the body and JSON.parses it (what any webhook must do before it can decide)
+//   read:  reads the body only
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
 
-const [port, certs] = [Number(process.argv[2]), process.argv[3] ?? 'certs'];
+const [port, certs, mode] = [Number(process.argv[2]), process.argv[3] ?? 'certs', process.argv[4] ?? 'parse'];
 const LIMIT = 8 * 1024 * 1024;
 const ANSWER = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'fixed', allowed: true } });
 
@@ -19,17 +19,18 @@ const server = createServer(
       return;
     }
     let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    const chunks = [];
+    req.on('data', (c) => {
       size += c.length;
       if (size <= LIMIT) chunks.push(c);
     });
     req.on('end', () => {
       if (size > LIMIT) {
-        res.writeHead(413).end();
+        res.writeHead(413, { connection: 'close' }).end();
         return;
       }
-      Buffer.concat(chunks); // the body is read in full, as driftgate reads it
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (mode === 'parse') JSON.parse(body);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ANSWER) }).end(ANSWER);
     });
   },
