@@ -10,7 +10,7 @@ import { diffObjects, type FieldChange } from './diff.ts';
 import { keySeg } from './field-path.ts';
 import { selectGrant } from './grant-match.ts';
 import { touchesLever } from './levers.ts';
-import { mergeKeysFromManagedFields } from './managed-fields.ts';
+import { lazyMergeKeys } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage } from './message.ts';
 import { ownerOf, type Owner } from './ownership.ts';
 import { isSecretKind, redactSecret } from './redact.ts';
@@ -187,7 +187,7 @@ export function decide(input: DecisionInput): Verdict {
   if (scale) {
     raw = scaleChanges(r);
   } else {
-    const mergeKeys = mergeKeysFromManagedFields([
+    const mergeKeys = lazyMergeKeys([
       ...(r.oldObject?.metadata?.managedFields ?? []),
       ...(r.object?.metadata?.managedFields ?? []),
     ]);

@@ -11,7 +11,6 @@
  */
 import { DriftgateError } from '../errors.ts';
 import { itemSeg, keySeg, type FieldPath, type Segment } from './field-path.ts';
-import type { MergeKeyIndex } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 
 export interface FieldChange {
@@ -21,8 +20,13 @@ export interface FieldChange {
   readonly after: unknown;
 }
 
+/** Merge keys by abstract list path; a Map, or a lazy view of managedFields (see lazyMergeKeys). */
+export interface MergeKeySource {
+  get(abstractPath: string): readonly string[] | undefined;
+}
+
 export interface DiffOptions {
-  readonly mergeKeys: MergeKeyIndex;
+  readonly mergeKeys: MergeKeySource;
   /** skip runtime fields entirely (the webhook never needs them; `driftgate diff` shows them) */
   readonly skipRuntime: boolean;
 }
@@ -89,20 +93,19 @@ function assertDepth(v: unknown, depth: number): void {
   else for (const k in v) if (Object.hasOwn(v, k)) assertDepth((v as Obj)[k], depth + 1);
 }
 
-function lastField(abstract: string): string {
-  const dot = abstract.lastIndexOf('.');
-  return (dot < 0 ? abstract : abstract.slice(dot + 1)).replace(/\[\]$/, '');
-}
-
-function builtinKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {
+/** The Kubernetes merge keys of well-known lists; fixed by the API, so no managedFields needed. */
+function knownKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {
   const known = KNOWN_LISTS[field];
   if (known) return known;
   if (field === 'ports') {
     if (items.every((i) => isObj(i) && 'containerPort' in i)) return ['containerPort', 'protocol'];
     if (items.every((i) => isObj(i) && 'port' in i)) return ['port', 'protocol'];
-    return undefined;
   }
-  // Lists of objects that all carry a distinct name read best keyed by it.
+  return undefined;
+}
+
+/** Lists of objects that all carry a distinct name read best keyed by it. */
+function nameKeys(items: readonly unknown[]): readonly string[] | undefined {
   return items.every((i) => isObj(i) && typeof i.name === 'string') ? BY_NAME : undefined;
 }
 
@@ -121,15 +124,15 @@ function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefin
   return Object.keys(keys).length > 0 ? keys : undefined;
 }
 
-/** Indexes both lists by merge key; undefined when the list is not associative (or keys collide). */
-function indexLists(
-  abstract: string,
-  before: readonly unknown[],
-  after: readonly unknown[],
-  opts: DiffOptions,
-): { ids: string[]; keys: Map<string, ItemKeys>; b: Map<string, unknown>; a: Map<string, unknown> } | undefined {
-  const names = opts.mergeKeys.get(abstract) ?? builtinKeys(lastField(abstract), [...before, ...after]);
-  if (!names || names.length === 0) return undefined;
+interface ListIndex {
+  readonly ids: string[];
+  readonly keys: Map<string, ItemKeys>;
+  readonly b: Map<string, unknown>;
+  readonly a: Map<string, unknown>;
+}
+
+/** Indexes both lists by the given merge key names; undefined when an item lacks them or keys collide. */
+function indexBy(names: readonly string[], before: readonly unknown[], after: readonly unknown[]): ListIndex | undefined {
   const keys = new Map<string, ItemKeys>();
   const ids: string[] = [];
   const index = (list: readonly unknown[]): Map<string, unknown> | undefined => {
@@ -151,6 +154,24 @@ function indexLists(
   const a = index(after);
   const b = index(before);
   return a && b ? { ids, keys, a, b } : undefined;
+}
+
+/**
+ * Merge keys, in order: the API's fixed keys for well-known lists; the object's managedFields
+ * (`k:{…}`), looked up only for other lists; a distinct `name`. Otherwise the list is atomic.
+ */
+function indexLists(path: readonly Segment[], before: readonly unknown[], after: readonly unknown[], opts: DiffOptions): ListIndex | undefined {
+  const last = path[path.length - 1];
+  const field = last?.k === 'key' ? last.key : '';
+  const items = before.length === 0 ? after : after.length === 0 ? before : [...before, ...after];
+  const known = knownKeys(field, items);
+  const byKnown = known && indexBy(known, before, after);
+  if (byKnown) return byKnown;
+  const managed = opts.mergeKeys.get(abstractOf(path));
+  const byManaged = managed && managed.length > 0 && indexBy(managed, before, after);
+  if (byManaged) return byManaged;
+  const named = nameKeys(items);
+  return named ? indexBy(named, before, after) : undefined;
 }
 
 /** `spec.template.spec.containers[].ports`: the path with list items abstracted, as merge keys are indexed. */
@@ -191,7 +212,7 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
     return;
   }
   if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {
-    const idx = indexLists(abstractOf(path), (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
+    const idx = indexLists(path, (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
     if (idx) {
       for (const id of idx.ids) {
         path.push(itemSeg(idx.keys.get(id)!));

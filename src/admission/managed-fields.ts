@@ -70,6 +70,14 @@ export function mergeKeysFromManagedFields(entries: readonly ManagedFieldsEntry[
   return out;
 }
 
+/** A merge-key index built from managedFields on first use: most diffs never need it. */
+export function lazyMergeKeys(entries: readonly ManagedFieldsEntry[]): { get(path: string): readonly string[] | undefined } {
+  let index: MergeKeyIndex | undefined;
+  return {
+    get: (path) => (index ??= mergeKeysFromManagedFields(entries)).get(path),
+  };
+}
+
 /** The managedFields entries written by any of `managers`, or undefined when there are none. */
 export function fieldSetsOf(
   entries: readonly ManagedFieldsEntry[] | undefined,
