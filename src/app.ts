@@ -6,6 +6,7 @@
 import express, { type Express } from 'express';
 import type { ReviewDeps } from './admission/review.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { grantsApi, type ApiDeps } from './http/api/grants-api.ts';
 import { isValidateRequest, validateHandler, type NodeHandler, type ValidateOptions } from './http/validate-handler.ts';
 
 export interface Readiness {
@@ -17,6 +18,10 @@ export interface AppDeps {
   readonly review: ReviewDeps;
   readonly readiness: Readiness;
   readonly validate?: ValidateOptions;
+  /** the break-glass API; absent: only the webhook and health endpoints are served */
+  readonly api?: ApiDeps;
+  /** driftgate's public grant-signing keys */
+  readonly jwks?: () => unknown;
 }
 
 export function buildApi(deps: AppDeps): Express {
@@ -30,6 +35,13 @@ export function buildApi(deps: AppDeps): Express {
     const reasons = deps.readiness.notReady();
     res.status(reasons.length === 0 ? 200 : 503).json(reasons.length === 0 ? { status: 'ready' } : { status: 'not ready', reasons });
   });
+  if (deps.jwks) {
+    const jwks = deps.jwks;
+    app.get('/.well-known/jwks.json', (_req, res) => {
+      res.json(jwks());
+    });
+  }
+  if (deps.api) app.use(grantsApi(deps.api));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -3,12 +3,15 @@
  * dependencies into the app, binds the TLS port, and keeps policy and certificates current.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './admission/review.ts';
-import { NO_GRANTS } from './grants/grant.ts';
+import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
+import { KeyRing } from './keys/key-ring.ts';
+import { EmbeddedStore } from './store/embedded-store.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 
@@ -28,6 +31,7 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly policy: PolicyHolder;
+  readonly store: EmbeddedStore;
   close(): Promise<void>;
 }
 
@@ -36,19 +40,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const source = resolvePolicySource(opts.config);
   const policy = new PolicyHolder(source, loadFromSource(source)); // invalid: throws, nothing starts
   logger.info({ source: source.description }, 'policy loaded');
-  mkdirSync(opts.dataDir, { recursive: true });
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const tls = ensureServingCertificate(opts.certsDir, logger);
+  const clock = opts.clock ?? systemClock;
+  const keys = await KeyRing.load(join(opts.dataDir, 'keys'), clock.now());
+  logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
+  const store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
+  const oidc = policy.current().oidc;
+  const authenticator = oidc ? oidcAuthenticator(oidc) : await devAuthenticator(opts.dataDir);
+  if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
+  else logger.info({ auth: authenticator.description }, 'grant API authentication');
 
   const app = buildApp({
-    review: {
-      policy: policy.current,
-      clock: opts.clock ?? systemClock,
-      grants: NO_GRANTS,
-      tasks: undefined,
-      cluster: undefined,
-      logger,
-    },
+    review: { policy: policy.current, clock, grants: store, tasks: store, cluster: undefined, logger },
     readiness: { notReady: () => [] },
+    api: { store, policy: policy.current, clock, authenticator },
+    jwks: () => keys.jwks(),
   });
 
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
@@ -75,10 +82,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     server,
     port,
     policy,
+    store,
     close: async () => {
       for (const stop of stops) stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
     },
   };
 }

@@ -6,7 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DriftgateError, errorMessage } from '../errors.ts';
-import type { GrantSource } from '../grants/grant.ts';
+import type { Grant, GrantSource } from '../grants/grant.ts';
+import { targetOf } from './target.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TaskDraft, TaskRecorder } from '../tasks/task.ts';
 import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.ts';
@@ -75,6 +76,11 @@ function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
   };
 }
 
+function grantsFor(req: AdmissionRequest, source: GrantSource, now: Date): readonly Grant[] {
+  const t = targetOf(req);
+  return source.activeGrants(t.namespace, t.group, t.kind, now);
+}
+
 /** The request's identity, put on every log line about it (no child logger: this is the hot path). */
 function requestFields(req: AdmissionRequest): Record<string, unknown> {
   return {
@@ -100,7 +106,7 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<{ review
     request: req,
     policy,
     now,
-    grants: req.namespace ? deps.grants.activeGrants(req.namespace) : [],
+    grants: grantsFor(req, deps.grants, now),
     ...(scaleParent ? { scaleParent } : {}),
     ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
   });

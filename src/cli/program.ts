@@ -8,6 +8,11 @@ import { join } from 'node:path';
 import { reviewCommand } from './review-command.ts';
 import { diffCommand } from './diff-command.ts';
 import { CliExit } from './exit.ts';
+import { grantCommand, tasksCommand } from './breakglass-commands.ts';
+import { issueDevToken } from '../auth/authenticator.ts';
+import { readJournal } from '../store/journal.ts';
+import { KeyRing } from '../keys/key-ring.ts';
+import { parseDuration } from '../util/duration.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -92,6 +97,53 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .option('--show-runtime', 'also list runtime differences (status, metadata the API server owns, defaults)')
     .action((desired: string, live: string, o: { config?: string; output: string; showRuntime?: boolean }) => {
       throw new CliExit(diffCommand(desired, live, o, out.stdout));
+    });
+
+  program.addCommand(grantCommand(out));
+  program.addCommand(tasksCommand(out));
+
+  const dev = program.command('dev').description('development helpers for the embedded defaults');
+  dev
+    .command('token')
+    .description('print a token the local server accepts (development issuer; never for production)')
+    .requiredOption('--user <name>', 'username')
+    .option('--groups <list>', 'comma-separated groups', 'oncall')
+    .option('--ttl <duration>', 'lifetime', '8h')
+    .addOption(new Option('--data-dir <dir>', 'the server\'s data directory').env('DRIFTGATE_DATA_DIR').default('data'))
+    .action(async (o: { user: string; groups: string; ttl: string; dataDir: string }) => {
+      const groups = o.groups.split(',').map((g) => g.trim()).filter(Boolean);
+      out.stdout(await issueDevToken(o.dataDir, o.user, groups, Math.floor(parseDuration(o.ttl) / 1000)));
+    });
+
+  program
+    .command('journal')
+    .description('inspect the embedded store\'s journal')
+    .command('verify')
+    .description('check the hash chain of a journal file (exit 1 on tampering)')
+    .argument('[file]', 'journal file', 'data/journal.jsonl')
+    .action((file: string) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new CliExit(2, `driftgate: cannot read ${file}: ${(err as Error).message}`);
+      }
+      const r = readJournal(text);
+      if (r.problems.length > 0) {
+        out.stdout(`${file}: TAMPERED after record ${r.entries.length}:\n  ${r.problems.join('\n  ')}`);
+        throw new CliExit(1);
+      }
+      out.stdout(`${file}: ${r.entries.length} records, hash chain intact${r.tornTail ? ' (an incomplete last line from a crash is ignored)' : ''}`);
+    });
+
+  program
+    .command('keys')
+    .description('manage grant-signing keys')
+    .command('rotate')
+    .description('add a new signing key; older keys keep verifying the grants they signed (restart to use it)')
+    .addOption(new Option('--data-dir <dir>', 'the server\'s data directory').env('DRIFTGATE_DATA_DIR').default('data'))
+    .action(async (o: { dataDir: string }) => {
+      out.stdout(`new signing key ${await KeyRing.rotate(join(o.dataDir, 'keys'))}`);
     });
 
   return program;

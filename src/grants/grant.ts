@@ -43,7 +43,8 @@ export interface Grant {
  * whose stored claims match it; the decision still checks state, time window, subject and scope.
  */
 export interface GrantSource {
-  activeGrants(namespace: string): readonly Grant[];
+  /** grants for this namespace and kind that are active at `now` (the decision still checks scope) */
+  activeGrants(namespace: string, group: string, kind: string, now: Date): readonly Grant[];
 }
 
 export const NO_GRANTS: GrantSource = { activeGrants: () => [] };

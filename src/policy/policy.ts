@@ -42,6 +42,15 @@ export interface NamespaceOverride {
   readonly approval?: ApprovalRule;
 }
 
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUri?: string;
+  readonly jwksFile?: string;
+  readonly usernameClaim: string;
+  readonly groupsClaim: string;
+}
+
 export interface Policy {
   readonly mode: Mode;
   readonly protectedNamespaces: {
@@ -61,6 +70,10 @@ export interface Policy {
   readonly delegations: readonly Delegation[];
   readonly ignore: readonly PathRule[];
   readonly allowances: readonly PathRule[];
+  /** may read and resolve tasks and revoke grants */
+  readonly auditors: Subjects;
+  /** grant-API authentication; undefined: the local development issuer */
+  readonly oidc: OidcSettings | undefined;
   readonly breakGlass: {
     readonly defaultTTLMs: number;
     readonly maxTTLMs: number;
@@ -156,6 +169,8 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
     delegations,
     ignore,
     allowances,
+    auditors: subjectsOf(doc.auditors),
+    oidc: doc.auth.oidc,
     breakGlass: {
       defaultTTLMs,
       maxTTLMs,

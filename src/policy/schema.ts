@@ -95,6 +95,22 @@ export const policySchema = z.strictObject({
         paths: ['spec.template.metadata.annotations[kubectl.kubernetes.io/restartedAt]'],
       },
     ]),
+  auditors: subjects.default({ users: [], groups: ['auditors'] }),
+  auth: z
+    .strictObject({
+      oidc: z
+        .strictObject({
+          issuer: z.string().min(1),
+          audience: z.string().min(1),
+          jwksUri: z.url().optional(),
+          jwksFile: z.string().min(1).optional(),
+          usernameClaim: z.string().min(1).default('sub'),
+          groupsClaim: z.string().min(1).default('groups'),
+        })
+        .refine((o) => (o.jwksUri === undefined) !== (o.jwksFile === undefined), { message: 'set exactly one of jwksUri or jwksFile' })
+        .optional(),
+    })
+    .default({}),
   breakGlass: z
     .strictObject({
       defaultTTL: duration.default('1h'),

@@ -7,7 +7,7 @@ export interface TaskChange {
   readonly path: string;
   readonly before?: unknown;
   readonly after?: unknown;
-  /** Git declares the field (a GitOps field manager owned it); false: a new field; absent: unknown */
+  /** Git declares the field (a GitOps field manager owned it); false: not declared; absent: unknown */
   readonly declaredInGit?: boolean;
 }
 
@@ -27,6 +27,18 @@ export interface TaskDraft {
   readonly changes: readonly TaskChange[];
   readonly admissionUid: string;
   readonly recordedAt: string;
+}
+
+export interface Resolution {
+  readonly by: string;
+  readonly at: string;
+  readonly evidence: string;
+}
+
+export interface Task extends TaskDraft {
+  readonly id: string;
+  readonly state: TaskState;
+  readonly resolution?: Resolution;
 }
 
 /**

@@ -34,6 +34,7 @@ export class MemoryGrants implements GrantSource {
   activeGrants(namespace: string): readonly Grant[] {
     return this.grants.filter((g) => g.namespace === namespace);
   }
+
 }
 
 export class MemoryTasks implements TaskRecorder {

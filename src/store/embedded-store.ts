@@ -1,0 +1,246 @@
+/**
+ * The embedded store: the journal plus in-memory indexes, so a decision never reads the file.
+ * Grants are honoured only when their token verifies and matches the record, and never when the
+ * journal's hash chain is broken. Every admitted bypass is a durable task before the webhook answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { DriftgateError } from '../errors.ts';
+import type { Grant, GrantSource } from '../grants/grant.ts';
+import { stateAt } from '../grants/rules.ts';
+import { signGrant, tokenProblem } from '../grants/token.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
+import type { Approval } from '../grants/grant.ts';
+import type { Task, TaskDraft, TaskRecorder, TaskState } from '../tasks/task.ts';
+import { Journal, type JournalEntry } from './journal.ts';
+
+export const JOURNAL_FILE = 'journal.jsonl';
+
+type GrantRecord = { grant: Grant };
+type ApprovalRecord = { id: string; approval: Approval; state: Grant['state']; token: string };
+type RevokeRecord = { id: string; by: string; at: string; reason?: string };
+type TaskRecord = { task: Task };
+
+export function newId(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export interface GrantFilter {
+  readonly state?: string;
+  readonly namespace?: string;
+}
+
+export interface TaskFilter {
+  readonly state?: TaskState;
+  readonly namespace?: string;
+}
+
+export class EmbeddedStore implements GrantSource, TaskRecorder {
+  readonly #journal: Journal;
+  readonly #keys: KeyRing;
+  readonly #logger: Logger;
+  /** every grant recorded, honoured or not */
+  readonly #grants = new Map<string, Grant>();
+  /** why a grant is not honoured (bad token, edited record) */
+  readonly #ignored = new Map<string, string>();
+  /** honoured grants by `namespace|group|kind` */
+  #byScope = new Map<string, Grant[]>();
+  readonly #tasks = new Map<string, Task>();
+  readonly #taskByUid = new Map<string, string>();
+  readonly #inflight = new Map<string, Promise<{ id: string }>>();
+  #mutations: Promise<unknown> = Promise.resolve();
+  readonly tampered: readonly string[];
+
+  private constructor(journal: Journal, keys: KeyRing, logger: Logger, tampered: readonly string[]) {
+    this.#journal = journal;
+    this.#keys = keys;
+    this.#logger = logger;
+    this.tampered = tampered;
+  }
+
+  static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date()): Promise<EmbeddedStore> {
+    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now);
+    if (reading.tornTail) logger.warn({ file: journal.file }, 'journal: incomplete last line (crash during a write) cut off');
+    if (reading.problems.length > 0) {
+      logger.error({ file: journal.file, problems: reading.problems }, 'JOURNAL TAMPERED: hash chain broken; no grant from this journal will be honoured (driftgate journal verify)');
+    }
+    const store = new EmbeddedStore(journal, keys, logger, reading.problems);
+    for (const e of reading.entries) store.#apply(e);
+    for (const g of store.#grants.values()) await store.#verify(g);
+    store.#reindex();
+    logger.info({ grants: store.#grants.size, tasks: store.#tasks.size, records: reading.entries.length }, 'journal replayed');
+    return store;
+  }
+
+  #apply(e: JournalEntry): void {
+    switch (e.type) {
+      case 'grant.requested': {
+        const { grant } = e.data as GrantRecord;
+        this.#grants.set(grant.id, grant);
+        break;
+      }
+      case 'grant.approved': {
+        const r = e.data as ApprovalRecord;
+        const g = this.#grants.get(r.id);
+        if (g) this.#grants.set(r.id, { ...g, approvals: [...g.approvals, r.approval], state: r.state, token: r.token });
+        break;
+      }
+      case 'grant.revoked': {
+        const r = e.data as RevokeRecord;
+        const g = this.#grants.get(r.id);
+        if (g) this.#grants.set(r.id, { ...g, revokedBy: r.by, revokedAt: r.at, state: 'revoked' });
+        break;
+      }
+      case 'task.recorded': {
+        const { task } = e.data as TaskRecord;
+        this.#tasks.set(task.id, task);
+        this.#taskByUid.set(task.admissionUid, task.id);
+        break;
+      }
+      default:
+        this.#logger.warn({ seq: e.seq, type: e.type }, 'journal: unknown record type skipped');
+    }
+  }
+
+  async #verify(g: Grant): Promise<void> {
+    const problem = await tokenProblem(g, this.#keys);
+    if (problem) {
+      this.#ignored.set(g.id, problem);
+      this.#logger.error({ grant: g.id, problem }, 'grant ignored: its token does not prove it (record written or edited by hand?)');
+    } else {
+      this.#ignored.delete(g.id);
+    }
+  }
+
+  #reindex(): void {
+    const by = new Map<string, Grant[]>();
+    for (const g of this.#grants.values()) {
+      if (this.#ignored.has(g.id) || g.revokedAt || g.state !== 'active') continue;
+      for (const r of g.resources) {
+        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}`;
+        const list = by.get(key) ?? [];
+        if (!list.includes(g)) list.push(g);
+        by.set(key, list);
+      }
+    }
+    this.#byScope = by;
+  }
+
+  /** Serializes grant mutations so that check-then-append never races with itself. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#mutations.then(fn, fn);
+    this.#mutations = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- GrantSource (the decision's view: synchronous, in memory) ----
+
+  activeGrants(namespace: string, group?: string, kind?: string, now: Date = new Date()): readonly Grant[] {
+    if (this.tampered.length > 0) return [];
+    const pick = (list: readonly Grant[]) => list.filter((g) => stateAt(g, now) === 'active');
+    if (group !== undefined && kind !== undefined) return pick(this.#byScope.get(`${namespace}|${group}|${kind.toLowerCase()}`) ?? []);
+    return pick([...this.#byScope.entries()].filter(([k]) => k.startsWith(`${namespace}|`)).flatMap(([, v]) => v));
+  }
+
+  // ---- grants ----
+
+  createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
+    return this.#exclusive(async () => {
+      const grant: Grant = { ...unsigned, token: await signGrant(unsigned, this.#keys) };
+      await this.#journal.append('grant.requested', { grant });
+      this.#grants.set(grant.id, grant);
+      await this.#verify(grant);
+      this.#reindex();
+      return grant;
+    });
+  }
+
+  /** `decide` runs inside the lock with the current grant and returns the approval to record. */
+  approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant> {
+    return this.#exclusive(async () => {
+      const g = this.#mustGet(id);
+      const { approval, state } = decide(g);
+      const next: Omit<Grant, 'token'> = { ...g, approvals: [...g.approvals, approval], state };
+      const token = await signGrant(next, this.#keys);
+      await this.#journal.append('grant.approved', { id, approval, state, token } satisfies ApprovalRecord);
+      const updated: Grant = { ...next, token };
+      this.#grants.set(id, updated);
+      await this.#verify(updated);
+      this.#reindex();
+      return updated;
+    });
+  }
+
+  revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant> {
+    return this.#exclusive(async () => {
+      const g = this.#mustGet(id);
+      check(g);
+      const rec: RevokeRecord = { id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
+      await this.#journal.append('grant.revoked', rec);
+      const updated: Grant = { ...g, revokedBy: by, revokedAt: rec.at, state: 'revoked' };
+      this.#grants.set(id, updated);
+      this.#reindex();
+      return updated;
+    });
+  }
+
+  #mustGet(id: string): Grant {
+    const g = this.#grants.get(id);
+    if (!g) throw new DriftgateError('NOT_FOUND', `no grant ${id}`);
+    return g;
+  }
+
+  getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined {
+    const grant = this.#grants.get(id);
+    return grant ? { grant, ignored: this.#ignored.get(id) ?? (this.tampered.length > 0 ? 'journal tampered' : undefined) } : undefined;
+  }
+
+  listGrants(filter: GrantFilter, now: Date): Grant[] {
+    return [...this.#grants.values()]
+      .filter((g) => (!filter.namespace || g.namespace === filter.namespace) && (!filter.state || stateAt(g, now) === filter.state))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  // ---- tasks ----
+
+  recordBypass(draft: TaskDraft): Promise<{ id: string }> {
+    const known = this.#taskByUid.get(draft.admissionUid);
+    if (known) return Promise.resolve({ id: known });
+    const pending = this.#inflight.get(draft.admissionUid);
+    if (pending) return pending;
+    const task: Task = { ...draft, id: newId('t'), state: 'pending' };
+    const p = this.#journal.append('task.recorded', { task } satisfies TaskRecord).then(
+      () => {
+        this.#tasks.set(task.id, task);
+        this.#taskByUid.set(task.admissionUid, task.id);
+        this.#inflight.delete(draft.admissionUid);
+        return { id: task.id };
+      },
+      (err: unknown) => {
+        this.#inflight.delete(draft.admissionUid);
+        throw err;
+      },
+    );
+    this.#inflight.set(draft.admissionUid, p);
+    return p;
+  }
+
+  getTask(id: string): Task | undefined {
+    return this.#tasks.get(id);
+  }
+
+  listTasks(filter: TaskFilter): Task[] {
+    return [...this.#tasks.values()]
+      .filter((t) => (!filter.namespace || t.object.namespace === filter.namespace) && (!filter.state || t.state === filter.state))
+      .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+  }
+
+  get counts(): { grants: number; tasks: number } {
+    return { grants: this.#grants.size, tasks: this.#tasks.size };
+  }
+
+  close(): Promise<void> {
+    return this.#journal.close();
+  }
+}

@@ -1,0 +1,15 @@
+/** What the API and the webhook need from a break-glass store (embedded journal, or Kubernetes later). */
+import type { Approval, Grant, GrantSource } from '../grants/grant.ts';
+import type { Task, TaskRecorder, TaskState } from '../tasks/task.ts';
+
+export interface BreakGlassStore extends GrantSource, TaskRecorder {
+  readonly tampered: readonly string[];
+  createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant>;
+  approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant>;
+  revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant>;
+  getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined;
+  listGrants(filter: { state?: string; namespace?: string }, now: Date): Grant[];
+  getTask(id: string): Task | undefined;
+  listTasks(filter: { state?: TaskState; namespace?: string }): Task[];
+  close(): Promise<void>;
+}
