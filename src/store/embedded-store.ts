@@ -13,7 +13,7 @@ import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
 import type { Task, TaskDraft, TaskRecorder, TaskState } from '../tasks/task.ts';
-import { Journal, type JournalEntry } from './journal.ts';
+import { Journal, type JournalEntry, type OpenAppend } from './journal.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -59,8 +59,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     this.tampered = tampered;
   }
 
-  static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date()): Promise<EmbeddedStore> {
-    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now);
+  static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date(), openFile?: OpenAppend): Promise<EmbeddedStore> {
+    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now, openFile);
     if (reading.tornTail) logger.warn({ file: journal.file }, 'journal: incomplete last line (crash during a write) cut off');
     if (reading.problems.length > 0) {
       logger.error({ file: journal.file, problems: reading.problems }, 'JOURNAL TAMPERED: hash chain broken; no grant from this journal will be honoured (driftgate journal verify)');

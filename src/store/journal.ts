@@ -95,6 +95,20 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
+/** The file operations the journal needs: fs.promises' FileHandle, or a stand-in that fails on cue. */
+export interface AppendHandle {
+  write(data: string): Promise<unknown>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type OpenAppend = (file: string) => Promise<AppendHandle>;
+
+const openAppend: OpenAppend = async (file) => {
+  const fh: FileHandle = await open(file, 'a', 0o600);
+  return fh;
+};
+
 export interface OpenedJournal {
   readonly journal: Journal;
   readonly reading: JournalReading;
@@ -102,7 +116,7 @@ export interface OpenedJournal {
 
 export class Journal {
   readonly file: string;
-  #fh: FileHandle;
+  #fh: AppendHandle;
   #lastHash: string;
   #seq: number;
   #queue: Pending[] = [];
@@ -110,7 +124,7 @@ export class Journal {
   #failed: Error | undefined;
   readonly #now: () => Date;
 
-  private constructor(file: string, fh: FileHandle, lastHash: string, seq: number, now: () => Date) {
+  private constructor(file: string, fh: AppendHandle, lastHash: string, seq: number, now: () => Date) {
     this.file = file;
     this.#fh = fh;
     this.#lastHash = lastHash;
@@ -122,13 +136,13 @@ export class Journal {
    * Opens (creating) a journal. A torn last line is cut off; a broken chain is reported in
    * `reading.problems` and new records chain on from the last trusted one.
    */
-  static async open(file: string, now: () => Date = () => new Date()): Promise<OpenedJournal> {
+  static async open(file: string, now: () => Date = () => new Date(), openFile: OpenAppend = openAppend): Promise<OpenedJournal> {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created = !existsSync(file);
     const reading = created ? readJournal('') : readJournal(readFileSync(file, 'utf8'));
     if (reading.tornTail) truncateSync(file, Buffer.byteLength(readFileSync(file, 'utf8').slice(0, reading.goodBytes)));
-    const fh = await open(file, 'a', 0o600);
+    const fh = await openFile(file);
     if (created) {
       // make the new file's directory entry durable too
       const d = openSync(dir, 'r');
