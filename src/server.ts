@@ -47,7 +47,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   const store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
   const oidc = policy.current().oidc;
-  const authenticator = oidc ? oidcAuthenticator(oidc) : await devAuthenticator(opts.dataDir);
+  const now = () => clock.now();
+  const authenticator = oidc ? oidcAuthenticator(oidc, now) : await devAuthenticator(opts.dataDir, now);
   if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
 

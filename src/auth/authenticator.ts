@@ -59,11 +59,13 @@ function identityFrom(payload: JWTPayload, usernameClaim: string, groupsClaim: s
   return { username, groups: groups as string[] };
 }
 
-function verifier(getKey: JWTVerifyGetKey, issuer: string, audience: string, usernameClaim: string, groupsClaim: string) {
+type Now = () => Date;
+
+function verifier(getKey: JWTVerifyGetKey, issuer: string, audience: string, usernameClaim: string, groupsClaim: string, now: Now) {
   return async (authorization: string | undefined): Promise<Identity> => {
     const token = bearer(authorization);
     try {
-      const { payload } = await jwtVerify(token, getKey, { issuer, audience, clockTolerance: 30 });
+      const { payload } = await jwtVerify(token, getKey, { issuer, audience, clockTolerance: 30, currentDate: now() });
       return identityFrom(payload, usernameClaim, groupsClaim);
     } catch (err) {
       if (err instanceof DriftgateError) throw err;
@@ -72,7 +74,7 @@ function verifier(getKey: JWTVerifyGetKey, issuer: string, audience: string, use
   };
 }
 
-export function oidcAuthenticator(s: OidcSettings): Authenticator {
+export function oidcAuthenticator(s: OidcSettings, now: Now = () => new Date()): Authenticator {
   let getKey: JWTVerifyGetKey;
   if (s.jwksFile) {
     let jwks: { keys: JWK[] };
@@ -88,7 +90,7 @@ export function oidcAuthenticator(s: OidcSettings): Authenticator {
   return {
     description: `OIDC issuer ${s.issuer}`,
     dev: false,
-    authenticate: verifier(getKey, s.issuer, s.audience, s.usernameClaim, s.groupsClaim),
+    authenticate: verifier(getKey, s.issuer, s.audience, s.usernameClaim, s.groupsClaim, now),
   };
 }
 
@@ -109,13 +111,13 @@ async function devKey(dataDir: string): Promise<JWK> {
   return jwk;
 }
 
-export async function devAuthenticator(dataDir: string): Promise<Authenticator> {
+export async function devAuthenticator(dataDir: string, now: Now = () => new Date()): Promise<Authenticator> {
   const jwk = await devKey(dataDir);
   const pub: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: 'dev', alg: 'EdDSA' };
   return {
     description: `DEVELOPMENT issuer (${join(dataDir, DEV_KEY_FILE)}): anyone who can read that file can be anyone; configure auth.oidc for real use`,
     dev: true,
-    authenticate: verifier(createLocalJWKSet({ keys: [pub] }), DEV_ISSUER, DEV_AUDIENCE, 'sub', 'groups'),
+    authenticate: verifier(createLocalJWKSet({ keys: [pub] }), DEV_ISSUER, DEV_AUDIENCE, 'sub', 'groups', now),
   };
 }
 
