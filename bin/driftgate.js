@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Launcher: runs the built CLI (dist/) when present, else the TypeScript sources (Node >= 22.19 strips types).
+// Launcher: runs the TypeScript sources in a checkout (Node >= 22.19 strips types), the compiled
+// dist/ where only that is shipped (the container image). A checkout never runs a stale build.
 import { existsSync } from 'node:fs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -9,5 +10,5 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(2);
 }
-const built = new URL('../dist/main.js', import.meta.url);
-await import(existsSync(built) ? built.href : new URL('../src/main.ts', import.meta.url).href);
+const source = new URL('../src/main.ts', import.meta.url);
+await import(existsSync(source) ? source.href : new URL('../dist/main.js', import.meta.url).href);

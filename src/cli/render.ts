@@ -9,7 +9,12 @@ type GrantView = Grant & { honoured?: boolean; ignoredBecause?: string };
 
 export function renderGrant(g: GrantView, now = new Date()): string {
   const left = Date.parse(g.expiresAt) - now.getTime();
-  const expiry = g.state === 'active' || g.state === 'pending-approval' ? `expires ${g.expiresAt}, ${formatDuration(left)} left` : `expired/ended ${g.expiresAt}`;
+  const expiry =
+    g.state === 'active' || g.state === 'pending-approval'
+      ? `expires ${g.expiresAt}, ${formatDuration(left)} left`
+      : g.state === 'revoked'
+        ? `revoked at ${g.revokedAt ?? '?'}`
+        : `expired ${g.expiresAt}`;
   const lines = [
     `grant ${g.id}  ${g.state}  (${expiry})`,
     `  requester:  ${g.requester}`,
