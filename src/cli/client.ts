@@ -25,7 +25,7 @@ export interface Connection {
 }
 
 function configFile(env: NodeJS.ProcessEnv): Partial<Record<'server' | 'token' | 'ca', string>> {
-  const file = env.DRIFTGATE_CLI_CONFIG ?? join(homedir(), '.config', 'driftgate', 'cli.yaml');
+  const file = env.DRIFTGATE_CLI_CONFIG || join(homedir(), '.config', 'driftgate', 'cli.yaml');
   if (!existsSync(file)) return {};
   try {
     const v: unknown = parseYaml(readFileSync(file, 'utf8'));
@@ -35,10 +35,15 @@ function configFile(env: NodeJS.ProcessEnv): Partial<Record<'server' | 'token' |
   }
 }
 
+/** The first value that is set; an empty string (e.g. `DRIFTGATE_SERVER=`) counts as unset. */
+function first(...values: (string | undefined)[]): string | undefined {
+  return values.find((v) => v !== undefined && v !== '');
+}
+
 export function resolveConnection(o: ClientOptions, env: NodeJS.ProcessEnv = process.env): Connection {
   const file = configFile(env);
-  const server = o.server ?? env.DRIFTGATE_SERVER ?? file.server ?? 'https://localhost:8443';
-  const caPath = o.ca ?? env.DRIFTGATE_CA ?? file.ca ?? (existsSync('certs/ca.crt') ? 'certs/ca.crt' : undefined);
+  const server = first(o.server, env.DRIFTGATE_SERVER, file.server) ?? 'https://localhost:8443';
+  const caPath = first(o.ca, env.DRIFTGATE_CA, file.ca) ?? (existsSync('certs/ca.crt') ? 'certs/ca.crt' : undefined);
   let url: URL;
   try {
     url = new URL(server);
@@ -53,7 +58,7 @@ export function resolveConnection(o: ClientOptions, env: NodeJS.ProcessEnv = pro
       throw new CliExit(2, `driftgate: cannot read CA bundle ${caPath}: ${errorMessage(err)}`);
     }
   }
-  return { server: url, token: o.token ?? env.DRIFTGATE_TOKEN ?? file.token, ca };
+  return { server: url, token: first(o.token, env.DRIFTGATE_TOKEN, file.token), ca };
 }
 
 /** One API call; a non-2xx answer becomes a CliExit(1) with the server's own message. */
