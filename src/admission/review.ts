@@ -78,7 +78,7 @@ function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
 
 function grantsFor(req: AdmissionRequest, source: GrantSource, now: Date): readonly Grant[] {
   const t = targetOf(req);
-  return source.activeGrants(t.namespace, t.group, t.kind, now);
+  return source.activeGrants(t.namespace, t.group, t.kind, t.name, now);
 }
 
 /** The request's identity, put on every log line about it (no child logger: this is the hot path). */

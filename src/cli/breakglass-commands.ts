@@ -1,7 +1,7 @@
 /** `driftgate grant …` and `driftgate tasks …`: the responder's and auditor's commands. */
 import { Command, Option } from 'commander';
 import type { Grant } from '../grants/grant.ts';
-import type { Task } from '../tasks/task.ts';
+import type { Task, TaskSummary } from '../tasks/task.ts';
 import { call, resolveConnection, type ClientOptions } from './client.ts';
 import { grantLine, renderGrant, renderTask, taskLine } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
@@ -86,7 +86,7 @@ export function tasksCommand(out: Out): Command {
       .option('-n, --namespace <ns>', 'only this namespace'),
   ).action(async (o: Common & { state?: string; namespace?: string }) => {
     const q = new URLSearchParams({ ...(o.state ? { state: o.state } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) });
-    const { items } = await call<{ items: Task[] }>(resolveConnection(o), 'GET', `/v1/tasks${q.size ? `?${q}` : ''}`);
+    const { items } = await call<{ items: TaskSummary[] }>(resolveConnection(o), 'GET', `/v1/tasks${q.size ? `?${q}` : ''}`);
     if (o.output === 'json') return out.stdout(JSON.stringify(items, null, 2));
     out.stdout(items.length === 0 ? 'no tasks' : items.map(taskLine).join('\n'));
   });

@@ -1,7 +1,7 @@
 /** Readable text for grants and tasks (the CLI's default output; -o json prints the API's JSON). */
 import { showValue } from '../admission/redact.ts';
 import type { Grant } from '../grants/grant.ts';
-import type { Task } from '../tasks/task.ts';
+import type { Task, TaskSummary } from '../tasks/task.ts';
 import { formatDuration } from '../util/duration.ts';
 import { formatResourceRef } from './resource-ref.ts';
 
@@ -53,6 +53,6 @@ export function renderTask(t: Task): string {
   return lines.join('\n');
 }
 
-export function taskLine(t: Task): string {
-  return [t.id.padEnd(14), t.state.padEnd(12), `${t.object.kind}/${t.object.namespace}/${t.object.name}`.padEnd(32), t.writer.username.padEnd(12), t.grantId.padEnd(14), t.recordedAt].join(' ');
+export function taskLine(t: TaskSummary): string {
+  return [t.id.padEnd(14), t.state.padEnd(12), `${t.kind}/${t.namespace}/${t.name}`.padEnd(32), t.writer.padEnd(12), t.grantId.padEnd(14), t.recordedAt].join(' ');
 }

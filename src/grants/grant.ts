@@ -43,8 +43,8 @@ export interface Grant {
  * whose stored claims match it; the decision still checks state, time window, subject and scope.
  */
 export interface GrantSource {
-  /** grants for this namespace and kind that are active at `now` (the decision still checks scope) */
-  activeGrants(namespace: string, group: string, kind: string, now: Date): readonly Grant[];
+  /** grants naming this object (exactly or by glob) that are active at `now`; the decision checks the rest */
+  activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[];
 }
 
 export const NO_GRANTS: GrantSource = { activeGrants: () => [] };

@@ -4,6 +4,7 @@
  * journal's hash chain is broken. Every admitted bypass is a durable task before the webhook answers.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DriftgateError } from '../errors.ts';
@@ -12,8 +13,8 @@ import { stateAt } from '../grants/rules.ts';
 import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
-import type { Task, TaskDraft, TaskRecorder, TaskState } from '../tasks/task.ts';
-import { Journal, type JournalEntry, type OpenAppend } from './journal.ts';
+import { summarize, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary } from '../tasks/task.ts';
+import { Journal, readRecordAt, type JournalEntry, type OpenAppend } from './journal.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -37,43 +38,50 @@ export interface TaskFilter {
 }
 
 export class EmbeddedStore implements GrantSource, TaskRecorder {
-  readonly #journal: Journal;
+  #journal!: Journal;
   readonly #keys: KeyRing;
   readonly #logger: Logger;
   /** every grant recorded, honoured or not */
   readonly #grants = new Map<string, Grant>();
   /** why a grant is not honoured (bad token, edited record) */
   readonly #ignored = new Map<string, string>();
-  /** honoured grants by `namespace|group|kind` */
+  /** honoured grants by `namespace|group|kind|name` for exact names, `namespace|group|kind|*` for globs */
   #byScope = new Map<string, Grant[]>();
-  readonly #tasks = new Map<string, Task>();
+  /** tasks as summaries plus where their record sits in the journal (bodies stay on disk) */
+  readonly #tasks = new Map<string, { summary: TaskSummary; offset: number; length: number }>();
   readonly #taskByUid = new Map<string, string>();
+  #readFd: number | undefined;
   readonly #inflight = new Map<string, Promise<{ id: string }>>();
   #mutations: Promise<unknown> = Promise.resolve();
-  readonly tampered: readonly string[];
+  #tampered: readonly string[] = [];
 
-  private constructor(journal: Journal, keys: KeyRing, logger: Logger, tampered: readonly string[]) {
-    this.#journal = journal;
+  private constructor(keys: KeyRing, logger: Logger) {
     this.#keys = keys;
     this.#logger = logger;
-    this.tampered = tampered;
+  }
+
+  /** breaks in the journal's hash chain; when any, no grant is honoured */
+  get tampered(): readonly string[] {
+    return this.#tampered;
   }
 
   static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date(), openFile?: OpenAppend): Promise<EmbeddedStore> {
-    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now, openFile);
+    const store = new EmbeddedStore(keys, logger);
+    // Records are applied as the file streams past: a large journal is never held in memory.
+    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now, openFile, (e, offset, length) => store.#apply(e, offset, length));
+    store.#journal = journal;
+    store.#tampered = reading.problems;
     if (reading.tornTail) logger.warn({ file: journal.file }, 'journal: incomplete last line (crash during a write) cut off');
     if (reading.problems.length > 0) {
       logger.error({ file: journal.file, problems: reading.problems }, 'JOURNAL TAMPERED: hash chain broken; no grant from this journal will be honoured (driftgate journal verify)');
     }
-    const store = new EmbeddedStore(journal, keys, logger, reading.problems);
-    for (const e of reading.entries) store.#apply(e);
     for (const g of store.#grants.values()) await store.#verify(g);
     store.#reindex();
-    logger.info({ grants: store.#grants.size, tasks: store.#tasks.size, records: reading.entries.length }, 'journal replayed');
+    logger.info({ grants: store.#grants.size, tasks: store.#tasks.size, records: reading.count }, 'journal replayed');
     return store;
   }
 
-  #apply(e: JournalEntry): void {
+  #apply(e: JournalEntry, offset: number, length: number): void {
     switch (e.type) {
       case 'grant.requested': {
         const { grant } = e.data as GrantRecord;
@@ -94,7 +102,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       }
       case 'task.recorded': {
         const { task } = e.data as TaskRecord;
-        this.#tasks.set(task.id, task);
+        this.#tasks.set(task.id, { summary: summarize(task), offset, length });
         this.#taskByUid.set(task.admissionUid, task.id);
         break;
       }
@@ -118,7 +126,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     for (const g of this.#grants.values()) {
       if (this.#ignored.has(g.id) || g.revokedAt || g.state !== 'active') continue;
       for (const r of g.resources) {
-        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}`;
+        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}|${r.name.includes('*') ? '*' : r.name}`;
         const list = by.get(key) ?? [];
         if (!list.includes(g)) list.push(g);
         by.set(key, list);
@@ -136,11 +144,13 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
 
   // ---- GrantSource (the decision's view: synchronous, in memory) ----
 
-  activeGrants(namespace: string, group?: string, kind?: string, now: Date = new Date()): readonly Grant[] {
+  activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[] {
     if (this.tampered.length > 0) return [];
-    const pick = (list: readonly Grant[]) => list.filter((g) => stateAt(g, now) === 'active');
-    if (group !== undefined && kind !== undefined) return pick(this.#byScope.get(`${namespace}|${group}|${kind.toLowerCase()}`) ?? []);
-    return pick([...this.#byScope.entries()].filter(([k]) => k.startsWith(`${namespace}|`)).flatMap(([, v]) => v));
+    const scope = `${namespace}|${group}|${kind.toLowerCase()}|`;
+    const exact = this.#byScope.get(scope + name);
+    const globs = this.#byScope.get(`${scope}*`);
+    if (!exact && !globs) return [];
+    return [...(exact ?? []), ...(globs ?? [])].filter((g) => stateAt(g, now) === 'active');
   }
 
   // ---- grants ----
@@ -211,8 +221,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     if (pending) return pending;
     const task: Task = { ...draft, id: newId('t'), state: 'pending' };
     const p = this.#journal.append('task.recorded', { task } satisfies TaskRecord).then(
-      () => {
-        this.#tasks.set(task.id, task);
+      (rec) => {
+        this.#tasks.set(task.id, { summary: summarize(task), offset: rec.offset, length: rec.length });
         this.#taskByUid.set(task.admissionUid, task.id);
         this.#inflight.delete(draft.admissionUid);
         return { id: task.id };
@@ -226,21 +236,30 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     return p;
   }
 
+  /** The full task, read back from the journal (bodies are not kept in memory). */
   getTask(id: string): Task | undefined {
-    return this.#tasks.get(id);
+    const t = this.#tasks.get(id);
+    if (!t) return undefined;
+    this.#readFd ??= openSync(this.#journal.file, 'r');
+    const { task } = readRecordAt(this.#readFd, t.offset, t.length).data as TaskRecord;
+    return { ...task, state: t.summary.state };
   }
 
-  listTasks(filter: TaskFilter): Task[] {
-    return [...this.#tasks.values()]
-      .filter((t) => (!filter.namespace || t.object.namespace === filter.namespace) && (!filter.state || t.state === filter.state))
-      .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+  listTasks(filter: TaskFilter): TaskSummary[] {
+    const out: TaskSummary[] = [];
+    for (const { summary } of this.#tasks.values()) {
+      if ((!filter.namespace || summary.namespace === filter.namespace) && (!filter.state || summary.state === filter.state)) out.push(summary);
+    }
+    return out.sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
   }
 
   get counts(): { grants: number; tasks: number } {
     return { grants: this.#grants.size, tasks: this.#tasks.size };
   }
 
-  close(): Promise<void> {
-    return this.#journal.close();
+  async close(): Promise<void> {
+    if (this.#readFd !== undefined) closeSync(this.#readFd);
+    this.#readFd = undefined;
+    await this.#journal.close();
   }
 }

@@ -10,7 +10,7 @@
  * in the next write and share one datasync, in the order they were appended.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DriftgateError, errorMessage } from '../errors.ts';
@@ -31,7 +31,9 @@ export function chainHash(prev: string, body: string): string {
 }
 
 export interface JournalReading {
+  /** trusted records, in order (only `readJournal` collects them; a streamed replay hands them out) */
   readonly entries: JournalEntry[];
+  readonly count: number;
   /** the hash of the last trusted record (the chain continues from here) */
   readonly lastHash: string;
   /** byte length of the trusted prefix of the file */
@@ -42,50 +44,113 @@ export interface JournalReading {
   readonly problems: readonly string[];
 }
 
+export type OnEntry = (entry: JournalEntry, offset: number, length: number) => void;
+
+/** Checks lines one by one; stops trusting anything at the first break. */
+class ChainReader {
+  prev = GENESIS;
+  count = 0;
+  goodBytes = 0;
+  lineNo = 0;
+  readonly problems: string[] = [];
+  readonly #onEntry: OnEntry;
+
+  constructor(onEntry: OnEntry) {
+    this.#onEntry = onEntry;
+  }
+
+  /** `line` without its newline; `offset`/`bytes`: where the line (with newline) sits in the file. */
+  line(line: string, offset: number, bytes: number): boolean {
+    this.lineNo += 1;
+    const m = PREFIX.exec(line);
+    if (!m || !line.endsWith('}')) return this.#fail('not a journal record');
+    const body = line.slice(PREFIX_LENGTH, -1);
+    const [, hash, linePrev] = m;
+    if (linePrev !== this.prev) return this.#fail(`chain broken (prev does not match line ${this.lineNo - 1})`);
+    if (chainHash(linePrev!, body) !== hash) return this.#fail('hash mismatch (record edited)');
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(body) as JournalEntry;
+    } catch {
+      return this.#fail('unreadable body');
+    }
+    if (entry.seq !== this.count + 1) return this.#fail(`sequence ${entry.seq}, expected ${this.count + 1}`);
+    this.count += 1;
+    this.prev = hash!;
+    this.goodBytes = offset + bytes;
+    this.#onEntry(entry, offset, bytes);
+    return true;
+  }
+
+  #fail(why: string): false {
+    this.problems.push(`line ${this.lineNo}: ${why}`);
+    return false;
+  }
+}
+
 /** Reads and checks a journal's text. Pure: the caller decides what to do with torn tails and breaks. */
 export function readJournal(text: string): JournalReading {
   const entries: JournalEntry[] = [];
-  const problems: string[] = [];
-  let prev = GENESIS;
-  let offset = 0;
-  let goodBytes = 0;
-  let lineNo = 0;
-  let tornTail = false;
-  while (offset < text.length) {
-    const nl = text.indexOf('\n', offset);
-    if (nl < 0) {
-      tornTail = true; // no newline: the write of this line never completed
-      break;
-    }
-    const line = text.slice(offset, nl);
-    lineNo += 1;
-    offset = nl + 1;
-    const m = PREFIX.exec(line);
-    let entry: JournalEntry | undefined;
-    if (!m || !line.endsWith('}')) {
-      problems.push(`line ${lineNo}: not a journal record`);
-    } else {
-      const body = line.slice(PREFIX_LENGTH, -1);
-      const [, hash, linePrev] = m;
-      if (linePrev !== prev) problems.push(`line ${lineNo}: chain broken (prev does not match line ${lineNo - 1})`);
-      else if (chainHash(linePrev!, body) !== hash) problems.push(`line ${lineNo}: hash mismatch (record edited)`);
-      else {
-        try {
-          entry = JSON.parse(body) as JournalEntry;
-        } catch {
-          problems.push(`line ${lineNo}: unreadable body`);
-        }
-        if (entry && entry.seq !== entries.length + 1) problems.push(`line ${lineNo}: sequence ${entry.seq}, expected ${entries.length + 1}`);
-      }
-      if (problems.length === 0 && entry) {
-        entries.push(entry);
-        prev = hash!;
-        goodBytes = offset;
-      }
-    }
-    if (problems.length > 0) break; // nothing after a break can be trusted
+  const reader = new ChainReader((e) => entries.push(e));
+  const buf = Buffer.from(text, 'utf8');
+  const tornTail = scanLines(buf, 0, (line, offset, bytes) => reader.line(line, offset, bytes));
+  return { entries, count: reader.count, lastHash: reader.prev, goodBytes: reader.goodBytes, tornTail: tornTail && reader.problems.length === 0, problems: reader.problems };
+}
+
+/** Calls `fn` for each complete line of `buf`; returns true when bytes remain after the last newline. */
+function scanLines(buf: Buffer, base: number, fn: (line: string, offset: number, bytes: number) => boolean): boolean {
+  let start = 0;
+  for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+    if (!fn(buf.toString('utf8', start, nl), base + start, nl - start + 1)) return false;
+    start = nl + 1;
   }
-  return { entries, lastHash: prev, goodBytes, tornTail: tornTail && problems.length === 0, problems };
+  return start < buf.length;
+}
+
+const CHUNK = 1 << 20;
+
+/** Streams a journal file in 1 MiB chunks, so replaying a large journal never holds it whole. */
+function replayFile(file: string, onEntry: OnEntry): JournalReading {
+  const reader = new ChainReader(onEntry);
+  const fd = openSync(file, 'r');
+  let carry = Buffer.alloc(0);
+  let base = 0; // file offset of carry[0]
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, CHUNK, null);
+      if (n === 0) break;
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const lastNl = buf.lastIndexOf(10);
+      if (lastNl < 0) {
+        carry = Buffer.from(buf);
+        continue;
+      }
+      let ok = true;
+      scanLines(buf.subarray(0, lastNl + 1), base, (line, offset, bytes) => (ok = reader.line(line, offset, bytes)));
+      if (!ok) break;
+      carry = Buffer.from(buf.subarray(lastNl + 1));
+      base += lastNl + 1;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const tornTail = carry.length > 0 && reader.problems.length === 0;
+  return { entries: [], count: reader.count, lastHash: reader.prev, goodBytes: reader.goodBytes, tornTail, problems: reader.problems };
+}
+
+export interface Appended<T = unknown> extends JournalEntry<T> {
+  /** byte offset and length of the record's line in the file */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Reads one record back from the file by its position (the store keeps positions, not bodies). */
+export function readRecordAt(fd: number, offset: number, length: number): JournalEntry {
+  const buf = Buffer.allocUnsafe(length);
+  readSync(fd, buf, 0, length, offset);
+  const line = buf.toString('utf8').trimEnd();
+  return JSON.parse(line.slice(PREFIX_LENGTH, -1)) as JournalEntry;
 }
 
 interface Pending {
@@ -123,12 +188,15 @@ export class Journal {
   #flushing = false;
   #failed: Error | undefined;
   readonly #now: () => Date;
+  /** bytes in the file once every queued record is written: the next record's offset */
+  #size: number;
 
-  private constructor(file: string, fh: AppendHandle, lastHash: string, seq: number, now: () => Date) {
+  private constructor(file: string, fh: AppendHandle, lastHash: string, seq: number, size: number, now: () => Date) {
     this.file = file;
     this.#fh = fh;
     this.#lastHash = lastHash;
     this.#seq = seq;
+    this.#size = size;
     this.#now = now;
   }
 
@@ -136,12 +204,18 @@ export class Journal {
    * Opens (creating) a journal. A torn last line is cut off; a broken chain is reported in
    * `reading.problems` and new records chain on from the last trusted one.
    */
-  static async open(file: string, now: () => Date = () => new Date(), openFile: OpenAppend = openAppend): Promise<OpenedJournal> {
+  static async open(
+    file: string,
+    now: () => Date = () => new Date(),
+    openFile: OpenAppend = openAppend,
+    onEntry: OnEntry = () => undefined,
+  ): Promise<OpenedJournal> {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created = !existsSync(file);
-    const reading = created ? readJournal('') : readJournal(readFileSync(file, 'utf8'));
-    if (reading.tornTail) truncateSync(file, Buffer.byteLength(readFileSync(file, 'utf8').slice(0, reading.goodBytes)));
+    const reading = created ? readJournal('') : replayFile(file, onEntry);
+    if (reading.tornTail) truncateSync(file, reading.goodBytes);
+    const size = created ? 0 : statSync(file).size;
     const fh = await openFile(file);
     if (created) {
       // make the new file's directory entry durable too
@@ -153,11 +227,14 @@ export class Journal {
       }
     }
     // After a break, new records chain on from the last trusted one: verification still reports the break.
-    return { journal: new Journal(file, fh, reading.lastHash, reading.entries.length, now), reading };
+    return { journal: new Journal(file, fh, reading.lastHash, reading.count, size, now), reading };
   }
 
-  /** Appends one record; resolves once it is durable on disk, rejects if it could not be written. */
-  append<T>(type: string, data: T): Promise<JournalEntry<T>> {
+  /**
+   * Appends one record; resolves once it is durable on disk (with where the line sits in the file),
+   * rejects if it could not be written.
+   */
+  append<T>(type: string, data: T): Promise<Appended<T>> {
     if (this.#failed) {
       return Promise.reject(new DriftgateError('STORE_UNAVAILABLE', `journal ${this.file} is unavailable: ${this.#failed.message}`));
     }
@@ -165,10 +242,12 @@ export class Journal {
     const body = JSON.stringify(entry);
     const hash = chainHash(this.#lastHash, body);
     const line = `{"hash":"${hash}","prev":"${this.#lastHash}","body":${body}}\n`;
+    const appended: Appended<T> = { ...entry, offset: this.#size, length: Buffer.byteLength(line) };
     this.#seq += 1;
     this.#lastHash = hash;
-    return new Promise<JournalEntry<T>>((resolve, reject) => {
-      this.#queue.push({ line, entry, resolve: resolve as (e: JournalEntry) => void, reject });
+    this.#size += appended.length;
+    return new Promise<Appended<T>>((resolve, reject) => {
+      this.#queue.push({ line, entry: appended, resolve: resolve as (e: JournalEntry) => void, reject });
       void this.#flush();
     });
   }

@@ -41,6 +41,37 @@ export interface Task extends TaskDraft {
   readonly resolution?: Resolution;
 }
 
+/** What lists and reports need of a task, kept in memory; the full record is read on demand. */
+export interface TaskSummary {
+  readonly id: string;
+  readonly state: TaskState;
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly writer: string;
+  readonly grantId: string;
+  readonly incident?: string;
+  readonly owner: string;
+  readonly recordedAt: string;
+  readonly admissionUid: string;
+}
+
+export function summarize(t: Task): TaskSummary {
+  return {
+    id: t.id,
+    state: t.state,
+    namespace: t.object.namespace,
+    kind: t.object.kind,
+    name: t.object.name,
+    writer: t.writer.username,
+    grantId: t.grantId,
+    ...(t.incident ? { incident: t.incident } : {}),
+    owner: t.owner,
+    recordedAt: t.recordedAt,
+    admissionUid: t.admissionUid,
+  };
+}
+
 /**
  * Durable task recording. `recordBypass` resolves only once the record is durable; a retried
  * admission (same admissionUid) resolves to the task recorded the first time, never a second one.

@@ -9,7 +9,7 @@ import type { TaskDraft } from '../../src/tasks/task.ts';
 import { policyFrom } from '../helpers/deps.ts';
 import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture } from '../helpers/breakglass.ts';
 
-const active = (f: Awaited<ReturnType<typeof storeFixture>>) => f.store.activeGrants('prod', 'apps', 'Deployment', f.now.value).map((g) => g.id);
+const active = (f: Awaited<ReturnType<typeof storeFixture>>) => f.store.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id);
 
 const draft = (uid: string): TaskDraft => ({
   grantId: 'g-test',
@@ -40,8 +40,8 @@ describe('embedded store: grants', () => {
     const f = await storeFixture();
     await requestGrant(f);
     assert.deepEqual(active(f), ['g-test']);
-    assert.deepEqual(f.store.activeGrants('prod', '', 'ConfigMap', f.now.value), []);
-    assert.deepEqual(f.store.activeGrants('staging', 'apps', 'Deployment', f.now.value), []);
+    assert.deepEqual(f.store.activeGrants('prod', '', 'ConfigMap', 'api', f.now.value), []);
+    assert.deepEqual(f.store.activeGrants('staging', 'apps', 'Deployment', 'api', f.now.value), []);
   });
 
   it('stops honouring a grant once it expires', async () => {
@@ -57,7 +57,7 @@ describe('embedded store: grants', () => {
     await f.store.revokeGrant('g-test', (g) => checkRevoke(g, ALICE_ID, policyFrom('{}'), f.now.value), 'alice', f.now.value, 'fixed');
     assert.deepEqual(active(f), []);
     const again = await f.reopen();
-    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value), []);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
     assert.equal(again.getGrant('g-test')?.grant.revokedBy, 'alice');
   });
 
@@ -69,14 +69,14 @@ describe('embedded store: grants', () => {
     await f.store.approveGrant('g-test', (g) => approve(g, BOB_LEAD, p, f.now.value));
     assert.deepEqual(active(f), ['g-test']);
     const again = await f.reopen();
-    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value).map((g) => g.id), ['g-test']);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
   });
 
   it('replays grants after a restart and still honours them', async () => {
     const f = await storeFixture();
     await requestGrant(f);
     const again = await f.reopen();
-    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value).map((g) => g.id), ['g-test']);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
   });
 
   it('ignores a grant record written by hand (valid chain, no genuine token) and logs it', async () => {
@@ -89,7 +89,7 @@ describe('embedded store: grants', () => {
     const body = JSON.stringify({ seq: 2, at: '2026-11-24T12:00:01.000Z', type: 'grant.requested', data: { grant: { ...original.grant, id: 'g-hand', token: 'eyJhbGciOiJFZERTQSJ9.e30.AAAA' } } });
     appendFileSync(file, `{"hash":"${chainHash(r.lastHash, body)}","prev":"${r.lastHash}","body":${body}}\n`);
     const again = await f.reopen();
-    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value).map((g) => g.id), ['g-test']);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
     assert.match(again.getGrant('g-hand')!.ignored!, /unknown key \(no kid\)/);
     assert.match(f.sink.text, /grant ignored/);
   });
@@ -101,7 +101,7 @@ describe('embedded store: grants', () => {
     rewriteChain(join(f.dir, JOURNAL_FILE), (b) => b.replace('"name":"api"', '"name":"*"'));
     const again = await f.reopen();
     assert.deepEqual(again.tampered, []);
-    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value), []);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
     assert.match(again.getGrant('g-test')!.ignored!, /claims do not match/);
   });
 
@@ -117,7 +117,7 @@ describe('embedded store: grants', () => {
       writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
       const again = await f.reopen();
       assert.match(again.tampered[0]!, /hash mismatch/);
-      assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', f.now.value), []);
+      assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
       assert.match(f.sink.text, /JOURNAL TAMPERED/);
     });
   }
