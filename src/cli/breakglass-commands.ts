@@ -19,6 +19,22 @@ function connectionOptions(cmd: Command): Command {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** `list` sub-commands share their filters and output: one line per item, or the JSON. */
+function listCommand<T>(parent: Command, out: Out, what: string, order: string, states: string[], path: string, line: (item: T) => string): void {
+  connectionOptions(
+    parent
+      .command('list')
+      .description(`list ${what}, ${order}`)
+      .addOption(new Option('--state <state>', `only ${what} in this state`).choices(states))
+      .option('-n, --namespace <ns>', 'only this namespace'),
+  ).action(async (o: Common & { state?: string; namespace?: string }) => {
+    const q = new URLSearchParams({ ...(o.state ? { state: o.state } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) });
+    const { items } = await call<{ items: T[] }>(resolveConnection(o), 'GET', `${path}${q.size ? `?${q}` : ''}`);
+    if (o.output === 'json') return out.stdout(JSON.stringify(items, null, 2));
+    out.stdout(items.length === 0 ? `no ${what}` : items.map(line).join('\n'));
+  });
+}
+
 export function grantCommand(out: Out, name = 'grant'): Command {
   const grant = new Command(name).description('request, approve, revoke and inspect break-glass grants');
   const show = (o: Common, g: Grant) => out.stdout(o.output === 'json' ? JSON.stringify(g, null, 2) : renderGrant(g));
@@ -61,35 +77,13 @@ export function grantCommand(out: Out, name = 'grant'): Command {
   connectionOptions(grant.command('show').description('show one grant').argument('<id>'))
     .action(async (id: string, o: Common) => show(o, await call<Grant>(resolveConnection(o), 'GET', `/v1/grants/${encodeURIComponent(id)}`)));
 
-  connectionOptions(
-    grant
-      .command('list')
-      .description('list grants, newest first')
-      .addOption(new Option('--state <state>', 'only grants in this state').choices(['pending-approval', 'active', 'expired', 'revoked']))
-      .option('-n, --namespace <ns>', 'only this namespace'),
-  ).action(async (o: Common & { state?: string; namespace?: string }) => {
-    const q = new URLSearchParams({ ...(o.state ? { state: o.state } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) });
-    const { items } = await call<{ items: Grant[] }>(resolveConnection(o), 'GET', `/v1/grants${q.size ? `?${q}` : ''}`);
-    if (o.output === 'json') return out.stdout(JSON.stringify(items, null, 2));
-    out.stdout(items.length === 0 ? 'no grants' : items.map(grantLine).join('\n'));
-  });
+  listCommand<Grant>(grant, out, 'grants', 'newest first', ['pending-approval', 'active', 'expired', 'revoked'], '/v1/grants', grantLine);
   return grant;
 }
 
 export function tasksCommand(out: Out): Command {
   const tasks = new Command('tasks').description('the revert-or-backport tasks recorded for admitted bypasses');
-  connectionOptions(
-    tasks
-      .command('list')
-      .description('list tasks, oldest first')
-      .addOption(new Option('--state <state>', 'only tasks in this state').choices(['pending', 'reverted', 'backported', 'accepted', 'not-applied']))
-      .option('-n, --namespace <ns>', 'only this namespace'),
-  ).action(async (o: Common & { state?: string; namespace?: string }) => {
-    const q = new URLSearchParams({ ...(o.state ? { state: o.state } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) });
-    const { items } = await call<{ items: TaskSummary[] }>(resolveConnection(o), 'GET', `/v1/tasks${q.size ? `?${q}` : ''}`);
-    if (o.output === 'json') return out.stdout(JSON.stringify(items, null, 2));
-    out.stdout(items.length === 0 ? 'no tasks' : items.map(taskLine).join('\n'));
-  });
+  listCommand<TaskSummary>(tasks, out, 'tasks', 'oldest first', ['pending', 'reverted', 'backported', 'accepted', 'not-applied'], '/v1/tasks', taskLine);
   connectionOptions(tasks.command('show').description('show one task as a readable diff').argument('<id>')).action(async (id: string, o: Common) => {
     const t = await call<Task>(resolveConnection(o), 'GET', `/v1/tasks/${encodeURIComponent(id)}`);
     out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : renderTask(t));

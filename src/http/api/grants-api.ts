@@ -65,7 +65,12 @@ export function grantsApi(deps: ApiDeps): Router {
       }
     };
   const param = (req: Request, name: string): string => String(req.params[name] ?? '');
-  const query = (req: Request, name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+  /** `?state=&namespace=` as a store filter (absent or empty values are no filter). */
+  const listFilter = (req: Request): { state?: string; namespace?: string } => {
+    const out: { state?: string; namespace?: string } = {};
+    for (const k of ['state', 'namespace'] as const) if (typeof req.query[k] === 'string' && req.query[k] !== '') out[k] = req.query[k] as string;
+    return out;
+  };
 
   router.post(
     '/v1/grants',
@@ -81,10 +86,8 @@ export function grantsApi(deps: ApiDeps): Router {
     '/v1/grants',
     authed((req, res, who) => {
       checkReader(who, deps.policy());
-      const state = query(req, 'state');
-      const namespace = query(req, 'namespace');
       const now = deps.clock.now();
-      const grants = deps.store.listGrants({ ...(state ? { state } : {}), ...(namespace ? { namespace } : {}) }, now);
+      const grants = deps.store.listGrants(listFilter(req), now);
       res.json({ items: grants.map((g) => grantView(g, now, deps.store.getGrant(g.id)?.ignored)) });
     }),
   );
@@ -119,8 +122,7 @@ export function grantsApi(deps: ApiDeps): Router {
     '/v1/tasks',
     authed((req, res, who) => {
       checkReader(who, deps.policy());
-      const state = query(req, 'state');
-      const namespace = query(req, 'namespace');
+      const { state, namespace } = listFilter(req);
       const tasks = deps.store.listTasks({ ...(state ? { state: parse(taskStates, state) } : {}), ...(namespace ? { namespace } : {}) });
       res.json({ items: tasks });
     }),
