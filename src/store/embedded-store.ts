@@ -13,7 +13,7 @@ import { stateAt } from '../grants/rules.ts';
 import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
-import { summarize, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary } from '../tasks/task.ts';
+import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary } from '../tasks/task.ts';
 import { Journal, readRecordAt, type JournalEntry, type OpenAppend } from './journal.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -22,6 +22,7 @@ type GrantRecord = { grant: Grant };
 type ApprovalRecord = { id: string; approval: Approval; state: Grant['state']; token: string };
 type RevokeRecord = { id: string; by: string; at: string; reason?: string };
 type TaskRecord = { task: Task };
+type ResolveRecord = { id: string; state: TaskState; resolution?: Resolution };
 
 export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -104,6 +105,11 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
         const { task } = e.data as TaskRecord;
         this.#tasks.set(task.id, { summary: summarize(task), offset, length });
         this.#taskByUid.set(task.admissionUid, task.id);
+        break;
+      }
+      case 'task.resolved': {
+        const r = e.data as ResolveRecord;
+        this.#setTaskState(r);
         break;
       }
       default:
@@ -236,13 +242,31 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     return p;
   }
 
+  #setTaskState(r: ResolveRecord): void {
+    const t = this.#tasks.get(r.id);
+    if (t) this.#tasks.set(r.id, { ...t, summary: { ...t.summary, state: r.state, ...(r.resolution ? { resolution: r.resolution } : {}) } });
+  }
+
+  /** Closes a task with a journal record (tasks are never edited); `check` runs inside the lock. */
+  resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary> {
+    return this.#exclusive(async () => {
+      const t = this.#tasks.get(id);
+      if (!t) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
+      const { state, resolution } = check(t.summary);
+      const rec: ResolveRecord = { id, state, ...(resolution ? { resolution } : {}) };
+      await this.#journal.append('task.resolved', rec);
+      this.#setTaskState(rec);
+      return this.#tasks.get(id)!.summary;
+    });
+  }
+
   /** The full task, read back from the journal (bodies are not kept in memory). */
   getTask(id: string): Task | undefined {
     const t = this.#tasks.get(id);
     if (!t) return undefined;
     this.#readFd ??= openSync(this.#journal.file, 'r');
     const { task } = readRecordAt(this.#readFd, t.offset, t.length).data as TaskRecord;
-    return { ...task, state: t.summary.state };
+    return { ...task, state: t.summary.state, ...(t.summary.resolution ? { resolution: t.summary.resolution } : {}) };
   }
 
   listTasks(filter: TaskFilter): TaskSummary[] {

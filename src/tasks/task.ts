@@ -54,6 +54,7 @@ export interface TaskSummary {
   readonly owner: string;
   readonly recordedAt: string;
   readonly admissionUid: string;
+  readonly resolution?: Resolution;
 }
 
 export function summarize(t: Task): TaskSummary {
@@ -69,6 +70,7 @@ export function summarize(t: Task): TaskSummary {
     owner: t.owner,
     recordedAt: t.recordedAt,
     admissionUid: t.admissionUid,
+    ...(t.resolution ? { resolution: t.resolution } : {}),
   };
 }
 

@@ -12,6 +12,9 @@ import { approve, checkReader, checkRevoke, newGrant, stateAt, type Identity } f
 import type { Policy } from '../../policy/policy.ts';
 import { newId } from '../../store/embedded-store.ts';
 import type { BreakGlassStore } from '../../store/store.ts';
+import { buildReport, checkResolve, isOverdue, RESOLVED_STATES, type TaskView } from '../../tasks/rules.ts';
+import { summarize, type TaskSummary } from '../../tasks/task.ts';
+import { parseDuration } from '../../util/duration.ts';
 
 export interface ApiDeps {
   readonly store: BreakGlassStore;
@@ -33,6 +36,7 @@ const grantBody = z.strictObject({
 });
 const reasonBody = z.strictObject({ reason: z.string().optional() });
 const taskStates = z.enum(['pending', 'reverted', 'backported', 'accepted', 'not-applied']);
+const resolveBody = z.strictObject({ as: z.enum(RESOLVED_STATES as [string, ...string[]]), evidence: z.string() });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
@@ -118,12 +122,22 @@ export function grantsApi(deps: ApiDeps): Router {
       res.json(grantView(g, now));
     }),
   );
+  const view = (t: TaskSummary, now: Date): TaskView => ({
+    ...t,
+    overdue: isOverdue(t, deps.store.getGrant(t.grantId)?.grant.expiresAt, deps.policy(), now),
+  });
+
   router.get(
     '/v1/tasks',
     authed((req, res, who) => {
       checkReader(who, deps.policy());
       const { state, namespace } = listFilter(req);
-      const tasks = deps.store.listTasks({ ...(state ? { state: parse(taskStates, state) } : {}), ...(namespace ? { namespace } : {}) });
+      const overdue = req.query.overdue === 'true' ? true : req.query.overdue === 'false' ? false : undefined;
+      const now = deps.clock.now();
+      const tasks = deps.store
+        .listTasks({ ...(state ? { state: parse(taskStates, state) } : {}), ...(namespace ? { namespace } : {}) })
+        .map((t) => view(t, now))
+        .filter((t) => overdue === undefined || t.overdue === overdue);
       res.json({ items: tasks });
     }),
   );
@@ -133,7 +147,38 @@ export function grantsApi(deps: ApiDeps): Router {
       checkReader(who, deps.policy());
       const task = deps.store.getTask(param(req, 'id'));
       if (!task) throw new DriftgateError('NOT_FOUND', `no task ${param(req, 'id')}`);
-      res.json(task);
+      res.json({ ...task, overdue: view(summarize(task), deps.clock.now()).overdue });
+    }),
+  );
+  router.post(
+    '/v1/tasks/:id/resolve',
+    authed(async (req, res, who) => {
+      const body = parse(resolveBody, req.body);
+      const now = deps.clock.now();
+      const t = await deps.store.resolveTask(param(req, 'id'), (task) => ({
+        state: body.as as TaskSummary['state'],
+        resolution: checkResolve(task, who, deps.policy(), body.as as 'reverted', body.evidence, now),
+      }));
+      res.json(view(t, now));
+    }),
+  );
+  router.get(
+    '/v1/report',
+    authed((req, res, who) => {
+      checkReader(who, deps.policy());
+      const now = deps.clock.now();
+      const sinceParam = typeof req.query.since === 'string' ? req.query.since : '168h';
+      let since: Date;
+      if (/^\d{4}-\d{2}-\d{2}/.test(sinceParam)) since = new Date(sinceParam);
+      else {
+        try {
+          since = new Date(now.getTime() - parseDuration(sinceParam));
+        } catch (err) {
+          throw new DriftgateError('INVALID_REQUEST', `since: ${(err as Error).message} (or an ISO date)`);
+        }
+      }
+      if (Number.isNaN(since.getTime())) throw new DriftgateError('INVALID_REQUEST', `since: "${sinceParam}" is not a date`);
+      res.json(buildReport(deps.store.listTasks({}).map((t) => view(t, now)), since, now));
     }),
   );
   return router;
