@@ -22,6 +22,8 @@ export interface AppDeps {
   readonly api?: ApiDeps;
   /** driftgate's public grant-signing keys */
   readonly jwks?: () => unknown;
+  /** Prometheus exposition for GET /metrics */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export function buildApi(deps: AppDeps): Express {
@@ -39,6 +41,17 @@ export function buildApi(deps: AppDeps): Express {
     const jwks = deps.jwks;
     app.get('/.well-known/jwks.json', (_req, res) => {
       res.json(jwks());
+    });
+  }
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, res, next) => {
+      try {
+        const m = await metrics();
+        res.type(m.contentType).send(m.body);
+      } catch (err) {
+        next(err);
+      }
     });
   }
   if (deps.api) app.use(grantsApi(deps.api));

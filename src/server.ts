@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
+import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -12,6 +13,7 @@ import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
+import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 
@@ -21,6 +23,8 @@ export interface ServeOptions {
   readonly host?: string;
   readonly dataDir: string;
   readonly certsDir: string;
+  /** also serve /metrics over plain HTTP on this port (Prometheus without TLS setup) */
+  readonly metricsPort?: number;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** watch the policy file and certificates (off in tests that do not need it) */
@@ -52,11 +56,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
 
+  const metrics = new Metrics({ store, policy: policy.current, now });
+  const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   const app = buildApp({
     review: { policy: policy.current, clock, grants: store, tasks: store, cluster: undefined, logger },
     readiness: { notReady: () => [] },
-    api: { store, policy: policy.current, clock, authenticator },
+    validate: { onResult: (r) => metrics.observe(r) },
+    api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError() },
     jwks: () => keys.jwks(),
+    metrics: exposition,
   });
 
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
@@ -72,6 +80,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  let metricsServer: PlainServer | undefined;
+  if (opts.metricsPort !== undefined) {
+    metricsServer = createPlainServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/metrics') {
+        void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
+      } else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => metricsServer!.listen(opts.metricsPort, opts.host, resolve));
+  }
   const stops: (() => void)[] = [];
   if (opts.watch !== false) {
     stops.push(policy.watch(logger));
@@ -88,6 +105,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       for (const stop of stops) stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await store.close();
     },
   };

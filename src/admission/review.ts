@@ -47,6 +47,10 @@ export interface ReviewResult {
   readonly httpStatus: number;
   readonly verdict: Verdict | undefined;
   readonly seconds: number;
+  /** the task recorded for a bypass (absent for a dry run or any other decision) */
+  readonly taskId?: string;
+  /** the task store failed, so a bypass was denied */
+  readonly storeFailed?: boolean;
 }
 
 function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
@@ -94,7 +98,9 @@ function requestFields(req: AdmissionRequest): Record<string, unknown> {
   };
 }
 
-async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<{ review: AdmissionReviewResponse; verdict: Verdict }> {
+type Answered = { review: AdmissionReviewResponse; verdict: Verdict; taskId?: string; storeFailed?: boolean };
+
+async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered> {
   const now = deps.clock.now();
   const policy = deps.policy();
   const scaleParent =
@@ -133,11 +139,12 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<{ review
       taskId = (await deps.tasks.recordBypass(taskDraft(req, verdict, now))).id;
     } catch (err) {
       deps.logger.error({ ...requestFields(req), err: errorMessage(err), grant: grant.id }, 'task record failed: bypass denied');
-      return noRecord(req, verdict, `the bypass task could not be recorded (${errorMessage(err)})`);
+      return { ...noRecord(req, verdict, `the bypass task could not be recorded (${errorMessage(err)})`), storeFailed: true };
     }
   }
   return {
     verdict,
+    ...(taskId ? { taskId } : {}),
     review: encodeReview(req.uid, {
       allowed: true,
       warnings: bypassWarnings(grant, taskId, now),
@@ -162,7 +169,7 @@ function decisionAnnotations(v: Verdict): Record<string, string> {
   return { 'driftgate.io/decision': value, decision: value };
 }
 
-function noRecord(req: AdmissionRequest, verdict: Verdict, why: string): { review: AdmissionReviewResponse; verdict: Verdict } {
+function noRecord(req: AdmissionRequest, verdict: Verdict, why: string): Answered {
   const denied: Verdict = { ...verdict, outcome: 'denied', allowed: false };
   return {
     verdict: denied,
@@ -188,7 +195,7 @@ export async function reviewBody(body: string, deps: ReviewDeps): Promise<Review
     uid = uidOf(parsed);
     const req = decodeReview(parsed);
     operation = req.operation;
-    const { review, verdict } = await answer(req, deps);
+    const { review, verdict, taskId, storeFailed } = await answer(req, deps);
     const seconds = (performance.now() - started) / 1000;
     deps.logger[LEVEL[verdict.outcome]](
       {
@@ -204,7 +211,7 @@ export async function reviewBody(body: string, deps: ReviewDeps): Promise<Review
       },
       'admission decision',
     );
-    return { review, outcome: verdict.outcome, operation, httpStatus: 200, verdict, seconds };
+    return { review, outcome: verdict.outcome, operation, httpStatus: 200, verdict, seconds, ...(taskId ? { taskId } : {}), ...(storeFailed ? { storeFailed } : {}) };
   } catch (err) {
     const seconds = (performance.now() - started) / 1000;
     const e = err instanceof DriftgateError ? err : new DriftgateError('INTERNAL', `internal error: ${errorMessage(err)}`, { cause: err });

@@ -5,6 +5,10 @@ import type { Task, TaskSummary } from '../tasks/task.ts';
 import { call, resolveConnection, type ClientOptions } from './client.ts';
 import { grantLine, renderGrant, renderTask, taskLine } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
+import { readManifests } from '../manifests/read.ts';
+import { verifyTasks } from '../drift/verify.ts';
+import type { Report, TaskView } from '../tasks/rules.ts';
+import { CliExit } from './exit.ts';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 type Common = ClientOptions & { output: string };
@@ -81,9 +85,98 @@ export function grantCommand(out: Out, name = 'grant'): Command {
   return grant;
 }
 
+function counts(c: { pending: number; overdue: number; resolved: number }): string {
+  return `${c.pending} pending, ${c.overdue} overdue, ${c.resolved} resolved`;
+}
+
+export function renderReport(r: Report, markdown: boolean): string {
+  const lines: string[] = [];
+  const h = (t: string) => lines.push(markdown ? `\n## ${t}\n` : `\n${t}`);
+  lines.push(markdown ? `# driftgate task report` : 'driftgate task report', `generated ${r.generatedAt}; resolved since ${r.since}`);
+  lines.push(`totals: ${counts(r.totals)}`);
+  for (const [title, group] of [
+    ['By namespace', r.byNamespace],
+    ['By owner', r.byOwner],
+    ['By writer', r.byWriter],
+    ['By incident', r.byIncident],
+  ] as const) {
+    h(title);
+    if (markdown) lines.push('| | pending | overdue | resolved |', '|---|---:|---:|---:|');
+    for (const [k, c] of Object.entries(group)) lines.push(markdown ? `| ${k} | ${c.pending} | ${c.overdue} | ${c.resolved} |` : `  ${k.padEnd(32)} ${counts(c)}`);
+  }
+  h('Pending, oldest first');
+  if (r.pending.length === 0) lines.push(markdown ? '_none_' : '  none');
+  for (const t of r.pending) lines.push(`${markdown ? '- ' : '  '}${t.id} ${t.overdue ? 'OVERDUE ' : ''}${t.kind} ${t.namespace}/${t.name} by ${t.writer}, grant ${t.grantId}${t.incident ? `, ${t.incident}` : ''}, since ${t.recordedAt}`);
+  h('Resolved');
+  if (r.resolved.length === 0) lines.push(markdown ? '_none_' : '  none');
+  for (const t of r.resolved) lines.push(`${markdown ? '- ' : '  '}${t.id} ${t.state} by ${t.resolution?.by ?? '?'} at ${t.resolution?.at ?? '?'}: ${t.resolution?.evidence ?? ''}`);
+  return lines.join('\n');
+}
+
 export function tasksCommand(out: Out): Command {
   const tasks = new Command('tasks').description('the revert-or-backport tasks recorded for admitted bypasses');
   listCommand<TaskSummary>(tasks, out, 'tasks', 'oldest first', ['pending', 'reverted', 'backported', 'accepted', 'not-applied'], '/v1/tasks', taskLine);
+  connectionOptions(
+    tasks
+      .command('resolve')
+      .description('close a task: reverted (Git back in charge), backported (the fix is in Git) or accepted (documented exception)')
+      .argument('<id>')
+      .addOption(new Option('--as <state>', 'resolution').choices(['reverted', 'backported', 'accepted']).makeOptionMandatory())
+      .requiredOption('--evidence <text>', 'a commit, a PR URL, or why the exception is accepted'),
+  ).action(async (id: string, o: Common & { as: string; evidence: string }) => {
+    const t = await call<TaskView>(resolveConnection(o), 'POST', `/v1/tasks/${encodeURIComponent(id)}/resolve`, { as: o.as, evidence: o.evidence });
+    out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : `task ${t.id} ${t.state} by ${t.resolution?.by ?? '?'}: ${t.resolution?.evidence ?? ''}`);
+  });
+
+  tasks
+    .command('report')
+    .description('pending, overdue and recently resolved tasks by namespace, owner, writer and incident')
+    .addOption(new Option('--server <url>', 'driftgate server (env DRIFTGATE_SERVER)'))
+    .addOption(new Option('--token <token>', 'Bearer token (env DRIFTGATE_TOKEN)'))
+    .addOption(new Option('--ca <file>', 'CA bundle (env DRIFTGATE_CA)'))
+    .option('--since <when>', 'resolved since: a duration back (168h) or an ISO date', '168h')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .action(async (o: Common & { since: string }) => {
+      const r = await call<Report>(resolveConnection(o), 'GET', `/v1/report?${new URLSearchParams({ since: o.since })}`);
+      out.stdout(o.output === 'json' ? JSON.stringify(r, null, 2) : renderReport(r, o.output === 'markdown'));
+    });
+
+  connectionOptions(
+    tasks
+      .command('verify')
+      .description('close pending tasks whose change is now in Git (backported) or undone (reverted); exit 1 while overdue tasks remain')
+      .requiredOption('--desired <path>', 'rendered manifests from Git: kustomize build / helm template output (file, directory or -)')
+      .option('--live <path>', 'live objects (kubectl get -o yaml), to confirm reverts')
+      .option('--commit <sha>', 'the Git commit the manifests were rendered from (the evidence)')
+      .option('--dry-run', 'show what would be resolved, change nothing'),
+  ).action(async (o: Common & { desired: string; live?: string; commit?: string; dryRun?: boolean }) => {
+    const c = resolveConnection(o);
+    const desired = readManifests(o.desired);
+    const live = o.live ? readManifests(o.live) : undefined;
+    const { items } = await call<{ items: TaskView[] }>(c, 'GET', '/v1/tasks?state=pending');
+    const full = await Promise.all(items.map((t) => call<Task>(c, 'GET', `/v1/tasks/${encodeURIComponent(t.id)}`)));
+    const results = verifyTasks(full, { desired, ...(live ? { live } : {}) });
+    const evidence = o.commit ? `commit ${o.commit}` : `desired manifests ${o.desired}`;
+    const resolved: string[] = [];
+    for (const r of results) {
+      if (r.verdict !== 'pending' && !o.dryRun) {
+        await call(c, 'POST', `/v1/tasks/${encodeURIComponent(r.taskId)}/resolve`, { as: r.verdict, evidence: `verified against ${evidence}` });
+        resolved.push(r.taskId);
+      }
+    }
+    const overdue = (await call<{ items: TaskView[] }>(c, 'GET', '/v1/tasks?state=pending&overdue=true')).items.filter((t) => !resolved.includes(t.id));
+    if (o.output === 'json') {
+      out.stdout(JSON.stringify({ results, resolved, overdue: overdue.map((t) => t.id), dryRun: o.dryRun ?? false }, null, 2));
+    } else {
+      for (const r of results) {
+        const verb = r.verdict === 'pending' ? 'still pending' : o.dryRun ? `would be ${r.verdict}` : r.verdict;
+        out.stdout([`${r.taskId}: ${verb}`, ...r.explanation.map((l) => `    ${l}`)].join('\n'));
+      }
+      out.stdout(`${results.length} pending task(s) checked, ${resolved.length} resolved${o.dryRun ? ' (dry run)' : ''}, ${overdue.length} overdue`);
+    }
+    if (overdue.length > 0) throw new CliExit(1, `driftgate: ${overdue.length} overdue task(s) remain: ${overdue.map((t) => t.id).join(', ')}`);
+  });
+
   connectionOptions(tasks.command('show').description('show one task as a readable diff').argument('<id>')).action(async (id: string, o: Common) => {
     const t = await call<Task>(resolveConnection(o), 'GET', `/v1/tasks/${encodeURIComponent(id)}`);
     out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : renderTask(t));

@@ -43,8 +43,9 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--host <address>', 'address to bind').env('DRIFTGATE_HOST'))
     .addOption(new Option('--data-dir <dir>', 'directory for the embedded store').env('DRIFTGATE_DATA_DIR').default('data'))
     .addOption(new Option('--certs-dir <dir>', 'serving certificate directory (tls.crt, tls.key)').env('DRIFTGATE_CERTS_DIR').default('certs'))
+    .addOption(new Option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port').env('DRIFTGATE_METRICS_PORT').argParser(port))
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
-    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string }) => {
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number }) => {
       const logger = createLogger(o.logLevel);
       const running = await startServer({ ...o, logger });
       const stop = (signal: string): void => {

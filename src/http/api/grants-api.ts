@@ -21,6 +21,8 @@ export interface ApiDeps {
   readonly policy: () => Policy;
   readonly clock: Clock;
   readonly authenticator: Authenticator;
+  /** a store write failed (metrics) */
+  readonly onStoreError?: () => void;
 }
 
 const resource = z.strictObject({ group: z.string().default(''), kind: z.string().min(1), name: z.string().min(1) });
@@ -65,6 +67,7 @@ export function grantsApi(deps: ApiDeps): Router {
         const who = await deps.authenticator.authenticate(req.headers.authorization);
         await h(req, res, who);
       } catch (err) {
+        if (err instanceof DriftgateError && err.code === 'STORE_UNAVAILABLE') deps.onStoreError?.();
         next(err);
       }
     };

@@ -1,0 +1,112 @@
+/**
+ * Verifying a task against Git (SPEC §5): at each changed path, does Git's desired value now equal the
+ * bypass's `after` (backported) or its `before` (reverted, once live agrees when it is available)?
+ */
+import { deepEqual } from '../admission/diff.ts';
+import { isSecretKind, redactSecret } from '../admission/redact.ts';
+import type { KubeObject } from '../admission/types.ts';
+import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
+import { parsePathPattern } from '../policy/path-pattern.ts';
+import type { Task } from '../tasks/task.ts';
+import { showValue } from '../admission/redact.ts';
+
+export type VerifyVerdict = 'backported' | 'reverted' | 'pending';
+
+export interface Verification {
+  readonly taskId: string;
+  readonly verdict: VerifyVerdict;
+  /** one line per changed path (or per object) saying what Git and live hold */
+  readonly explanation: readonly string[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** null, {} and [] are absent, as in the diff. */
+function norm(v: unknown): unknown {
+  if (v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0)) return undefined;
+  return v;
+}
+
+/** The value at a printed field path (`spec.template.spec.containers[name=api].image`), or undefined. */
+export function valueAt(obj: unknown, printed: string): unknown {
+  let node: unknown = obj;
+  for (const seg of parsePathPattern(printed).segments) {
+    if (seg.k === 'key') {
+      if (!isObj(node) || !Object.hasOwn(node, seg.key)) return undefined;
+      node = node[seg.key];
+    } else if (seg.k === 'item') {
+      if (!Array.isArray(node)) return undefined;
+      node = node.find(
+        (item) => isObj(item) && Object.entries(seg.keys).every(([k, v]) => String(item[k] ?? (k === 'protocol' ? 'TCP' : '')) === v),
+      );
+    } else {
+      return undefined;
+    }
+  }
+  return norm(node);
+}
+
+const same = (a: unknown, b: unknown) => deepEqual(norm(a), norm(b));
+
+function index(objects: readonly SourcedObject[]): Map<string, KubeObject> {
+  const m = new Map<string, KubeObject>();
+  for (const { object } of objects) {
+    const secret = isSecretKind(groupOf(object.apiVersion ?? ''), object.kind ?? '');
+    m.set(objectKey(object), secret ? redactSecret(object)! : object);
+  }
+  return m;
+}
+
+export interface VerifyInputs {
+  readonly desired: readonly SourcedObject[];
+  /** live objects (kubectl get -o yaml), when available */
+  readonly live?: readonly SourcedObject[];
+}
+
+export function verifyTasks(tasks: readonly Task[], inputs: VerifyInputs): Verification[] {
+  const desired = index(inputs.desired);
+  const live = inputs.live ? index(inputs.live) : undefined;
+  return tasks.map((t) => verifyTask(t, desired, live));
+}
+
+function lookup(m: Map<string, KubeObject>, t: Task): KubeObject | undefined {
+  const group = groupOf(t.object.apiVersion);
+  return m.get([group, t.object.kind, t.object.namespace, t.object.name].join('|')) ?? m.get([group, t.object.kind, '', t.object.name].join('|'));
+}
+
+export function verifyTask(t: Task, desired: Map<string, KubeObject>, live: Map<string, KubeObject> | undefined): Verification {
+  const git = lookup(desired, t);
+  const liveObj = live ? lookup(live, t) : undefined;
+  const v = (verdict: VerifyVerdict, ...explanation: string[]): Verification => ({ taskId: t.id, verdict, explanation });
+  const ref = `${t.object.kind} ${t.object.namespace}/${t.object.name}`;
+
+  if (t.operation === 'DELETE') {
+    if (!git) return v('backported', `${ref} is no longer in Git: the deletion is in Git`);
+    if (live && liveObj) return v('reverted', `${ref} is in Git and live again: the deletion was reverted`);
+    return v('pending', `${ref} is still in Git${live ? ' but not live' : ''}: sync it back from Git, or delete it in Git`);
+  }
+  if (!git) {
+    if (t.operation === 'CREATE' && live && !liveObj) return v('reverted', `${ref} is neither in Git nor live: the hand-made object was removed`);
+    return v('pending', `${ref} is not in the desired manifests: put it into Git${t.operation === 'CREATE' ? ', or delete it' : ''}`);
+  }
+  const lines: string[] = [];
+  let allAfter = true;
+  let allBefore = true;
+  let liveAgrees = true;
+  for (const c of t.changes) {
+    const g = valueAt(git, c.path);
+    const isAfter = same(g, c.after);
+    const isBefore = same(g, c.before);
+    allAfter &&= isAfter;
+    allBefore &&= isBefore;
+    if (liveObj !== undefined || live) liveAgrees &&= same(valueAt(liveObj, c.path), g);
+    const state = isAfter ? 'Git has the bypass value' : isBefore ? 'Git has the old value' : 'Git has neither';
+    lines.push(`${c.path}: ${state}: Git ${showValue(g)}, bypass ${showValue(c.before)} → ${showValue(c.after)}`);
+  }
+  if (allAfter) return v('backported', ...lines);
+  if (allBefore && (!live || liveAgrees)) return v('reverted', ...lines, live ? 'live equals Git again' : 'live not checked (no --live): Git kept the old values');
+  if (allBefore) lines.push('live still differs from Git: revert it (sync), or put the change into Git');
+  else lines.push('partly done: some paths match neither side or only one side');
+  return v('pending', ...lines);
+}

@@ -1,0 +1,97 @@
+/**
+ * Prometheus metrics (SPEC §6: the names are a contract). One registry per server, so tests are
+ * isolated. Counters move with each answer; gauges are computed from the store when scraped.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReviewResult } from './admission/review.ts';
+import type { Policy } from './policy/policy.ts';
+import type { BreakGlassStore } from './store/store.ts';
+import { isOverdue } from './tasks/rules.ts';
+
+export interface MetricSources {
+  readonly store: BreakGlassStore | undefined;
+  readonly policy: () => Policy;
+  readonly now: () => Date;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'operation' | 'decision'>;
+  readonly #duration: Histogram;
+  readonly #storeErrors: Counter;
+  readonly #bypasses: Counter<'namespace' | 'with_incident'>;
+
+  constructor(sources: MetricSources, processMetrics = true) {
+    const registers = [this.registry];
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Counter({
+      name: 'driftgate_admission_requests_total',
+      help: 'AdmissionReview requests answered, by operation and decision (allowed, warned, bypassed, denied, errored)',
+      labelNames: ['operation', 'decision'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'driftgate_admission_duration_seconds',
+      help: 'Time to decide one AdmissionReview, from body read to answer',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#storeErrors = new Counter({ name: 'driftgate_store_errors_total', help: 'Writes to the grant and task store that failed', registers });
+    this.#bypasses = new Counter({
+      name: 'driftgate_bypasses_total',
+      help: 'Writes admitted under a break-glass grant, by namespace and whether the grant names an incident',
+      labelNames: ['namespace', 'with_incident'],
+      registers,
+    });
+    new Gauge({
+      name: 'driftgate_policy_require_incident',
+      help: '1 when the policy requires an incident on every grant',
+      registers,
+      collect() {
+        this.set(sources.policy().breakGlass.requireIncident ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'driftgate_grants_active',
+      help: 'Break-glass grants active now',
+      registers,
+      collect() {
+        this.set(sources.store ? sources.store.listGrants({ state: 'active' }, sources.now()).length : 0);
+      },
+    });
+    // Pending and overdue are counted in one pass over the task summaries per scrape.
+    let cached: { at: number; pending: number; overdue: number } | undefined;
+    const taskCounts = () => {
+      const now = sources.now();
+      if (cached && cached.at === now.getTime()) return cached;
+      let pending = 0;
+      let overdue = 0;
+      const store = sources.store;
+      if (store) {
+        const policy = sources.policy();
+        for (const t of store.listTasks({ state: 'pending' })) {
+          pending += 1;
+          if (isOverdue(t, store.getGrant(t.grantId)?.grant.expiresAt, policy, now)) overdue += 1;
+        }
+      }
+      cached = { at: now.getTime(), pending, overdue };
+      return cached;
+    };
+    new Gauge({ name: 'driftgate_tasks_pending', help: 'Bypass tasks not yet reverted, backported or accepted', registers, collect() { this.set(taskCounts().pending); } });
+    new Gauge({ name: 'driftgate_tasks_overdue', help: 'Pending tasks past their grant expiry plus breakGlass.backportDeadline', registers, collect() { this.set(taskCounts().overdue); } });
+  }
+
+  /** One answered admission request. */
+  observe(r: ReviewResult): void {
+    this.#requests.inc({ operation: r.operation, decision: r.outcome });
+    this.#duration.observe(r.seconds);
+    if (r.taskId && r.verdict?.grant) {
+      this.#bypasses.inc({ namespace: r.verdict.target.namespace, with_incident: r.verdict.grant.incident ? 'true' : 'false' });
+    }
+    if (r.storeFailed) this.#storeErrors.inc();
+  }
+
+  storeError(): void {
+    this.#storeErrors.inc();
+  }
+}
