@@ -8,15 +8,15 @@ import { buildApp } from '../../src/app.ts';
 import { devAuthenticator, issueDevToken, oidcAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Policy } from '../../src/policy/policy.ts';
-import { examplePolicy, frozenClock, NOW, policyFrom } from '../helpers/deps.ts';
+import { examplePolicy, NOW, policyFrom } from '../helpers/deps.ts';
 import { storeFixture } from '../helpers/breakglass.ts';
 import { fixtureText } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 async function setup(policy: Policy = examplePolicy(), auth?: Authenticator) {
   const f = await storeFixture();
-  const clock = frozenClock(NOW);
-  const authenticator = auth ?? (await devAuthenticator(f.dir, () => NOW));
+  const clock = { now: () => f.now.value };
+  const authenticator = auth ?? (await devAuthenticator(f.dir, () => f.now.value));
   const app = buildApp({
     review: { policy: () => policy, clock, grants: f.store, tasks: f.store, cluster: undefined, logger: createLogger('silent') },
     readiness: { notReady: () => [] },
@@ -158,6 +158,32 @@ describe('break-glass API: the responder loop', () => {
     assert.equal(revoked.body.state, 'revoked');
     assert.equal((await request(app).post(`/v1/grants/${g.id}/revoke`).set('authorization', alice).send({})).status, 409);
     assert.equal((await validate(app, '11-alice-annotate-deployment.json')).body.response.allowed, false);
+  });
+
+  it('flags a task overdue after grant expiry + backportDeadline, and resolving it clears the flag', async () => {
+    const { app, token, f } = await setup();
+    const alice = `Bearer ${await token('alice', ['oncall'])}`;
+    await request(app).post('/v1/grants').set('authorization', alice).send(GRANT); // expires 12:30
+    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations['driftgate.io/task'];
+    assert.equal((await request(app).get('/v1/tasks?overdue=true').set('authorization', alice)).body.items.length, 0);
+
+    f.now.value = new Date('2026-11-27T12:30:01Z'); // 72h after expiry, and a second
+    const later = `Bearer ${await issueDevToken(f.dir, 'alice', ['oncall'], 3600, f.now.value)}`;
+    const overdue = await request(app).get('/v1/tasks?overdue=true').set('authorization', later);
+    assert.deepEqual(overdue.body.items.map((t: { id: string }) => t.id), [id]);
+    assert.equal((await request(app).get(`/v1/tasks/${id}`).set('authorization', later)).body.overdue, true);
+
+    const bad = await request(app).post(`/v1/tasks/${id}/resolve`).set('authorization', later).send({ as: 'fixed', evidence: 'x' });
+    assert.equal(bad.status, 422);
+    const ok = await request(app).post(`/v1/tasks/${id}/resolve`).set('authorization', later).send({ as: 'reverted', evidence: 'argocd sync at 13:02' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.state, 'reverted');
+    assert.equal(ok.body.overdue, false);
+    assert.equal((await request(app).post(`/v1/tasks/${id}/resolve`).set('authorization', later).send({ as: 'accepted', evidence: 'x' })).status, 409);
+    const report = await request(app).get('/v1/report?since=24h').set('authorization', later);
+    assert.equal(report.body.totals.pending, 0);
+    assert.equal(report.body.resolved[0].id, id);
+    assert.equal((await request(app).get('/v1/report?since=whenever').set('authorization', later)).status, 422);
   });
 
   it('serves driftgate\'s public keys, which verify the grant tokens', async () => {
