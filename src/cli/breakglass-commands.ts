@@ -159,7 +159,9 @@ export function tasksCommand(out: Out): Command {
     const evidence = o.commit ? `commit ${o.commit}` : `desired manifests ${o.desired}`;
     const resolved: string[] = [];
     for (const r of results) {
-      if (r.verdict !== 'pending' && !o.dryRun) {
+      if (o.dryRun) continue;
+      await call(c, 'POST', `/v1/tasks/${encodeURIComponent(r.taskId)}/verifications`, { verdict: r.verdict, evidence, explanation: r.explanation });
+      if (r.verdict !== 'pending') {
         await call(c, 'POST', `/v1/tasks/${encodeURIComponent(r.taskId)}/resolve`, { as: r.verdict, evidence: `verified against ${evidence}` });
         resolved.push(r.taskId);
       }

@@ -49,6 +49,9 @@ export function renderTask(t: Task): string {
     const note = c.declaredInGit === true ? '  [declared in Git]' : c.declaredInGit === false ? '  [not declared in Git]' : '';
     lines.push(`    ${c.path}${note}`, `      - ${showValue(c.before, 200)}`, `      + ${showValue(c.after, 200)}`);
   }
+  for (const v of t.verifications ?? []) {
+    lines.push(`  verified:  ${v.at} by ${v.by} against ${v.evidence}: ${v.verdict}`, ...v.explanation.map((l) => `    ${l}`));
+  }
   if (t.resolution) lines.push(`  resolved:  ${t.state} by ${t.resolution.by} at ${t.resolution.at}: ${t.resolution.evidence}`);
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { stateAt } from '../grants/rules.ts';
 import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
-import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary } from '../tasks/task.ts';
+import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
 import { Journal, readRecordAt, type JournalEntry, type OpenAppend } from './journal.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -23,6 +23,7 @@ type ApprovalRecord = { id: string; approval: Approval; state: Grant['state']; t
 type RevokeRecord = { id: string; by: string; at: string; reason?: string };
 type TaskRecord = { task: Task };
 type ResolveRecord = { id: string; state: TaskState; resolution?: Resolution };
+type VerifyRecord = { id: string; verification: VerificationRecord };
 
 export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -51,6 +52,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   /** tasks as summaries plus where their record sits in the journal (bodies stay on disk) */
   readonly #tasks = new Map<string, { summary: TaskSummary; offset: number; length: number }>();
   readonly #taskByUid = new Map<string, string>();
+  /** verification history by task (rare, small: kept in memory) */
+  readonly #verifications = new Map<string, VerificationRecord[]>();
   #readFd: number | undefined;
   readonly #inflight = new Map<string, Promise<{ id: string }>>();
   #mutations: Promise<unknown> = Promise.resolve();
@@ -110,6 +113,11 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       case 'task.resolved': {
         const r = e.data as ResolveRecord;
         this.#setTaskState(r);
+        break;
+      }
+      case 'task.verified': {
+        const r = e.data as VerifyRecord;
+        this.#verifications.set(r.id, [...(this.#verifications.get(r.id) ?? []), r.verification]);
         break;
       }
       default:
@@ -260,13 +268,30 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     });
   }
 
+  /** Adds a verification to a task's history (a journal record); `check` runs inside the lock. */
+  recordVerification(id: string, check: (t: TaskSummary) => VerificationRecord): Promise<void> {
+    return this.#exclusive(async () => {
+      const t = this.#tasks.get(id);
+      if (!t) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
+      const verification = check(t.summary);
+      await this.#journal.append('task.verified', { id, verification } satisfies VerifyRecord);
+      this.#verifications.set(id, [...(this.#verifications.get(id) ?? []), verification]);
+    });
+  }
+
   /** The full task, read back from the journal (bodies are not kept in memory). */
   getTask(id: string): Task | undefined {
     const t = this.#tasks.get(id);
     if (!t) return undefined;
     this.#readFd ??= openSync(this.#journal.file, 'r');
     const { task } = readRecordAt(this.#readFd, t.offset, t.length).data as TaskRecord;
-    return { ...task, state: t.summary.state, ...(t.summary.resolution ? { resolution: t.summary.resolution } : {}) };
+    const verifications = this.#verifications.get(id);
+    return {
+      ...task,
+      state: t.summary.state,
+      ...(t.summary.resolution ? { resolution: t.summary.resolution } : {}),
+      ...(verifications ? { verifications } : {}),
+    };
   }
 
   listTasks(filter: TaskFilter): TaskSummary[] {

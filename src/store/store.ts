@@ -1,6 +1,6 @@
 /** What the API and the webhook need from a break-glass store (embedded journal, or Kubernetes later). */
 import type { Approval, Grant, GrantSource } from '../grants/grant.ts';
-import type { Resolution, Task, TaskRecorder, TaskState, TaskSummary } from '../tasks/task.ts';
+import type { Resolution, Task, TaskRecorder, TaskState, TaskSummary, VerificationRecord } from '../tasks/task.ts';
 
 export interface BreakGlassStore extends GrantSource, TaskRecorder {
   readonly tampered: readonly string[];
@@ -12,5 +12,6 @@ export interface BreakGlassStore extends GrantSource, TaskRecorder {
   getTask(id: string): Task | undefined;
   listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[];
   resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary>;
+  recordVerification(id: string, check: (t: TaskSummary) => VerificationRecord): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,15 +10,19 @@ import type { Resolution, TaskState, TaskSummary } from './task.ts';
 export type ResolvedState = 'reverted' | 'backported' | 'accepted';
 export const RESOLVED_STATES: readonly ResolvedState[] = ['reverted', 'backported', 'accepted'];
 
-/** Auditors, the writer who made the change, and approvers may close a task. */
+/** Auditors, the writer who made the change, and approvers may verify and close a task. */
+export function checkTaskActor(t: TaskSummary, who: Identity, policy: Policy, action: string): void {
+  const approvers = [policy.breakGlass.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));
+  if (who.username !== t.writer && !isIn(policy.auditors, who) && !approvers) {
+    throw new DriftgateError('FORBIDDEN', `${who.username} may not ${action} task ${t.id} (auditors, approvers and the writer, ${t.writer}, may)`);
+  }
+}
+
 export function checkResolve(t: TaskSummary, who: Identity, policy: Policy, as: ResolvedState, evidence: string, now: Date): Resolution {
   if (t.state !== 'pending') throw new DriftgateError('CONFLICT', `task ${t.id} is already ${t.state}`);
   if (!RESOLVED_STATES.includes(as)) throw new DriftgateError('INVALID_REQUEST', `resolve as one of ${RESOLVED_STATES.join(', ')}`);
   if (evidence.trim() === '') throw new DriftgateError('INVALID_REQUEST', 'evidence is required: a commit, a PR URL, or why the exception is accepted');
-  const approvers = [policy.breakGlass.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));
-  if (who.username !== t.writer && !isIn(policy.auditors, who) && !approvers) {
-    throw new DriftgateError('FORBIDDEN', `${who.username} may not resolve task ${t.id} (auditors, approvers and the writer, ${t.writer}, may)`);
-  }
+  checkTaskActor(t, who, policy, 'resolve');
   return { by: who.username, at: now.toISOString(), evidence: evidence.trim() };
 }
 

@@ -35,10 +35,20 @@ export interface Resolution {
   readonly evidence: string;
 }
 
+/** One `tasks verify` check of a task against Git, kept as history. */
+export interface VerificationRecord {
+  readonly at: string;
+  readonly by: string;
+  readonly verdict: 'backported' | 'reverted' | 'pending';
+  readonly evidence: string;
+  readonly explanation: readonly string[];
+}
+
 export interface Task extends TaskDraft {
   readonly id: string;
   readonly state: TaskState;
   readonly resolution?: Resolution;
+  readonly verifications?: readonly VerificationRecord[];
 }
 
 /** What lists and reports need of a task, kept in memory; the full record is read on demand. */

@@ -96,6 +96,8 @@ describe('a scripted incident, start to finish', () => {
 
     const show = await cli(['tasks', 'show', pending.find((t) => t.kind === 'Deployment')!.id], env);
     assert.match(show.stdout, /resolved: +backported by alice at .*: verified against commit abc1234/);
+    assert.match(show.stdout, /verified: +\S+ by alice against commit abc1234: backported/);
+    assert.match(show.stdout, /spec\.template\.spec\.containers\[name=api\]\.image: Git has the bypass value/);
 
     // 5. the report shows nothing pending, two resolved
     const report = JSON.parse((await cli(['tasks', 'report', '-o', 'json'], env)).stdout) as { totals: { pending: number; resolved: number }; byIncident: Record<string, { resolved: number }> };

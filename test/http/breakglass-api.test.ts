@@ -186,6 +186,20 @@ describe('break-glass API: the responder loop', () => {
     assert.equal((await request(app).get('/v1/report?since=whenever').set('authorization', later)).status, 422);
   });
 
+  it('keeps a verification history on the task, written only by the writer, approvers or auditors', async () => {
+    const { app, token } = await setup();
+    const alice = `Bearer ${await token('alice', ['oncall'])}`;
+    await request(app).post('/v1/grants').set('authorization', alice).send(GRANT);
+    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations['driftgate.io/task'];
+    const body = { verdict: 'pending', evidence: 'commit abc', explanation: ['spec.replicas: Git has neither value'] };
+    const stranger = await request(app).post(`/v1/tasks/${id}/verifications`).set('authorization', `Bearer ${await token('carol', ['oncall'])}`).send(body);
+    assert.equal(stranger.status, 403);
+    assert.equal((await request(app).post(`/v1/tasks/${id}/verifications`).set('authorization', alice).send(body)).status, 201);
+    const task = await request(app).get(`/v1/tasks/${id}`).set('authorization', alice);
+    assert.equal(task.body.state, 'pending');
+    assert.deepEqual(task.body.verifications, [{ at: NOW.toISOString(), by: 'alice', ...body }]);
+  });
+
   it('serves driftgate\'s public keys, which verify the grant tokens', async () => {
     const { app } = await setup();
     const res = await request(app).get('/.well-known/jwks.json');

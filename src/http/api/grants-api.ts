@@ -12,7 +12,7 @@ import { approve, checkReader, checkRevoke, newGrant, stateAt, type Identity } f
 import type { Policy } from '../../policy/policy.ts';
 import { newId } from '../../store/embedded-store.ts';
 import type { BreakGlassStore } from '../../store/store.ts';
-import { buildReport, checkResolve, isOverdue, RESOLVED_STATES, type TaskView } from '../../tasks/rules.ts';
+import { buildReport, checkResolve, checkTaskActor, isOverdue, RESOLVED_STATES, type TaskView } from '../../tasks/rules.ts';
 import { summarize, type TaskSummary } from '../../tasks/task.ts';
 import { parseDuration } from '../../util/duration.ts';
 
@@ -39,6 +39,11 @@ const grantBody = z.strictObject({
 const reasonBody = z.strictObject({ reason: z.string().optional() });
 const taskStates = z.enum(['pending', 'reverted', 'backported', 'accepted', 'not-applied']);
 const resolveBody = z.strictObject({ as: z.enum(RESOLVED_STATES as [string, ...string[]]), evidence: z.string() });
+const verificationBody = z.strictObject({
+  verdict: z.enum(['backported', 'reverted', 'pending']),
+  evidence: z.string().min(1),
+  explanation: z.array(z.string()).max(200),
+});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
@@ -163,6 +168,18 @@ export function grantsApi(deps: ApiDeps): Router {
         resolution: checkResolve(task, who, deps.policy(), body.as as 'reverted', body.evidence, now),
       }));
       res.json(view(t, now));
+    }),
+  );
+  router.post(
+    '/v1/tasks/:id/verifications',
+    authed(async (req, res, who) => {
+      const body = parse(verificationBody, req.body);
+      const now = deps.clock.now();
+      await deps.store.recordVerification(param(req, 'id'), (t) => {
+        checkTaskActor(t, who, deps.policy(), 'verify');
+        return { at: now.toISOString(), by: who.username, verdict: body.verdict, evidence: body.evidence, explanation: body.explanation };
+      });
+      res.status(201).json({ recorded: true });
     }),
   );
   router.get(
