@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
+import { tokenReviewAuthenticator } from './auth/token-review.ts';
+import { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import { Metrics } from './metrics.ts';
@@ -39,6 +41,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   const source = resolvePolicySource(opts.config);
@@ -50,9 +59,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const keys = await KeyRing.load(join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   const store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
-  const oidc = policy.current().oidc;
+  const { oidc, tokenReview } = policy.current();
   const now = () => clock.now();
-  const authenticator = oidc ? oidcAuthenticator(oidc, now) : await devAuthenticator(opts.dataDir, now);
+  const authenticator = oidc
+    ? oidcAuthenticator(oidc, now)
+    : tokenReview
+      ? tokenReviewAuthenticator(kubeConfig(), tokenReview.audiences)
+      : await devAuthenticator(opts.dataDir, now);
   if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
 

@@ -61,10 +61,29 @@ export function resolveConnection(o: ClientOptions, env: NodeJS.ProcessEnv = pro
   return { server: url, token: first(o.token, env.DRIFTGATE_TOKEN, file.token), ca };
 }
 
+/**
+ * The current kubeconfig context's token, for a server that authenticates with TokenReview.
+ * Static tokens and token files only; exec plugins and auth providers are not run.
+ */
+async function kubeconfigToken(): Promise<string | undefined> {
+  try {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const user = kc.getCurrentUser();
+    if (user?.token) return user.token;
+    if (user?.authProvider?.config?.['id-token']) return String(user.authProvider.config['id-token']);
+  } catch {
+    // no usable kubeconfig: fall through to the "no token" message
+  }
+  return undefined;
+}
+
 /** One API call; a non-2xx answer becomes a CliExit(1) with the server's own message. */
-export function call<T>(c: Connection, method: string, path: string, body?: unknown): Promise<T> {
-  if (!c.token) {
-    return Promise.reject(new CliExit(2, 'driftgate: no token: pass --token, set DRIFTGATE_TOKEN, or put token: in the CLI config (for the local server: driftgate dev token --user NAME --groups oncall)'));
+export async function call<T>(c: Connection, method: string, path: string, body?: unknown): Promise<T> {
+  const token = c.token ?? (await kubeconfigToken());
+  if (!token) {
+    throw new CliExit(2, 'driftgate: no token: pass --token, set DRIFTGATE_TOKEN, put token: in the CLI config, or use a kubeconfig context with a token (for the local server: driftgate dev token --user NAME --groups oncall)');
   }
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
@@ -74,7 +93,7 @@ export function call<T>(c: Connection, method: string, path: string, body?: unkn
         method,
         ...(c.ca ? { ca: c.ca } : {}),
         headers: {
-          authorization: `Bearer ${c.token}`,
+          authorization: `Bearer ${token}`,
           accept: 'application/json',
           ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
         },

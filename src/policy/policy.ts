@@ -72,8 +72,10 @@ export interface Policy {
   readonly allowances: readonly PathRule[];
   /** may read and resolve tasks and revoke grants */
   readonly auditors: Subjects;
-  /** grant-API authentication; undefined: the local development issuer */
+  /** grant-API authentication; neither: the local development issuer */
   readonly oidc: OidcSettings | undefined;
+  /** authenticate grant-API callers with their Kubernetes tokens (TokenReview) */
+  readonly tokenReview: { readonly audiences: readonly string[] } | undefined;
   readonly breakGlass: {
     readonly defaultTTLMs: number;
     readonly maxTTLMs: number;
@@ -171,6 +173,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
     allowances,
     auditors: subjectsOf(doc.auditors),
     oidc: doc.auth.oidc,
+    tokenReview: doc.auth.tokenReview,
     breakGlass: {
       defaultTTLMs,
       maxTTLMs,

@@ -109,7 +109,9 @@ export const policySchema = z.strictObject({
         })
         .refine((o) => (o.jwksUri === undefined) !== (o.jwksFile === undefined), { message: 'set exactly one of jwksUri or jwksFile' })
         .optional(),
+      tokenReview: z.strictObject({ audiences: names.default([]) }).optional(),
     })
+    .refine((a) => !(a.oidc && a.tokenReview), { message: 'choose one of auth.oidc and auth.tokenReview' })
     .default({}),
   breakGlass: z
     .strictObject({

@@ -91,12 +91,19 @@ describe('driftgate grant / tasks against a running server', () => {
     const bad = await cli(['grant', 'request', '-n', 'prod', 'widget/api', '--reason', 'x'], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown resource type "widget"/);
-    const noToken = await cli(['grant', 'list'], { ...env, DRIFTGATE_TOKEN: '' });
+    const noToken = await cli(['grant', 'list'], { ...env, DRIFTGATE_TOKEN: '', KUBECONFIG: join(dir, 'no-kubeconfig') });
     assert.equal(noToken.code, 2);
     assert.match(noToken.stderr, /no token/);
     const down = await cli(['grant', 'list', '--server', 'https://127.0.0.1:1'], env);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /cannot reach https:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('takes the token from the current kubeconfig context when none is given', async () => {
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://example.invalid"}}]\nusers: [{name: u, user: {token: "${env.DRIFTGATE_TOKEN}"}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
+    const r = await cli(['grant', 'list', '-o', 'json'], { ...env, DRIFTGATE_TOKEN: '', KUBECONFIG: kubeconfig });
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('reads server, CA and token from the CLI config file', async () => {
