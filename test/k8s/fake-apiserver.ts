@@ -178,6 +178,8 @@ export class FakeApiServer {
         if (this.#objects.has(key(namespace, obj.metadata.name))) {
           return this.#status(res, 409, 'AlreadyExists', `${kind.plural}.${kind.group} "${obj.metadata.name}" already exists`);
         }
+        // With a status subresource, the API server ignores status on create (as for driftgate's CRDs).
+        if (kind.group === 'driftgate.io') delete obj.status;
         return this.#json(res, 201, this.#write(kind.plural, namespace, obj, 'create'));
       }
       return this.#status(res, 405, 'MethodNotAllowed', `${method} not allowed on a collection`);
