@@ -15,6 +15,8 @@ import { tokenReviewAuthenticator } from './auth/token-review.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
+import { KubernetesStore } from './store/kubernetes-store.ts';
+import type { BreakGlassStore } from './store/store.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
@@ -27,6 +29,11 @@ export interface ServeOptions {
   readonly certsDir: string;
   /** also serve /metrics over plain HTTP on this port (Prometheus without TLS setup) */
   readonly metricsPort?: number;
+  /** embedded (journal in dataDir, one replica) or kubernetes (CRs in storeNamespace, any number) */
+  readonly store?: 'embedded' | 'kubernetes';
+  readonly storeNamespace?: string;
+  /** grant-signing keys (default: <dataDir>/keys); with the Kubernetes store, a Secret every replica mounts */
+  readonly keysDir?: string;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** watch the policy file and certificates (off in tests that do not need it) */
@@ -37,7 +44,7 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly policy: PolicyHolder;
-  readonly store: EmbeddedStore;
+  readonly store: BreakGlassStore;
   close(): Promise<void>;
 }
 
@@ -56,9 +63,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const tls = ensureServingCertificate(opts.certsDir, logger);
   const clock = opts.clock ?? systemClock;
-  const keys = await KeyRing.load(join(opts.dataDir, 'keys'), clock.now());
+  const keys = await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
-  const store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
+  let store: BreakGlassStore;
+  let storeNotReady: () => string[] = () => [];
+  if (opts.store === 'kubernetes') {
+    const k8s = await KubernetesStore.open({ kubeConfig: kubeConfig(), namespace: opts.storeNamespace ?? 'driftgate', keys, logger });
+    store = k8s;
+    storeNotReady = () => k8s.notReady();
+    logger.info({ namespace: opts.storeNamespace ?? 'driftgate' }, 'store: BreakGlassGrant and DriftTask objects in the Kubernetes API');
+  } else {
+    store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
+  }
   const { oidc, tokenReview } = policy.current();
   const now = () => clock.now();
   const authenticator = oidc
@@ -73,7 +89,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   const app = buildApp({
     review: { policy: policy.current, clock, grants: store, tasks: store, cluster: undefined, logger },
-    readiness: { notReady: () => [] },
+    readiness: { notReady: storeNotReady },
     validate: { onResult: (r) => metrics.observe(r) },
     api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError() },
     jwks: () => keys.jwks(),
