@@ -17,6 +17,7 @@ import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import { KubernetesStore } from './store/kubernetes-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
+import { ClusterCache } from './cluster/cluster-cache.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
@@ -34,6 +35,8 @@ export interface ServeOptions {
   readonly storeNamespace?: string;
   /** grant-signing keys (default: <dataDir>/keys); with the Kubernetes store, a Secret every replica mounts */
   readonly keysDir?: string;
+  /** watch Deployments/StatefulSets/ReplicaSets and Namespaces (default: with the Kubernetes store) */
+  readonly clusterCache?: boolean;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** watch the policy file and certificates (off in tests that do not need it) */
@@ -75,6 +78,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   } else {
     store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
   }
+  let cluster: ClusterCache | undefined;
+  if (opts.clusterCache ?? opts.store === 'kubernetes') {
+    cluster = await ClusterCache.open({ kubeConfig: kubeConfig(), logger });
+    logger.info('cluster cache: scale writes are decided from their parent objects');
+  } else {
+    logger.info('no cluster cache: every scale write in a protected namespace counts as a change to a GitOps-owned spec.replicas');
+  }
   const { oidc, tokenReview } = policy.current();
   const now = () => clock.now();
   const authenticator = oidc
@@ -88,8 +98,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const metrics = new Metrics({ store, policy: policy.current, now });
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   const app = buildApp({
-    review: { policy: policy.current, clock, grants: store, tasks: store, cluster: undefined, logger },
-    readiness: { notReady: storeNotReady },
+    review: { policy: policy.current, clock, grants: store, tasks: store, cluster, logger },
+    readiness: { notReady: () => [...storeNotReady(), ...(cluster?.notReady() ?? [])] },
     validate: { onResult: (r) => metrics.observe(r) },
     api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError() },
     jwks: () => keys.jwks(),
@@ -135,6 +145,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      await cluster?.close();
       await store.close();
     },
   };

@@ -46,9 +46,10 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port').env('DRIFTGATE_METRICS_PORT').argParser(port))
     .addOption(new Option('--store <kind>', 'embedded: journal in --data-dir (one replica); kubernetes: CRs shared by replicas').env('DRIFTGATE_STORE').choices(['embedded', 'kubernetes']).default('embedded'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the BreakGlassGrant and DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
+    .addOption(new Option('--cluster-cache', 'watch Deployments, StatefulSets, ReplicaSets and Namespaces (default with --store kubernetes)').env('DRIFTGATE_CLUSTER_CACHE'))
     .addOption(new Option('--keys-dir <dir>', 'grant-signing keys (default <data-dir>/keys; in a cluster, a Secret every replica mounts)').env('DRIFTGATE_KEYS_DIR'))
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
-    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string }) => {
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean }) => {
       const logger = createLogger(o.logLevel);
       const running = await startServer({ ...o, logger });
       const stop = (signal: string): void => {

@@ -40,6 +40,8 @@ const KINDS: Kind[] = [
   { group: 'driftgate.io', version: 'v1alpha1', plural: 'drifttasks', kind: 'DriftTask' },
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet' },
+  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet' },
+  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
 ];
 
