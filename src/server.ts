@@ -18,6 +18,7 @@ import { EmbeddedStore } from './store/embedded-store.ts';
 import { KubernetesStore } from './store/kubernetes-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
 import { ClusterCache } from './cluster/cluster-cache.ts';
+import { LandingCheck } from './cluster/landing-check.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
@@ -66,6 +67,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const tls = ensureServingCertificate(opts.certsDir, logger);
   const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const keys = await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   let store: BreakGlassStore;
@@ -79,14 +81,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
   }
   let cluster: ClusterCache | undefined;
+  let landingCheck: LandingCheck | undefined;
   if (opts.clusterCache ?? opts.store === 'kubernetes') {
     cluster = await ClusterCache.open({ kubeConfig: kubeConfig(), logger });
-    logger.info('cluster cache: scale writes are decided from their parent objects');
+    landingCheck = new LandingCheck({ store, live: cluster, logger, now });
+    landingCheck.start();
+    logger.info('cluster cache: scale writes are decided from their parent objects; bypasses that never land are marked not-applied');
   } else {
     logger.info('no cluster cache: every scale write in a protected namespace counts as a change to a GitOps-owned spec.replicas');
   }
   const { oidc, tokenReview } = policy.current();
-  const now = () => clock.now();
   const authenticator = oidc
     ? oidcAuthenticator(oidc, now)
     : tokenReview
@@ -145,6 +149,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      landingCheck?.stop();
       await cluster?.close();
       await store.close();
     },

@@ -78,6 +78,13 @@ export class ClusterCache implements ClusterFacts {
     return obj ? { state: 'found', object: obj as unknown as KubeObject } : { state: 'unknown' };
   }
 
+  /** The live object of a watched kind (apps Deployment/StatefulSet/ReplicaSet); 'unknown' otherwise. */
+  liveObject(group: string, kind: string, namespace: string, name: string): KubeObject | undefined | 'unknown' {
+    const p = `${kind.toLowerCase()}s` as Parent;
+    if (group !== 'apps' || !PARENTS.includes(p) || !this.#synced.has(p)) return 'unknown';
+    return this.#caches.get(p)!.get(name, namespace) as unknown as KubeObject | undefined;
+  }
+
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined {
     if (!this.#synced.has('namespaces')) return undefined;
     // A namespace the cache has not seen yet (just created) is unknown: the decision fails closed.

@@ -80,6 +80,13 @@ describe('cluster cache: scale writes decided from the parent object', () => {
     assert.equal((await decide(scale('api', 'alice', 'unseen'), selector)).outcome, 'denied'); // unknown namespace: fail closed
   });
 
+  it('shows live objects of watched kinds, and says unknown for others', () => {
+    const live = cache.liveObject('apps', 'Deployment', 'prod', 'api');
+    assert.ok(live !== 'unknown' && live?.metadata?.name === 'api');
+    assert.equal(cache.liveObject('apps', 'Deployment', 'prod', 'missing'), undefined);
+    assert.equal(cache.liveObject('', 'ConfigMap', 'prod', 'x'), 'unknown');
+  });
+
   it('sees a parent created after it started (watch)', async () => {
     api.put('deployments', deployment('late', false));
     for (let i = 0; i < 100 && cache.scaleParent('apps', 'deployments', 'prod', 'late').state !== 'found'; i += 1) await sleep(20);
