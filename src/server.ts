@@ -22,6 +22,7 @@ import { LandingCheck } from './cluster/landing-check.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
+import { SelfManagedCerts } from './tls/self-managed.ts';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -38,6 +39,11 @@ export interface ServeOptions {
   readonly keysDir?: string;
   /** watch Deployments/StatefulSets/ReplicaSets and Namespaces (default: with the Kubernetes store) */
   readonly clusterCache?: boolean;
+  /** files: certificates from certsDir (dev certificates when absent); self-managed: see SelfManagedCerts */
+  readonly certsMode?: 'files' | 'self-managed';
+  readonly certsSecret?: string;
+  readonly webhookConfiguration?: string;
+  readonly serviceName?: string;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** watch the policy file and certificates (off in tests that do not need it) */
@@ -65,6 +71,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const policy = new PolicyHolder(source, loadFromSource(source)); // invalid: throws, nothing starts
   logger.info({ source: source.description }, 'policy loaded');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  let selfManaged: SelfManagedCerts | undefined;
+  if (opts.certsMode === 'self-managed') {
+    selfManaged = new SelfManagedCerts({
+      kubeConfig: kubeConfig(),
+      namespace: opts.storeNamespace ?? 'driftgate',
+      service: opts.serviceName ?? 'driftgate',
+      secretName: opts.certsSecret ?? 'driftgate-tls',
+      webhookConfiguration: opts.webhookConfiguration ?? 'driftgate',
+      certsDir: opts.certsDir,
+      logger,
+    });
+    await selfManaged.ensure(); // the Secret, the files in certsDir, the caBundle
+    selfManaged.start();
+  }
   const tls = ensureServingCertificate(opts.certsDir, logger);
   const clock = opts.clock ?? systemClock;
   const now = () => clock.now();
@@ -150,6 +170,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       landingCheck?.stop();
+      selfManaged?.stop();
       await cluster?.close();
       await store.close();
     },

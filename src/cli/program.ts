@@ -46,10 +46,14 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port').env('DRIFTGATE_METRICS_PORT').argParser(port))
     .addOption(new Option('--store <kind>', 'embedded: journal in --data-dir (one replica); kubernetes: CRs shared by replicas').env('DRIFTGATE_STORE').choices(['embedded', 'kubernetes']).default('embedded'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the BreakGlassGrant and DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
+    .addOption(new Option('--certs-mode <mode>', 'files: serve certs-dir (dev certificates when absent); self-managed: keep CA and certificate in a Secret, patch the webhook caBundle, renew before expiry').env('DRIFTGATE_CERTS_MODE').choices(['files', 'self-managed']).default('files'))
+    .addOption(new Option('--certs-secret <name>', 'Secret for self-managed certificates').env('DRIFTGATE_CERTS_SECRET').default('driftgate-tls'))
+    .addOption(new Option('--webhook-configuration <name>', 'ValidatingWebhookConfiguration whose caBundle self-managed mode sets').env('DRIFTGATE_WEBHOOK_CONFIGURATION').default('driftgate'))
+    .addOption(new Option('--service-name <name>', 'the webhook Service (certificate names)').env('DRIFTGATE_SERVICE_NAME').default('driftgate'))
     .addOption(new Option('--cluster-cache', 'watch Deployments, StatefulSets, ReplicaSets and Namespaces (default with --store kubernetes)').env('DRIFTGATE_CLUSTER_CACHE'))
     .addOption(new Option('--keys-dir <dir>', 'grant-signing keys (default <data-dir>/keys; in a cluster, a Secret every replica mounts)').env('DRIFTGATE_KEYS_DIR'))
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
-    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean }) => {
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
       const logger = createLogger(o.logLevel);
       const running = await startServer({ ...o, logger });
       const stop = (signal: string): void => {

@@ -44,7 +44,13 @@ export function serviceHostnames(service: string, namespace: string): string[] {
   return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, `${service}.${namespace}`, service, 'localhost'];
 }
 
-export function generateCertificates(opts: CertOptions): CertBundle {
+export interface CertificateAuthority {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A CA for the webhook, valid twice as long as the serving certificates it signs (at least a year). */
+export function generateCA(opts: CertOptions): CertificateAuthority {
   const now = opts.now ?? new Date();
   const caKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
   const ca = forge.pki.createCertificate();
@@ -60,15 +66,24 @@ export function generateCertificates(opts: CertOptions): CertBundle {
     { name: 'subjectKeyIdentifier' },
   ]);
   ca.sign(caKeys.privateKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(ca), key: forge.pki.privateKeyToPem(caKeys.privateKey) };
+}
 
+/** A serving certificate for the webhook Service, signed by `authority`. */
+export function issueServingCertificate(authority: CertificateAuthority, opts: CertOptions): { cert: string; key: string } {
+  const now = opts.now ?? new Date();
+  const ca = forge.pki.certificateFromPem(authority.cert);
+  const caKey = forge.pki.privateKeyFromPem(authority.key);
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   validity(cert, now, opts.days);
+  // A certificate must never outlive the CA that signed it.
+  if (cert.validity.notAfter > ca.validity.notAfter) cert.validity.notAfter = ca.validity.notAfter;
   const hosts = serviceHostnames(opts.service, opts.namespace);
   cert.setSubject([{ name: 'commonName', value: hosts[0]! }]);
-  cert.setIssuer(caName);
+  cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -76,14 +91,14 @@ export function generateCertificates(opts: CertOptions): CertBundle {
     { name: 'subjectAltName', altNames: [...hosts.map((value) => ({ type: 2, value })), { type: 7, ip: '127.0.0.1' }] },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKeys.privateKey, forge.md.sha256.create());
+  cert.sign(caKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
 
-  return {
-    caCert: forge.pki.certificateToPem(ca),
-    caKey: forge.pki.privateKeyToPem(caKeys.privateKey),
-    cert: forge.pki.certificateToPem(cert),
-    key: forge.pki.privateKeyToPem(keys.privateKey),
-  };
+export function generateCertificates(opts: CertOptions): CertBundle {
+  const ca = generateCA(opts);
+  const serving = issueServingCertificate(ca, opts);
+  return { caCert: ca.cert, caKey: ca.key, cert: serving.cert, key: serving.key };
 }
 
 export function writeCertificates(dir: string, b: CertBundle): void {

@@ -42,6 +42,7 @@ const KINDS: Kind[] = [
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet' },
   { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet' },
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', plural: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration' },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
 ];
 
