@@ -14,6 +14,7 @@ import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
 import { tokenReviewAuthenticator } from './auth/token-review.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from './keys/key-ring.ts';
+import { loadKeyRingFromSecret } from './keys/secret-keys.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import { KubernetesStore } from './store/kubernetes-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
@@ -88,7 +89,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const tls = ensureServingCertificate(opts.certsDir, logger);
   const clock = opts.clock ?? systemClock;
   const now = () => clock.now();
-  const keys = await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
+  // With the Kubernetes store the replicas share one key Secret unless a directory is given.
+  const keys =
+    opts.store === 'kubernetes' && !opts.keysDir
+      ? await loadKeyRingFromSecret(kubeConfig(), opts.storeNamespace ?? 'driftgate', 'driftgate-signing-keys', clock.now())
+      : await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   let store: BreakGlassStore;
   let storeNotReady: () => string[] = () => [];

@@ -12,6 +12,7 @@ import { grantCommand, tasksCommand } from './breakglass-commands.ts';
 import { issueDevToken } from '../auth/authenticator.ts';
 import { readJournal } from '../store/journal.ts';
 import { KeyRing } from '../keys/key-ring.ts';
+import { rotateSecretKey } from '../keys/secret-keys.ts';
 import { parseDuration } from '../util/duration.ts';
 
 function port(value: string): number {
@@ -151,7 +152,16 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .command('rotate')
     .description('add a new signing key; older keys keep verifying the grants they signed (restart to use it)')
     .addOption(new Option('--data-dir <dir>', 'the server\'s data directory').env('DRIFTGATE_DATA_DIR').default('data'))
-    .action(async (o: { dataDir: string }) => {
+    .option('--secret <name>', 'rotate in this Secret instead (Kubernetes store; uses your kubeconfig)')
+    .addOption(new Option('--namespace <ns>', 'namespace of the Secret').env('POD_NAMESPACE').default('driftgate'))
+    .action(async (o: { dataDir: string; secret?: string; namespace: string }) => {
+      if (o.secret) {
+        const { KubeConfig } = await import('@kubernetes/client-node');
+        const kc = new KubeConfig();
+        kc.loadFromDefault();
+        out.stdout(`new signing key ${await rotateSecretKey(kc, o.namespace, o.secret)} in Secret ${o.namespace}/${o.secret}`);
+        return;
+      }
       out.stdout(`new signing key ${await KeyRing.rotate(join(o.dataDir, 'keys'))}`);
     });
 

@@ -13,7 +13,7 @@ export const SIGNING_ALG = 'EdDSA';
 /** A key as jose imports it (a WebCrypto Key on Node). */
 export type Key = Awaited<ReturnType<typeof importJWK>>;
 
-interface StoredKey extends JWK {
+export interface StoredKey extends JWK {
   readonly kid: string;
   readonly createdAt: string;
 }
@@ -23,11 +23,27 @@ export interface SigningKey {
   readonly key: Key;
 }
 
-async function newKeyFile(dir: string, now: Date): Promise<StoredKey> {
+/** A new Ed25519 signing key as a private JWK with its kid (the JWK thumbprint). */
+export async function newStoredKey(now: Date): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  const stored: StoredKey = { ...jwk, kid, alg: SIGNING_ALG, use: 'sig', createdAt: now.toISOString() };
+  return { ...jwk, kid, alg: SIGNING_ALG, use: 'sig', createdAt: now.toISOString() };
+}
+
+export function parseStoredKey(text: string, where: string): StoredKey {
+  try {
+    const k = JSON.parse(text) as StoredKey;
+    if (k.kty !== 'OKP' || typeof k.d !== 'string' || typeof k.kid !== 'string') throw new Error('not an Ed25519 private JWK');
+    return k;
+  } catch (err) {
+    throw new DriftgateError('INTERNAL', `signing key ${where} is unreadable: ${errorMessage(err)}`);
+  }
+}
+
+async function newKeyFile(dir: string, now: Date): Promise<StoredKey> {
+  const stored = await newStoredKey(now);
+  const kid = stored.kid;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${now.toISOString().replace(/[:.]/g, '')}-${kid.slice(0, 12)}.jwk.json`);
   writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
@@ -39,16 +55,7 @@ function readKeyFiles(dir: string): StoredKey[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.jwk.json'))
-    .map((f) => {
-      try {
-        const k = JSON.parse(readFileSync(join(dir, f), 'utf8')) as StoredKey;
-        if (k.kty !== 'OKP' || typeof k.d !== 'string' || typeof k.kid !== 'string') throw new Error('not an Ed25519 private JWK');
-        return k;
-      } catch (err) {
-        throw new DriftgateError('INTERNAL', `signing key ${join(dir, f)} is unreadable: ${errorMessage(err)}`);
-      }
-    })
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    .map((f) => parseStoredKey(readFileSync(join(dir, f), 'utf8'), join(dir, f)));
 }
 
 function publicOf(k: StoredKey): JWK {
@@ -70,6 +77,13 @@ export class KeyRing {
   static async load(dir: string, now: Date = new Date()): Promise<KeyRing> {
     let files = readKeyFiles(dir);
     if (files.length === 0) files = [await newKeyFile(dir, now)];
+    return KeyRing.from(files);
+  }
+
+  /** A key ring from stored keys (files, or a Secret's entries); the newest signs. */
+  static async from(stored: readonly StoredKey[]): Promise<KeyRing> {
+    if (stored.length === 0) throw new DriftgateError('INTERNAL', 'no grant-signing key');
+    const files = [...stored].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     const verify = new Map<string, Key>();
     let signing: SigningKey | undefined;
     for (const f of files) {

@@ -47,9 +47,9 @@ describe('two driftgate replicas on one Kubernetes API', () => {
     const certs = join(dir, 'certs');
     writeCertificates(certs, generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 }));
     ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
-    // Shared by both replicas: the signing keys (a Secret in a cluster) and the dev issuer's key.
+    // Both replicas take the signing keys from the Secret driftgate-signing-keys (created by the first).
     const replica = (name: string) =>
-      startServer({ config: POLICY, port: 0, host: '127.0.0.1', dataDir: join(dir, name), keysDir: join(dir, 'keys'), certsDir: certs, logger: createLogger('silent'), watch: false, store: 'kubernetes', storeNamespace: 'driftgate' });
+      startServer({ config: POLICY, port: 0, host: '127.0.0.1', dataDir: join(dir, name), certsDir: certs, logger: createLogger('silent'), watch: false, store: 'kubernetes', storeNamespace: 'driftgate' });
     a = await replica('a');
     b = await replica('b');
   });
