@@ -1,0 +1,28 @@
+# driftgate image: compiled JavaScript on the current Node LTS, production dependencies only, non-root.
+# Build: docker build -t driftgate:0.1.0 .
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `node` devDependency would fetch a second Node; the image's Node 24 compiles.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN node_modules/.bin/tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY examples ./examples
+USER 10001:10001
+EXPOSE 8443 9090
+# The same runtime flags as `npm start` (docs/benchmarks.md: memory); Kubernetes probes, no HEALTHCHECK.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/main.js"]
+CMD ["serve"]

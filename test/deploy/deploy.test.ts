@@ -1,0 +1,197 @@
+/**
+ * Keeps deploy/ honest: every manifest parses and validates against its kind's schema, kustomizations
+ * reference what exists, the webhook can never block the GitOps controllers, RBAC grants exactly what
+ * the code calls, and the image's entrypoint is what `npm run build` produces.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { run as cel, isCelError } from '@bufbuild/cel';
+import { parsePolicy } from '../../src/policy/load.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEPLOY = join(ROOT, 'deploy');
+
+type K8s = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are read field by field
+type Any = any;
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? yamlFiles(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : []));
+}
+
+function docs(file: string): K8s[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
+    assert.deepEqual(d.errors, [], `${relative(ROOT, file)}: YAML errors`);
+    return d.toJS() as K8s;
+  });
+}
+
+const kustomizations = yamlFiles(DEPLOY).filter((f) => f.endsWith('kustomization.yaml'));
+const patchFiles = new Set(kustomizations.flatMap((k) => ((docs(k)[0] as Any).patches ?? []).map((p: { path: string }) => join(dirname(k), p.path))));
+const resourceFiles = yamlFiles(DEPLOY).filter((f) => !f.endsWith('kustomization.yaml') && !patchFiles.has(f) && !f.endsWith('base/driftgate.yaml'));
+
+async function model(apiVersion: string, kind: string): Promise<(new (o: unknown) => { validate(): void }) | undefined> {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const module =
+    group === 'cert-manager.io'
+      ? `@kubernetes-models/cert-manager/cert-manager.io/${version}`
+      : group === 'monitoring.coreos.com'
+        ? `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`
+        : group === ''
+          ? `kubernetes-models/${version}`
+          : `kubernetes-models/${group}/${version}`;
+  const m = (await import(module)) as Record<string, new (o: unknown) => { validate(): void }>;
+  return m[kind];
+}
+
+describe('deploy/ manifests', () => {
+  it('validate against the schema of their kind', async () => {
+    assert.ok(resourceFiles.length >= 12);
+    for (const file of resourceFiles) {
+      for (const doc of docs(file)) {
+        const M = await model(doc.apiVersion, doc.kind);
+        assert.ok(M, `${relative(ROOT, file)}: no schema for ${doc.apiVersion} ${doc.kind}`);
+        assert.doesNotThrow(() => new M(doc).validate(), `${relative(ROOT, file)}: ${doc.kind} ${doc.metadata.name} is invalid`);
+      }
+    }
+  });
+
+  it('kustomizations reference files that exist, and patches target objects of the base', () => {
+    const base = resourceFiles.flatMap((f) => docs(f)).map((d) => `${d.kind}/${d.metadata.name}`);
+    for (const k of kustomizations) {
+      const kz = docs(k)[0] as Any;
+      for (const r of kz.resources ?? []) assert.ok(existsSync(join(dirname(k), r)), `${relative(ROOT, k)}: missing ${r}`);
+      for (const c of kz.configMapGenerator ?? []) for (const f of c.files) assert.ok(existsSync(join(dirname(k), f)), `${relative(ROOT, k)}: missing ${f}`);
+      for (const p of kz.patches ?? []) {
+        const target = docs(join(dirname(k), p.path))[0]!;
+        assert.ok(base.includes(`${target.kind}/${target.metadata.name}`), `${relative(ROOT, k)}: patch ${p.path} targets no ${target.kind}/${target.metadata.name}`);
+      }
+    }
+    assert.deepEqual(kustomizations.map((k) => relative(DEPLOY, dirname(k))).sort(), ['base', 'overlays/cert-manager', 'overlays/embedded', 'overlays/ha']);
+  });
+
+  it('runs at least two non-root replicas with a read-only root filesystem, probes and resources', () => {
+    const d = docs(join(DEPLOY, 'base/deployment.yaml'))[0] as Any;
+    assert.ok(d.spec.replicas >= 2);
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+    assert.ok(c.readinessProbe && c.livenessProbe && c.resources.requests && c.resources.limits);
+    assert.ok(pod.affinity.podAntiAffinity);
+    assert.equal(c.args[0], 'serve');
+  });
+
+  it('ships a driftgate policy that loads', () => {
+    assert.doesNotThrow(() => parsePolicy(readFileSync(join(DEPLOY, 'base/driftgate.yaml'), 'utf8'), 'deploy/base/driftgate.yaml'));
+  });
+});
+
+describe('the ValidatingWebhookConfiguration', () => {
+  const vwc = docs(join(DEPLOY, 'base/webhook.yaml'))[0] as Any;
+  const hook = vwc.webhooks[0];
+  const policy = parsePolicy(readFileSync(join(DEPLOY, 'base/driftgate.yaml'), 'utf8'), 'deploy/base/driftgate.yaml');
+  const sentToDriftgate = (username: string) =>
+    hook.matchConditions.every((m: { name: string; expression: string }) => {
+      const r = cel(m.expression, { request: { userInfo: { username, groups: [] } } });
+      assert.ok(!isCelError(r), `${m.name}: ${String(r)}`);
+      return r === true;
+    });
+
+  it('fails closed, has no side effects on dry run, answers within 5 s, speaks v1 only', () => {
+    assert.equal(hook.failurePolicy, 'Fail');
+    assert.equal(hook.sideEffects, 'NoneOnDryRun');
+    assert.ok(hook.timeoutSeconds <= 5);
+    assert.deepEqual(hook.admissionReviewVersions, ['v1']);
+    assert.deepEqual(hook.namespaceSelector, { matchLabels: { 'driftgate.io/protected': 'true' } });
+    assert.equal(hook.clientConfig.service.path, '/validate');
+  });
+
+  it('includes the scale and status subresources', () => {
+    const resources = hook.rules.flatMap((r: { resources: string[] }) => r.resources);
+    for (const r of ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets/scale']) assert.ok(resources.includes(r), r);
+  });
+
+  it('exempts at the API server exactly the GitOps controllers, system writers and driftgate itself', () => {
+    const exempt = [...policy.gitops.controllers, ...policy.systemWriters, 'system:serviceaccount:driftgate:driftgate'];
+    for (const u of exempt) assert.equal(sentToDriftgate(u), false, `${u} must never reach driftgate`);
+    for (const u of ['alice', 'system:serviceaccount:argocd:argocd-server', 'admin', 'system:serviceaccount:kube-system:horizontal-pod-autoscaler']) {
+      assert.equal(sentToDriftgate(u), true, `${u} must be decided by driftgate`);
+    }
+    const listed = new Set(hook.matchConditions.flatMap((m: { expression: string }) => [...m.expression.matchAll(/'([^']+)'/g)].map((x) => x[1])));
+    assert.deepEqual([...listed].sort(), [...exempt].sort());
+  });
+});
+
+/** Every Kubernetes API call in src/, with the RBAC it needs. Each `call` must appear in the code. */
+const API_CALLS = [
+  { call: 'createTokenReview', group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
+  { call: 'listDeploymentForAllNamespaces', group: 'apps', resource: 'deployments', verb: 'list' },
+  { call: 'listStatefulSetForAllNamespaces', group: 'apps', resource: 'statefulsets', verb: 'list' },
+  { call: 'listReplicaSetForAllNamespaces', group: 'apps', resource: 'replicasets', verb: 'list' },
+  { call: '`/apis/apps/v1/${p}`', group: 'apps', resource: 'deployments', verb: 'watch' },
+  { call: '`/apis/apps/v1/${p}`', group: 'apps', resource: 'statefulsets', verb: 'watch' },
+  { call: '`/apis/apps/v1/${p}`', group: 'apps', resource: 'replicasets', verb: 'watch' },
+  { call: 'listNamespace', group: '', resource: 'namespaces', verb: 'list' },
+  { call: "'/api/v1/namespaces'", group: '', resource: 'namespaces', verb: 'watch' },
+  { call: 'readValidatingWebhookConfiguration', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'get' },
+  { call: 'replaceValidatingWebhookConfiguration', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'update' },
+  { call: 'listNamespacedCustomObject', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'list' },
+  { call: 'listNamespacedCustomObject', group: 'driftgate.io', resource: 'drifttasks', verb: 'list' },
+  { call: 'new ListWatch<GrantObject>', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'watch' },
+  { call: 'new ListWatch<TaskObject>', group: 'driftgate.io', resource: 'drifttasks', verb: 'watch' },
+  { call: 'getNamespacedCustomObject', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'get' },
+  { call: 'getNamespacedCustomObject', group: 'driftgate.io', resource: 'drifttasks', verb: 'get' },
+  { call: 'createNamespacedCustomObject', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'create' },
+  { call: 'createNamespacedCustomObject', group: 'driftgate.io', resource: 'drifttasks', verb: 'create' },
+  { call: 'replaceNamespacedCustomObjectStatus', group: 'driftgate.io', resource: 'breakglassgrants/status', verb: 'update' },
+  { call: 'replaceNamespacedCustomObjectStatus', group: 'driftgate.io', resource: 'drifttasks/status', verb: 'update' },
+  { call: 'readNamespacedSecret', group: '', resource: 'secrets', verb: 'get' },
+  { call: 'createNamespacedSecret', group: '', resource: 'secrets', verb: 'create' },
+  { call: 'replaceNamespacedSecret', group: '', resource: 'secrets', verb: 'update' },
+];
+
+describe('RBAC', () => {
+  it('lists only calls the code makes', () => {
+    const src = yamlFilesTs(join(ROOT, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const c of API_CALLS) assert.ok(src.includes(c.call), `the code no longer calls ${c.call}: update RBAC and this list`);
+  });
+
+  it('grants exactly what those calls need, nothing more', () => {
+    const granted = new Set<string>();
+    for (const role of docs(join(DEPLOY, 'base/rbac.yaml')).filter((d) => d.kind.endsWith('Role'))) {
+      for (const r of (role as Any).rules) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) granted.add(`${g}|${res}|${v}`);
+    }
+    const needed = new Set(API_CALLS.map((c) => `${c.group}|${c.resource}|${c.verb}`));
+    assert.deepEqual([...granted].sort(), [...needed].sort());
+  });
+});
+
+function yamlFilesTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? yamlFilesTs(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+describe('the image', () => {
+  it('starts the file that npm run build produces, and copies only what exists', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)![1]!) as string[];
+    const script = entry.find((a) => a.endsWith('.js'))!;
+    assert.equal(script, 'dist/main.js');
+    const out = tempDir('driftgate-build-');
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.ok(existsSync(join(out, script.replace(/^dist\//, ''))), `${script} is not built`);
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of m[1]!.split(' ')) assert.ok(existsSync(join(ROOT, src)), `COPY ${src}: not in the repository`);
+    }
+    assert.match(dockerfile, /^USER 10001:10001$/m);
+    assert.match(dockerfile, /^FROM node:24/m);
+  });
+});
