@@ -73,7 +73,7 @@ describe('deploy/ manifests', () => {
         assert.ok(base.includes(`${target.kind}/${target.metadata.name}`), `${relative(ROOT, k)}: patch ${p.path} targets no ${target.kind}/${target.metadata.name}`);
       }
     }
-    assert.deepEqual(kustomizations.map((k) => relative(DEPLOY, dirname(k))).sort(), ['base', 'overlays/cert-manager', 'overlays/embedded', 'overlays/ha']);
+    assert.deepEqual(kustomizations.map((k) => relative(DEPLOY, dirname(k))).sort(), ['base', 'crds', 'monitoring', 'overlays/cert-manager', 'overlays/embedded', 'overlays/ha']);
   });
 
   it('runs at least two non-root replicas with a read-only root filesystem, probes and resources', () => {
@@ -193,5 +193,48 @@ describe('the image', () => {
     }
     assert.match(dockerfile, /^USER 10001:10001$/m);
     assert.match(dockerfile, /^FROM node:24/m);
+  });
+});
+
+describe('kubectl kustomize renders every overlay into valid manifests', () => {
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  const skip = kubectl.status === 0 ? false : 'kubectl is not installed on this machine';
+  const render = (overlay: string): K8s[] => {
+    const r = spawnSync('kubectl', ['kustomize', join(DEPLOY, 'overlays', overlay)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return parseAllDocuments(r.stdout).map((d) => d.toJS() as K8s);
+  };
+
+  for (const overlay of ['ha', 'embedded', 'cert-manager']) {
+    it(`${overlay}: every object validates and lives in the driftgate namespace`, { skip }, async () => {
+      const objects = render(overlay);
+      for (const o of objects) {
+        const M = await model(o.apiVersion, o.kind);
+        assert.ok(M, `no schema for ${o.apiVersion} ${o.kind}`);
+        assert.doesNotThrow(() => new M(o).validate(), `${overlay}: ${o.kind} ${o.metadata.name} is invalid`);
+        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingWebhookConfiguration'].includes(o.kind);
+        assert.equal(o.metadata.namespace, clusterScoped ? undefined : 'driftgate', `${o.kind} ${o.metadata.name}`);
+      }
+      const deployment = objects.find((o) => o.kind === 'Deployment') as Any;
+      const policy = deployment.spec.template.spec.volumes.find((v: Any) => v.configMap).configMap.name as string;
+      assert.ok(objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === policy), 'the Deployment mounts the generated policy ConfigMap');
+    });
+  }
+
+  it('embedded: one replica, Recreate, the journal on a PVC, a PDB that allows drains', { skip }, () => {
+    const objects = render('embedded') as Any[];
+    const d = objects.find((o) => o.kind === 'Deployment');
+    assert.equal(d.spec.replicas, 1);
+    assert.equal(d.spec.strategy.type, 'Recreate');
+    assert.ok(d.spec.template.spec.containers[0].args.includes('--store=embedded'));
+    assert.ok(objects.some((o) => o.kind === 'PersistentVolumeClaim'));
+    assert.deepEqual(objects.find((o) => o.kind === 'PodDisruptionBudget').spec.maxUnavailable, 1);
+  });
+
+  it('cert-manager: certificates from cert-manager, caBundle injected', { skip }, () => {
+    const objects = render('cert-manager') as Any[];
+    assert.equal(objects.find((o) => o.kind === 'ValidatingWebhookConfiguration').metadata.annotations['cert-manager.io/inject-ca-from'], 'driftgate/driftgate-serving');
+    assert.ok(objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args.includes('--certs-mode=files'));
+    assert.ok(objects.some((o) => o.kind === 'Certificate' && o.spec.secretName === 'driftgate-serving'));
   });
 });

@@ -11,8 +11,8 @@ interface Rule {
   annotations: { runbook_url: string; summary: string };
 }
 
-describe('deploy/prometheusrule.yaml', () => {
-  const doc = parse(readFileSync(new URL('../../deploy/prometheusrule.yaml', import.meta.url), 'utf8')) as { kind: string; spec: { groups: { rules: Rule[] }[] } };
+describe('deploy/monitoring/prometheusrule.yaml', () => {
+  const doc = parse(readFileSync(new URL('../../deploy/monitoring/prometheusrule.yaml', import.meta.url), 'utf8')) as { kind: string; spec: { groups: { rules: Rule[] }[] } };
   const rules = doc.spec.groups.flatMap((g) => g.rules);
   const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
 
