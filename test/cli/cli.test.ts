@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.ts';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,7 @@ describe('driftgate certs', () => {
     const r = run(['certs', 'init', '--out', join(dir, 'c'), '--namespace', 'ops']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^-----BEGIN CERTIFICATE-----/);
+    for (const key of ['ca.key', 'tls.key']) assert.equal(statSync(join(dir, 'c', key)).mode & 0o777, 0o600, `${key} must be private`);
     const s = run(['certs', 'show', '--dir', join(dir, 'c')]);
     assert.match(s.stdout, /driftgate\.ops\.svc, driftgate\.ops\.svc\.cluster\.local/);
     assert.match(s.stdout, /127\.0\.0\.1/);
