@@ -221,25 +221,32 @@ export class KubernetesStore implements BreakGlassStore {
     }
   }
 
-  /** Read, decide, write with the object's resourceVersion; on 409 read again and decide again. */
-  async #updateGrant(id: string, change: (g: Grant) => Promise<GrantStatus>): Promise<Grant> {
-    const g = { group: GROUP, version: VERSION, namespace: this.#ns, plural: 'breakglassgrants', name: id };
+  /**
+   * Read, decide, write status with the object's resourceVersion; on 409 (someone else wrote first)
+   * read again and decide again. One loop for grants and tasks.
+   */
+  async #updateStatus<O extends KubernetesObject & { status?: object }>(plural: string, what: string, id: string, change: (obj: O) => Promise<O['status']>): Promise<O> {
+    const ref = { group: GROUP, version: VERSION, namespace: this.#ns, plural, name: id };
     for (let attempt = 1; ; attempt += 1) {
-      let obj: GrantObject;
+      let obj: O;
       try {
-        obj = (await this.#api.getNamespacedCustomObject(g)) as GrantObject;
+        obj = (await this.#api.getNamespacedCustomObject(ref)) as O;
       } catch (err) {
-        if (statusCode(err) === 404) throw new DriftgateError('NOT_FOUND', `no grant ${id}`);
-        throw new DriftgateError('STORE_UNAVAILABLE', `cannot read grant ${id}: ${errorMessage(err)}`, { cause: err });
+        if (statusCode(err) === 404) throw new DriftgateError('NOT_FOUND', `no ${what} ${id}`);
+        throw new DriftgateError('STORE_UNAVAILABLE', `cannot read ${what} ${id}: ${errorMessage(err)}`, { cause: err });
       }
-      obj.status = { ...obj.status, ...(await change(grantOf(obj))) };
+      obj.status = { ...obj.status, ...(await change(obj)) };
       try {
-        return await this.#remember((await this.#api.replaceNamespacedCustomObjectStatus({ ...g, body: obj })) as GrantObject);
+        return (await this.#api.replaceNamespacedCustomObjectStatus({ ...ref, body: obj })) as O;
       } catch (err) {
-        if (statusCode(err) === 409 && attempt < 5) continue; // someone else changed it first
-        throw new DriftgateError('STORE_UNAVAILABLE', `cannot update grant ${id}: ${errorMessage(err)}`, { cause: err });
+        if (statusCode(err) === 409 && attempt < 5) continue;
+        throw new DriftgateError('STORE_UNAVAILABLE', `cannot update ${what} ${id}: ${errorMessage(err)}`, { cause: err });
       }
     }
+  }
+
+  async #updateGrant(id: string, change: (g: Grant) => Promise<GrantStatus>): Promise<Grant> {
+    return this.#remember(await this.#updateStatus<GrantObject>('breakglassgrants', 'grant', id, (o) => change(grantOf(o))));
   }
 
   approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant> {
@@ -303,23 +310,7 @@ export class KubernetesStore implements BreakGlassStore {
   }
 
   async #updateTask(id: string, change: (t: Task) => TaskStatus): Promise<Task> {
-    const g = { group: GROUP, version: VERSION, namespace: this.#ns, plural: 'drifttasks', name: id };
-    for (let attempt = 1; ; attempt += 1) {
-      let obj: TaskObject;
-      try {
-        obj = (await this.#api.getNamespacedCustomObject(g)) as TaskObject;
-      } catch (err) {
-        if (statusCode(err) === 404) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
-        throw new DriftgateError('STORE_UNAVAILABLE', `cannot read task ${id}: ${errorMessage(err)}`, { cause: err });
-      }
-      obj.status = { ...obj.status, ...change(taskOf(obj)) };
-      try {
-        return taskOf((await this.#api.replaceNamespacedCustomObjectStatus({ ...g, body: obj })) as TaskObject);
-      } catch (err) {
-        if (statusCode(err) === 409 && attempt < 5) continue;
-        throw new DriftgateError('STORE_UNAVAILABLE', `cannot update task ${id}: ${errorMessage(err)}`, { cause: err });
-      }
-    }
+    return taskOf(await this.#updateStatus<TaskObject>('drifttasks', 'task', id, async (o) => change(taskOf(o))));
   }
 
   async resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary> {
