@@ -5,6 +5,7 @@ import { KeyRing } from '../../src/keys/key-ring.ts';
 import { EmbeddedStore } from '../../src/store/embedded-store.ts';
 import { newGrant, type GrantRequest, type Identity } from '../../src/grants/rules.ts';
 import type { Policy } from '../../src/policy/policy.ts';
+import type { TaskDraft } from '../../src/tasks/task.ts';
 import { examplePolicy, LogSink, NOW } from './deps.ts';
 import { tempDir } from './tmp.ts';
 
@@ -46,4 +47,18 @@ export async function storeFixture(dir = tempDir('driftgate-store-')): Promise<F
 
 export function requestGrant(f: Fixture, req: Partial<GrantRequest> = {}, who: Identity = ALICE_ID, policy: Policy = examplePolicy(), id = 'g-test') {
   return f.store.createGrant(newGrant({ ...REQUEST, ...req }, who, policy, f.now.value, id));
+}
+
+/** A bypass task as the webhook records it (one changed field), for a given admission uid. */
+export function taskDraft(uid: string): TaskDraft {
+  return {
+    grantId: 'g-1',
+    writer: { username: 'alice', groups: ['oncall'] },
+    operation: 'UPDATE',
+    object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'api' },
+    owner: 'argocd/payments',
+    changes: [{ path: 'spec.replicas', before: 3, after: 5 }],
+    admissionUid: uid,
+    recordedAt: NOW.toISOString(),
+  };
 }

@@ -1,13 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { reviewBody } from '../../src/admission/review.ts';
 import { ClusterCache } from '../../src/cluster/cluster-cache.ts';
 import { createLogger } from '../../src/log.ts';
 import { policyFrom, reviewDeps } from '../helpers/deps.ts';
 import { fixtureJson, HPA } from '../helpers/reviews.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 
 const deployment = (name: string, tracked: boolean) => ({
   apiVersion: 'apps/v1',
@@ -41,8 +41,7 @@ describe('cluster cache: scale writes decided from the parent object', () => {
     api.put('deployments', deployment('scratch', false));
     api.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { 'driftgate.io/protected': 'true' } } });
     api.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dev', labels: {} } });
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'sa', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'sa' }], currentContext: 'x' });
+    const kc = kubeConfigFor(server);
     cache = await ClusterCache.open({ kubeConfig: kc, logger: createLogger('silent'), delay: (ms) => sleep(Math.min(ms, 50)) });
   });
   after(async () => {

@@ -5,20 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CustomObjectsApi, KubeConfig, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 
 const G = { group: 'driftgate.io', version: 'v1alpha1', namespace: 'driftgate', plural: 'drifttasks' };
 
 function kubeconfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'test', server, skipTLSVerify: true }],
-    users: [{ name: 'driftgate', token: 'sa-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'driftgate' }],
-    currentContext: 'test',
-  });
-  return kc;
+  return kubeConfigFor(server);
 }
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import { generateCertificates, writeCertificates } from '../../src/tls/certs.ts'
 import { fixtureText } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers read field by field in assertions
 type Json = Record<string, any>;
@@ -41,8 +42,7 @@ describe('two driftgate replicas on one Kubernetes API', () => {
     api = new FakeApiServer();
     const server = await api.start();
     dir = tempDir('driftgate-ha-');
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: sa, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: sa}}]\ncurrent-context: x\n`);
+    const kubeconfig = writeKubeconfig(dir, server);
     process.env.KUBECONFIG = kubeconfig;
     const certs = join(dir, 'certs');
     writeCertificates(certs, generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 }));

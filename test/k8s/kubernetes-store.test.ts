@@ -2,18 +2,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from '../../src/keys/key-ring.ts';
 import { createLogger } from '../../src/log.ts';
 import { approve, newGrant } from '../../src/grants/rules.ts';
 import { KubernetesStore, taskName } from '../../src/store/kubernetes-store.ts';
 import { reviewBody } from '../../src/admission/review.ts';
-import type { TaskDraft } from '../../src/tasks/task.ts';
-import { examplePolicy, LogSink, NOW, policyFrom } from '../helpers/deps.ts';
-import { ALICE_ID, REQUEST } from '../helpers/breakglass.ts';
+import { examplePolicy, LogSink, policyFrom } from '../helpers/deps.ts';
+import { ALICE_ID, REQUEST, taskDraft } from '../helpers/breakglass.ts';
 import { fixtureText } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -23,16 +22,6 @@ async function until(what: string, cond: () => boolean, ms = 5000): Promise<void
   }
 }
 
-const draft = (uid: string): TaskDraft => ({
-  grantId: 'g-1',
-  writer: { username: 'alice', groups: ['oncall'] },
-  operation: 'UPDATE',
-  object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'api' },
-  owner: 'argocd/payments',
-  changes: [{ path: 'spec.replicas', before: 3, after: 5 }],
-  admissionUid: uid,
-  recordedAt: NOW.toISOString(),
-});
 
 describe('Kubernetes store: replicas sharing one API server', () => {
   let api: FakeApiServer;
@@ -44,8 +33,7 @@ describe('Kubernetes store: replicas sharing one API server', () => {
   before(async () => {
     api = new FakeApiServer();
     const server = await api.start();
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'sa', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'sa' }], currentContext: 'x' });
+    const kc = kubeConfigFor(server);
     keys = await KeyRing.load(join(tempDir('driftgate-k8skeys-'), 'keys')); // in a cluster: one Secret mounted by every replica
     const open = () => KubernetesStore.open({ kubeConfig: kc, namespace: 'driftgate', keys, logger: createLogger('debug', sink.stream), delay: (ms) => sleep(Math.min(ms, 50)) });
     [a, b] = await Promise.all([open(), open()]);
@@ -72,8 +60,8 @@ describe('Kubernetes store: replicas sharing one API server', () => {
   });
 
   it('records one task per admission uid across replicas (409 AlreadyExists is the same task)', async () => {
-    const one = await a.recordBypass(draft('uid-x'));
-    const two = await b.recordBypass(draft('uid-x'));
+    const one = await a.recordBypass(taskDraft('uid-x'));
+    const two = await b.recordBypass(taskDraft('uid-x'));
     assert.equal(one.id, two.id);
     assert.equal(one.id, taskName('uid-x'));
     await until('both replicas to list the task', () => a.listTasks({}).length === 1 && b.listTasks({}).length === 1);
@@ -82,7 +70,7 @@ describe('Kubernetes store: replicas sharing one API server', () => {
 
   it('resyncs after a dropped watch', async () => {
     api.dropWatches();
-    await a.recordBypass(draft('uid-after-drop'));
+    await a.recordBypass(taskDraft('uid-after-drop'));
     await until('replica B to see a task written after its watch dropped', () => b.getTask(taskName('uid-after-drop')) !== undefined, 8000);
   });
 
@@ -104,7 +92,7 @@ describe('Kubernetes store: replicas sharing one API server', () => {
   it('with the API unavailable: bypasses are denied (no record), decisions still come from the cache', async () => {
     api.unavailable = true;
     try {
-      await assert.rejects(a.recordBypass(draft('uid-down')), { code: 'STORE_UNAVAILABLE' });
+      await assert.rejects(a.recordBypass(taskDraft('uid-down')), { code: 'STORE_UNAVAILABLE' });
       const deps = {
         policy: examplePolicy,
         clock: { now: () => new Date() },

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { freePort } from '../../bench/stats.ts';
 import { fixtureJson } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const POLICY = fileURLToPath(new URL('../../examples/driftgate.yaml', import.meta.url));
@@ -36,8 +36,7 @@ describe('Kubernetes store: a replica killed mid-burst loses no acknowledged tas
     const api = new FakeApiServer();
     const server = await api.start();
     const dir = tempDir('driftgate-replicas-');
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: sa, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: sa}}]\ncurrent-context: x\n`);
+    const kubeconfig = writeKubeconfig(dir, server);
     const certs = join(dir, 'certs');
     const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
     writeCertificates(certs, bundle);

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKeyRingFromSecret, rotateSecretKey } from '../../src/keys/secret-keys.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 
 describe('signing keys in a Secret shared by replicas', () => {
   let api: FakeApiServer;
@@ -10,8 +11,7 @@ describe('signing keys in a Secret shared by replicas', () => {
   before(async () => {
     api = new FakeApiServer();
     const server = await api.start();
-    kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'sa', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'sa' }], currentContext: 'x' });
+    kc = kubeConfigFor(server);
   });
   after(async () => api.stop());
 

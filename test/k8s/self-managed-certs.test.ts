@@ -2,8 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../src/server.ts';
@@ -12,6 +11,7 @@ import { readServingFiles } from '../../src/tls/certs.ts';
 import { SelfManagedCerts } from '../../src/tls/self-managed.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor, writeKubeconfig } from './kubeconfig.ts';
 
 describe('self-managed certificates', () => {
   let api: FakeApiServer;
@@ -20,8 +20,7 @@ describe('self-managed certificates', () => {
   before(async () => {
     api = new FakeApiServer();
     const server = await api.start();
-    kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'sa', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'sa' }], currentContext: 'x' });
+    kc = kubeConfigFor(server);
     api.put('validatingwebhookconfigurations', {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
@@ -66,8 +65,7 @@ describe('self-managed certificates', () => {
 
   it('serve --certs-mode self-managed answers over TLS with the certificate kept in the Secret', async () => {
     const dir = tempDir('driftgate-smc-serve-');
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${kc.getCurrentCluster()!.server}", insecure-skip-tls-verify: true}}]\nusers: [{name: sa, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: sa}}]\ncurrent-context: x\n`);
+    const kubeconfig = writeKubeconfig(dir, kc.getCurrentCluster()!.server);
     process.env.KUBECONFIG = kubeconfig;
     const running = await startServer({ config: fileURLToPath(new URL('../../examples/driftgate.yaml', import.meta.url)), port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), logger: createLogger('silent'), watch: false, certsMode: 'self-managed', storeNamespace: 'driftgate' });
     try {

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { tokenReviewAuthenticator } from '../../src/auth/token-review.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 
 describe('TokenReview authentication', () => {
   let api: FakeApiServer;
@@ -10,8 +11,7 @@ describe('TokenReview authentication', () => {
   before(async () => {
     api = new FakeApiServer();
     const server = await api.start();
-    kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'sa', token: 'driftgate-sa' }], contexts: [{ name: 'x', cluster: 'c', user: 'sa' }], currentContext: 'x' });
+    kc = kubeConfigFor(server);
     api.tokens.set('alice-token', { username: 'alice', groups: ['oncall', 'system:authenticated'] });
   });
   after(async () => api.stop());

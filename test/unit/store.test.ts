@@ -5,22 +5,11 @@ import { join } from 'node:path';
 import { approve, checkRevoke } from '../../src/grants/rules.ts';
 import { JOURNAL_FILE } from '../../src/store/embedded-store.ts';
 import { chainHash, readJournal } from '../../src/store/journal.ts';
-import type { TaskDraft } from '../../src/tasks/task.ts';
 import { policyFrom } from '../helpers/deps.ts';
-import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture } from '../helpers/breakglass.ts';
+import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture, taskDraft } from '../helpers/breakglass.ts';
 
 const active = (f: Awaited<ReturnType<typeof storeFixture>>) => f.store.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id);
 
-const draft = (uid: string): TaskDraft => ({
-  grantId: 'g-test',
-  writer: { username: 'alice', groups: ['oncall'] },
-  operation: 'UPDATE',
-  object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'api' },
-  owner: 'argocd/payments',
-  changes: [{ path: 'spec.replicas', before: 3, after: 5 }],
-  admissionUid: uid,
-  recordedAt: '2026-11-24T12:00:00.000Z',
-});
 
 /** Rewrites the journal with `edit` applied to every body, recomputing the whole hash chain. */
 function rewriteChain(file: string, edit: (body: string) => string): void {
@@ -126,7 +115,7 @@ describe('embedded store: grants', () => {
 describe('embedded store: tasks', () => {
   it('records a task durably: it is there after a restart', async () => {
     const f = await storeFixture();
-    const { id } = await f.store.recordBypass(draft('uid-1'));
+    const { id } = await f.store.recordBypass(taskDraft('uid-1'));
     const again = await f.reopen();
     assert.equal(again.getTask(id)?.state, 'pending');
     assert.deepEqual(again.getTask(id)?.changes, [{ path: 'spec.replicas', before: 3, after: 5 }]);
@@ -134,11 +123,11 @@ describe('embedded store: tasks', () => {
 
   it('records one task for a retried admission uid, sequential or concurrent, before and after a restart', async () => {
     const f = await storeFixture();
-    const ids = await Promise.all([f.store.recordBypass(draft('uid-1')), f.store.recordBypass(draft('uid-1'))]);
+    const ids = await Promise.all([f.store.recordBypass(taskDraft('uid-1')), f.store.recordBypass(taskDraft('uid-1'))]);
     assert.equal(ids[0]!.id, ids[1]!.id);
-    assert.equal((await f.store.recordBypass(draft('uid-1'))).id, ids[0]!.id);
+    assert.equal((await f.store.recordBypass(taskDraft('uid-1'))).id, ids[0]!.id);
     const again = await f.reopen();
-    assert.equal((await again.recordBypass(draft('uid-1'))).id, ids[0]!.id);
+    assert.equal((await again.recordBypass(taskDraft('uid-1'))).id, ids[0]!.id);
     assert.equal(again.listTasks({}).length, 1);
   });
 });
