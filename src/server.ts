@@ -11,19 +11,16 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
-import { tokenReviewAuthenticator } from './auth/token-review.ts';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from './keys/key-ring.ts';
-import { loadKeyRingFromSecret } from './keys/secret-keys.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
-import { KubernetesStore } from './store/kubernetes-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
-import { ClusterCache } from './cluster/cluster-cache.ts';
+import type { ClusterCache } from './cluster/cluster-cache.ts';
 import { LandingCheck } from './cluster/landing-check.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
-import { SelfManagedCerts } from './tls/self-managed.ts';
+import type { SelfManagedCerts } from './tls/self-managed.ts';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -59,8 +56,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
-function kubeConfig(): KubeConfig {
+/**
+ * In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. The Kubernetes client and
+ * everything built on it are loaded only when the configuration needs them (embedded mode never does:
+ * ~30 MiB less RSS, faster start).
+ */
+async function kubeConfig(): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromDefault();
   return kc;
@@ -74,8 +76,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   let selfManaged: SelfManagedCerts | undefined;
   if (opts.certsMode === 'self-managed') {
+    const { SelfManagedCerts } = await import('./tls/self-managed.ts');
     selfManaged = new SelfManagedCerts({
-      kubeConfig: kubeConfig(),
+      kubeConfig: await kubeConfig(),
       namespace: opts.storeNamespace ?? 'driftgate',
       service: opts.serviceName ?? 'driftgate',
       secretName: opts.certsSecret ?? 'driftgate-tls',
@@ -92,13 +95,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // With the Kubernetes store the replicas share one key Secret unless a directory is given.
   const keys =
     opts.store === 'kubernetes' && !opts.keysDir
-      ? await loadKeyRingFromSecret(kubeConfig(), opts.storeNamespace ?? 'driftgate', 'driftgate-signing-keys', clock.now())
+      ? await (await import('./keys/secret-keys.ts')).loadKeyRingFromSecret(await kubeConfig(), opts.storeNamespace ?? 'driftgate', 'driftgate-signing-keys', clock.now())
       : await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   let store: BreakGlassStore;
   let storeNotReady: () => string[] = () => [];
   if (opts.store === 'kubernetes') {
-    const k8s = await KubernetesStore.open({ kubeConfig: kubeConfig(), namespace: opts.storeNamespace ?? 'driftgate', keys, logger });
+    const { KubernetesStore } = await import('./store/kubernetes-store.ts');
+    const k8s = await KubernetesStore.open({ kubeConfig: await kubeConfig(), namespace: opts.storeNamespace ?? 'driftgate', keys, logger });
     store = k8s;
     storeNotReady = () => k8s.notReady();
     logger.info({ namespace: opts.storeNamespace ?? 'driftgate' }, 'store: BreakGlassGrant and DriftTask objects in the Kubernetes API');
@@ -108,7 +112,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let cluster: ClusterCache | undefined;
   let landingCheck: LandingCheck | undefined;
   if (opts.clusterCache ?? opts.store === 'kubernetes') {
-    cluster = await ClusterCache.open({ kubeConfig: kubeConfig(), logger });
+    const { ClusterCache } = await import('./cluster/cluster-cache.ts');
+    cluster = await ClusterCache.open({ kubeConfig: await kubeConfig(), logger });
     landingCheck = new LandingCheck({ store, live: cluster, logger, now });
     landingCheck.start();
     logger.info('cluster cache: scale writes are decided from their parent objects; bypasses that never land are marked not-applied');
@@ -119,7 +124,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const authenticator = oidc
     ? oidcAuthenticator(oidc, now)
     : tokenReview
-      ? tokenReviewAuthenticator(kubeConfig(), tokenReview.audiences)
+      ? (await import('./auth/token-review.ts')).tokenReviewAuthenticator(await kubeConfig(), tokenReview.audiences)
       : await devAuthenticator(opts.dataDir, now);
   if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
