@@ -25,6 +25,37 @@ type TaskRecord = { task: Task };
 type ResolveRecord = { id: string; state: TaskState; resolution?: Resolution };
 type VerifyRecord = { id: string; verification: VerificationRecord };
 
+/**
+ * One copy of each repeated string in task summaries (namespaces, kinds, writers, owners, grants,
+ * incidents repeat across thousands of tasks; JSON.parse makes a new copy for every record).
+ */
+class Interner {
+  #table = new Map<string, string>();
+  of(s: string): string;
+  of(s: string | undefined): string | undefined;
+  of(s: string | undefined): string | undefined {
+    if (s === undefined) return s;
+    const known = this.#table.get(s);
+    if (known !== undefined) return known;
+    if (this.#table.size >= 100_000) this.#table.clear();
+    this.#table.set(s, s);
+    return s;
+  }
+}
+
+function compact(t: TaskSummary, i: Interner): TaskSummary {
+  return {
+    ...t,
+    namespace: i.of(t.namespace),
+    kind: i.of(t.kind),
+    name: i.of(t.name),
+    writer: i.of(t.writer),
+    grantId: i.of(t.grantId),
+    owner: i.of(t.owner),
+    ...(t.incident !== undefined ? { incident: i.of(t.incident) } : {}),
+  };
+}
+
 export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
@@ -52,6 +83,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   /** tasks as summaries plus where their record sits in the journal (bodies stay on disk) */
   readonly #tasks = new Map<string, { summary: TaskSummary; offset: number; length: number }>();
   readonly #taskByUid = new Map<string, string>();
+  readonly #strings = new Interner();
   /** verification history by task (rare, small: kept in memory) */
   readonly #verifications = new Map<string, VerificationRecord[]>();
   #readFd: number | undefined;
@@ -106,7 +138,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       }
       case 'task.recorded': {
         const { task } = e.data as TaskRecord;
-        this.#tasks.set(task.id, { summary: summarize(task), offset, length });
+        this.#tasks.set(task.id, { summary: compact(summarize(task), this.#strings), offset, length });
         this.#taskByUid.set(task.admissionUid, task.id);
         break;
       }
@@ -236,7 +268,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     const task: Task = { ...draft, id: newId('t'), state: 'pending' };
     const p = this.#journal.append('task.recorded', { task } satisfies TaskRecord).then(
       (rec) => {
-        this.#tasks.set(task.id, { summary: summarize(task), offset: rec.offset, length: rec.length });
+        this.#tasks.set(task.id, { summary: compact(summarize(task), this.#strings), offset: rec.offset, length: rec.length });
         this.#taskByUid.set(task.admissionUid, task.id);
         this.#inflight.delete(draft.admissionUid);
         return { id: task.id };
