@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DriftgateError } from '../errors.ts';
 import type { Grant, GrantSource } from '../grants/grant.ts';
+import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
 import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
@@ -78,8 +79,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   readonly #grants = new Map<string, Grant>();
   /** why a grant is not honoured (bad token, edited record) */
   readonly #ignored = new Map<string, string>();
-  /** honoured grants by `namespace|group|kind|name` for exact names, `namespace|group|kind|*` for globs */
-  #byScope = new Map<string, Grant[]>();
+  #index = new GrantIndex();
   /** tasks as summaries plus where their record sits in the journal (bodies stay on disk) */
   readonly #tasks = new Map<string, { summary: TaskSummary; offset: number; length: number }>();
   readonly #taskByUid = new Map<string, string>();
@@ -168,17 +168,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   }
 
   #reindex(): void {
-    const by = new Map<string, Grant[]>();
-    for (const g of this.#grants.values()) {
-      if (this.#ignored.has(g.id) || g.revokedAt || g.state !== 'active') continue;
-      for (const r of g.resources) {
-        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}|${r.name.includes('*') ? '*' : r.name}`;
-        const list = by.get(key) ?? [];
-        if (!list.includes(g)) list.push(g);
-        by.set(key, list);
-      }
-    }
-    this.#byScope = by;
+    this.#index = new GrantIndex([...this.#grants.values()].filter((g) => !this.#ignored.has(g.id) && !g.revokedAt && g.state === 'active'));
   }
 
   /** Serializes grant mutations so that check-then-append never races with itself. */
@@ -192,11 +182,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
 
   activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[] {
     if (this.tampered.length > 0) return [];
-    const scope = `${namespace}|${group}|${kind.toLowerCase()}|`;
-    const exact = this.#byScope.get(scope + name);
-    const globs = this.#byScope.get(`${scope}*`);
-    if (!exact && !globs) return [];
-    return [...(exact ?? []), ...(globs ?? [])].filter((g) => stateAt(g, now) === 'active');
+    return this.#index.lookup(namespace, group, kind, name, now);
   }
 
   // ---- grants ----

@@ -14,6 +14,7 @@ import { CustomObjectsApi, ListWatch, Watch, type KubeConfig, type KubernetesObj
 import type { Logger } from 'pino';
 import { DriftgateError, errorMessage } from '../errors.ts';
 import type { Approval, Grant } from '../grants/grant.ts';
+import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
 import { signGrant, tokenProblem } from '../grants/token.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
@@ -98,7 +99,7 @@ export class KubernetesStore implements BreakGlassStore {
   readonly #ignored = new Map<string, string>();
   /** grants this replica just wrote, until its watch delivers that version (or a newer one) */
   readonly #recent = new Map<string, { grant: Grant; rv: string }>();
-  #byScope = new Map<string, Grant[]>();
+  #index = new GrantIndex();
   #synced = { grants: false, tasks: false };
   #stopped = false;
   readonly #delay: (ms: number) => Promise<void>;
@@ -186,23 +187,13 @@ export class KubernetesStore implements BreakGlassStore {
   }
 
   #reindex(): void {
-    const by = new Map<string, Grant[]>();
     const cached = this.#grants.list(this.#ns).map(grantOf);
     const all = [...cached.filter((g) => !this.#recent.has(g.id)), ...[...this.#recent.values()].map((r) => r.grant)];
-    for (const g of all) {
-      if (this.#ignored.has(g.id) || g.token === '' || g.revokedAt || g.state !== 'active') continue;
-      for (const r of g.resources) {
-        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}|${r.name.includes('*') ? '*' : r.name}`;
-        by.set(key, [...(by.get(key) ?? []), g]);
-      }
-    }
-    this.#byScope = by;
+    this.#index = new GrantIndex(all.filter((g) => !this.#ignored.has(g.id) && g.token !== '' && !g.revokedAt && g.state === 'active'));
   }
 
   activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[] {
-    const scope = `${namespace}|${group}|${kind.toLowerCase()}|`;
-    const found = [...(this.#byScope.get(scope + name) ?? []), ...(this.#byScope.get(`${scope}*`) ?? [])];
-    return found.filter((g) => stateAt(g, now) === 'active');
+    return this.#index.lookup(namespace, group, kind, name, now);
   }
 
   // ---- grants ----
