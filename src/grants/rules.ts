@@ -114,11 +114,14 @@ export function checkRevoke(g: Grant, who: Identity, policy: Policy, now: Date):
   if (!allowed) throw new DriftgateError('FORBIDDEN', `${who.username} may not revoke grant ${g.id} (the requester, approvers and auditors may)`);
 }
 
+/** An approver for any namespace (the default approval rule or a per-namespace override). */
+export function isAnyApprover(who: Identity, policy: Policy): boolean {
+  return [policy.breakGlass.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));
+}
+
 /** Who may read grants and tasks: requesters, approvers and auditors. */
 export function checkReader(who: Identity, policy: Policy): void {
-  const bg = policy.breakGlass;
-  const approvers = [bg.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));
-  if (!isIn(bg.requesters, who) && !approvers && !isIn(policy.auditors, who)) {
+  if (!isIn(policy.breakGlass.requesters, who) && !isAnyApprover(who, policy) && !isIn(policy.auditors, who)) {
     throw new DriftgateError('FORBIDDEN', `${who.username} may not read grants or tasks (requesters, approvers and auditors may)`);
   }
 }

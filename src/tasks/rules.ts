@@ -3,7 +3,7 @@
  * report auditors read.
  */
 import { DriftgateError } from '../errors.ts';
-import { isIn, type Identity } from '../grants/rules.ts';
+import { isAnyApprover, isIn, type Identity } from '../grants/rules.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { Resolution, TaskState, TaskSummary } from './task.ts';
 
@@ -12,8 +12,7 @@ export const RESOLVED_STATES: readonly ResolvedState[] = ['reverted', 'backporte
 
 /** Auditors, the writer who made the change, and approvers may verify and close a task. */
 export function checkTaskActor(t: TaskSummary, who: Identity, policy: Policy, action: string): void {
-  const approvers = [policy.breakGlass.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));
-  if (who.username !== t.writer && !isIn(policy.auditors, who) && !approvers) {
+  if (who.username !== t.writer && !isIn(policy.auditors, who) && !isAnyApprover(who, policy)) {
     throw new DriftgateError('FORBIDDEN', `${who.username} may not ${action} task ${t.id} (auditors, approvers and the writer, ${t.writer}, may)`);
   }
 }
