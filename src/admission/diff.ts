@@ -55,8 +55,8 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** null, {} and [] are treated as absent. */
-function present(v: unknown): unknown {
+/** null, {} and [] are treated as absent (the API server drops them): undefined for those, else v. */
+export function present(v: unknown): unknown {
   if (v === null) return undefined;
   if (Array.isArray(v) && v.length === 0) return undefined;
   if (isObj(v) && Object.keys(v).length === 0) return undefined;

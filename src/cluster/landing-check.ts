@@ -6,9 +6,8 @@
  * Anything else stays pending for people to close. Kinds driftgate does not watch are left alone.
  */
 import type { Logger } from 'pino';
-import { deepEqual } from '../admission/diff.ts';
 import type { KubeObject } from '../admission/types.ts';
-import { valueAt } from '../drift/verify.ts';
+import { sameValue, valueAt } from '../drift/verify.ts';
 import { errorMessage } from '../errors.ts';
 import { groupOf } from '../manifests/read.ts';
 import type { BreakGlassStore } from '../store/store.ts';
@@ -18,8 +17,6 @@ export interface LiveObjects {
   liveObject(group: string, kind: string, namespace: string, name: string): KubeObject | undefined | 'unknown';
 }
 
-const norm = (v: unknown) => (v === null || (Array.isArray(v) && v.length === 0) ? undefined : v);
-
 /** 'not-applied' when live shows the write never happened; 'landed' or 'unknown' otherwise. */
 export function landing(task: Task, live: KubeObject | undefined): 'landed' | 'not-applied' | 'unknown' {
   if (task.operation === 'DELETE') {
@@ -27,8 +24,8 @@ export function landing(task: Task, live: KubeObject | undefined): 'landed' | 'n
   }
   if (task.operation === 'CREATE') return live ? 'landed' : 'not-applied';
   if (!live) return 'unknown'; // deleted since: someone else's story
-  const untouched = task.changes.every((c) => deepEqual(norm(valueAt(live, c.path)), norm(c.before)));
-  const applied = task.changes.every((c) => deepEqual(norm(valueAt(live, c.path)), norm(c.after)));
+  const untouched = task.changes.every((c) => sameValue(valueAt(live, c.path), c.before));
+  const applied = task.changes.every((c) => sameValue(valueAt(live, c.path), c.after));
   return applied ? 'landed' : untouched ? 'not-applied' : 'unknown';
 }
 

@@ -2,7 +2,7 @@
  * Verifying a task against Git (SPEC §5): at each changed path, does Git's desired value now equal the
  * bypass's `after` (backported) or its `before` (reverted, once live agrees when it is available)?
  */
-import { deepEqual } from '../admission/diff.ts';
+import { deepEqual, present } from '../admission/diff.ts';
 import { isSecretKind, redactSecret } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
@@ -22,12 +22,6 @@ export interface Verification {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** null, {} and [] are absent, as in the diff. */
-function norm(v: unknown): unknown {
-  if (v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0)) return undefined;
-  return v;
-}
-
 /** The value at a printed field path (`spec.template.spec.containers[name=api].image`), or undefined. */
 export function valueAt(obj: unknown, printed: string): unknown {
   let node: unknown = obj;
@@ -44,10 +38,11 @@ export function valueAt(obj: unknown, printed: string): unknown {
       return undefined;
     }
   }
-  return norm(node);
+  return present(node);
 }
 
-const same = (a: unknown, b: unknown) => deepEqual(norm(a), norm(b));
+/** Equal once null, {} and [] count as absent. */
+export const sameValue = (a: unknown, b: unknown): boolean => deepEqual(present(a), present(b));
 
 function index(objects: readonly SourcedObject[]): Map<string, KubeObject> {
   const m = new Map<string, KubeObject>();
@@ -96,11 +91,11 @@ export function verifyTask(t: Task, desired: Map<string, KubeObject>, live: Map<
   let liveAgrees = true;
   for (const c of t.changes) {
     const g = valueAt(git, c.path);
-    const isAfter = same(g, c.after);
-    const isBefore = same(g, c.before);
+    const isAfter = sameValue(g, c.after);
+    const isBefore = sameValue(g, c.before);
     allAfter &&= isAfter;
     allBefore &&= isBefore;
-    if (liveObj !== undefined || live) liveAgrees &&= same(valueAt(liveObj, c.path), g);
+    if (live) liveAgrees &&= sameValue(valueAt(liveObj, c.path), g);
     const state = isAfter ? 'Git has the bypass value' : isBefore ? 'Git has the old value' : 'Git has neither';
     lines.push(`${c.path}: ${state}: Git ${showValue(g)}, bypass ${showValue(c.before)} → ${showValue(c.after)}`);
   }
