@@ -33,8 +33,9 @@ export interface Authenticator {
 
 const unauthenticated = (message: string) => new DriftgateError('UNAUTHENTICATED', message);
 
-function bearer(authorization: string | undefined): string {
-  if (!authorization) throw unauthenticated('missing Authorization header: send "Authorization: Bearer <token>" (driftgate dev token, or your OIDC ID token)');
+/** The token of an `Authorization: Bearer <token>` header; `hint` says where callers get one. */
+export function bearer(authorization: string | undefined, hint = 'driftgate dev token, or your OIDC ID token'): string {
+  if (!authorization) throw unauthenticated(`missing Authorization header: send "Authorization: Bearer <token>" (${hint})`);
   const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!m) throw unauthenticated('Authorization header must be "Bearer <token>"');
   return m[1]!;

@@ -6,7 +6,7 @@
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { DriftgateError, errorMessage } from '../errors.ts';
 import type { Identity } from '../grants/rules.ts';
-import type { Authenticator } from './authenticator.ts';
+import { bearer, type Authenticator } from './authenticator.ts';
 
 export function tokenReviewAuthenticator(kc: KubeConfig, audiences: readonly string[] = []): Authenticator {
   const api = kc.makeApiClient(AuthenticationV1Api);
@@ -14,12 +14,11 @@ export function tokenReviewAuthenticator(kc: KubeConfig, audiences: readonly str
     description: `Kubernetes TokenReview at ${kc.getCurrentCluster()?.server ?? '(unknown cluster)'}`,
     dev: false,
     async authenticate(authorization: string | undefined): Promise<Identity> {
-      const m = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '');
-      if (!m) throw new DriftgateError('UNAUTHENTICATED', 'send "Authorization: Bearer <token>" (your Kubernetes token: driftgate takes it from your kubeconfig)');
+      const token = bearer(authorization, 'your Kubernetes token: the driftgate CLI takes it from your kubeconfig');
       let review;
       try {
         review = await api.createTokenReview({
-          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: m[1]!, ...(audiences.length > 0 ? { audiences: [...audiences] } : {}) } },
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences.length > 0 ? { audiences: [...audiences] } : {}) } },
         });
       } catch (err) {
         // The API server could not be asked: that is our failure, not the caller's.
