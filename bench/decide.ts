@@ -35,13 +35,13 @@ export function runDecisionBench(iterations = 20_000) {
   let i = 0;
   const perReview = measure(`parse+decode+decide, ${bodies.length} Deployment reviews round-robin`, iterations, () => {
     const b = bodies[i++ % bodies.length]!;
-    decide({ request: decodeReview(parseReviewJson(b.text)), policy, now, grants: [] });
+    decide({ request: decodeReview(parseReviewJson(b.text)), policy, now, grantsFor: () => [] });
   });
   let j = 0;
   const decideOnly = (() => {
     const requests = bodies.map((b) => decodeReview(parseReviewJson(b.text)));
     return measure('decide only (pre-decoded)', iterations, () => {
-      decide({ request: requests[j++ % requests.length]!, policy, now, grants: [] });
+      decide({ request: requests[j++ % requests.length]!, policy, now, grantsFor: () => [] });
     });
   })();
   const data: Record<string, string> = {};
@@ -59,7 +59,7 @@ export function runDecisionBench(iterations = 20_000) {
     },
   });
   const big = measure(`1.5 MiB ConfigMap update (${(bigBody.length / 1048576).toFixed(2)} MiB body): parse+decode+decide`, 200, () => {
-    decide({ request: decodeReview(parseReviewJson(bigBody)), policy, now, grants: [] });
+    decide({ request: decodeReview(parseReviewJson(bigBody)), policy, now, grantsFor: () => [] });
   });
   const bigDiff = measure('1.5 MiB ConfigMap: diff alone', 200, () => {
     diffObjects(cm(data), cm(changed), { mergeKeys: new Map(), skipRuntime: true });

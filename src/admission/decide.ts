@@ -41,8 +41,11 @@ export interface DecisionInput {
   readonly request: AdmissionRequest;
   readonly policy: Policy;
   readonly now: Date;
-  /** grants that verified; the decision checks window, subject and scope */
-  readonly grants: readonly Grant[];
+  /**
+   * Grants that verified, for the object written; asked only when a write reaches rule 6 (most
+   * writes are decided before). The decision still checks window, subject and scope.
+   */
+  readonly grantsFor: (target: Target) => readonly Grant[];
   /** for the scale subresource; absent or unknown: the documented fallback */
   readonly scaleParent?: ScaleParent;
   /** labels of the request's namespace when a cache knows them */
@@ -227,7 +230,7 @@ export function decide(input: DecisionInput): Verdict {
 
   // Rule 6: a grant covering every guarded change.
   const grant = selectGrant(
-    input.grants,
+    input.grantsFor(target),
     { namespace: target.namespace, group: target.group, kind: target.kind, name: target.name, operation: r.operation, writer: r.userInfo },
     guarded,
     now,

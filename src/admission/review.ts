@@ -6,8 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DriftgateError, errorMessage } from '../errors.ts';
-import type { Grant, GrantSource } from '../grants/grant.ts';
-import { targetOf } from './target.ts';
+import type { GrantSource } from '../grants/grant.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TaskDraft, TaskRecorder } from '../tasks/task.ts';
 import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.ts';
@@ -80,11 +79,6 @@ function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
   };
 }
 
-function grantsFor(req: AdmissionRequest, source: GrantSource, now: Date): readonly Grant[] {
-  const t = targetOf(req);
-  return source.activeGrants(t.namespace, t.group, t.kind, t.name, now);
-}
-
 /** The request's identity, put on every log line about it (no child logger: this is the hot path). */
 function requestFields(req: AdmissionRequest): Record<string, unknown> {
   return {
@@ -112,7 +106,7 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
     request: req,
     policy,
     now,
-    grants: grantsFor(req, deps.grants, now),
+    grantsFor: (t) => deps.grants.activeGrants(t.namespace, t.group, t.kind, t.name, now),
     ...(scaleParent ? { scaleParent } : {}),
     ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
   });

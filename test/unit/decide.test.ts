@@ -388,7 +388,7 @@ describe('decide (SPEC §2, rules in order)', () => {
         request: request(c.spec),
         policy: c.policy ? policyFrom(c.policy) : examplePolicy(),
         now: NOW,
-        grants: c.grants ?? [],
+        grantsFor: () => c.grants ?? [],
       };
       const v = decide(input);
       assert.equal(v.outcome, c.want, v.message ?? v.rule);
@@ -404,7 +404,7 @@ describe('decide (SPEC §2, rules in order)', () => {
       request: request({ oldObject: base, object: deployment({ memory: '2Gi' }) }),
       policy: policyFrom('protectedNamespaces: {selector: {matchLabels: {driftgate.io/protected: "true"}}}'),
       now: NOW,
-      grants: [],
+      grantsFor: () => [],
       namespaceLabels: { team: 'x' },
     });
     assert.equal(v.rule, 'namespace-unprotected');
@@ -412,13 +412,26 @@ describe('decide (SPEC §2, rules in order)', () => {
 
   it('decides a scale write from the parent object when a cache knows it', () => {
     const untracked = edit(deployment({ managed: false }), (o) => delete o.metadata.annotations['argocd.argoproj.io/tracking-id']);
-    const v = decide({ request: request(scaleReview('alice')), policy: examplePolicy(), now: NOW, grants: [], scaleParent: { state: 'found', object: untracked as never } });
+    const v = decide({ request: request(scaleReview('alice')), policy: examplePolicy(), now: NOW, grantsFor: () => [], scaleParent: { state: 'found', object: untracked as never } });
     assert.equal(v.rule, 'not-gitops-owned');
+  });
+
+  it('asks for grants only when a write reaches rule 6, naming the object written (the parent for scale)', () => {
+    const asked: string[] = [];
+    const grantsFor = (t: { namespace: string; group: string; kind: string; name: string }) => {
+      asked.push(`${t.namespace}/${t.group}/${t.kind}/${t.name}`);
+      return [];
+    };
+    decide({ request: request({ oldObject: base, object: deployment(), user: ARGO_CONTROLLER }), policy: examplePolicy(), now: NOW, grantsFor });
+    decide({ request: request({ oldObject: base, object: deployment({ annotations: { 'platform.example.com/injected-x': 'y' } }) }), policy: examplePolicy(), now: NOW, grantsFor });
+    assert.deepEqual(asked, []);
+    decide({ request: request(scaleReview('alice')), policy: examplePolicy(), now: NOW, grantsFor });
+    assert.deepEqual(asked, ['prod/apps/Deployment/api']);
   });
 
   it('lists at most five guarded paths in a denial', () => {
     const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`l${i}`, 'x']));
-    const v = decide({ request: request({ oldObject: base, object: deployment({ labels }) }), policy: examplePolicy(), now: NOW, grants: [] });
+    const v = decide({ request: request({ oldObject: base, object: deployment({ labels }) }), policy: examplePolicy(), now: NOW, grantsFor: () => [] });
     assert.equal(v.guarded.length, 8);
     assert.equal((v.message!.match(/^ {2}- /gm) ?? []).length, 5);
     assert.match(v.message!, /…and 3 more/);
@@ -435,7 +448,7 @@ describe('decide (SPEC §2, rules in order)', () => {
       request: request({ kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' }, oldObject: secret('old-pass'), object: secret('new-pass') }),
       policy: examplePolicy(),
       now: NOW,
-      grants: [],
+      grantsFor: () => [],
     });
     assert.equal(v.outcome, 'denied');
     for (const pw of ['old-pass', 'new-pass']) {
