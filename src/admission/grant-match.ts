@@ -3,7 +3,7 @@
  * (explicit paths over all paths, exact names over globs, fewer resources), then the soonest-expiring.
  */
 import type { Grant } from '../grants/grant.ts';
-import { matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
+import { globRegExp, matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
 import type { ClassifiedChange } from './classify.ts';
 import type { Operation, UserInfo } from './types.ts';
 
@@ -34,8 +34,7 @@ function grantPatterns(grant: Grant): readonly PathPattern[] | null {
 function globMatch(glob: string, value: string): boolean {
   if (glob === '*') return true;
   if (!glob.includes('*')) return glob === value;
-  const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(value);
+  return globRegExp(glob).test(value);
 }
 
 export function isWithinWindow(grant: Grant, now: Date): boolean {

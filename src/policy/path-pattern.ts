@@ -22,12 +22,20 @@ export interface PathPattern {
 function keyPattern(key: string): PatternSegment {
   if (key === '*') return { k: 'subtree' };
   if (!key.includes('*')) return { k: 'key', key };
-  const re = new RegExp(`^${key.split('*').map(escapeRegExp).join('.*')}$`);
-  return { k: 'key', key, glob: re };
+  return { k: 'key', key, glob: globRegExp(key) };
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const GLOBS = new Map<string, RegExp>();
+
+/** `api-*` → /^api-.*$/: `*` matches anything, every other character itself. Compiled once per glob. */
+export function globRegExp(glob: string): RegExp {
+  let re = GLOBS.get(glob);
+  if (!re) {
+    re = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    if (GLOBS.size >= 10_000) GLOBS.clear();
+    GLOBS.set(glob, re);
+  }
+  return re;
 }
 
 function parsePointer(src: string): PatternSegment[] {
