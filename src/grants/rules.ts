@@ -114,6 +114,14 @@ export function checkRevoke(g: Grant, who: Identity, policy: Policy, now: Date):
   if (!allowed) throw new DriftgateError('FORBIDDEN', `${who.username} may not revoke grant ${g.id} (the requester, approvers and auditors may)`);
 }
 
+/** An approver of the grant's namespace may deny a request still waiting for approval (a revoke before it was ever active). */
+export function checkDeny(g: Grant, who: Identity, policy: Policy, now: Date): void {
+  const state = stateAt(g, now);
+  if (state !== 'pending-approval') throw new DriftgateError('CONFLICT', `grant ${g.id} is ${state}: only a request waiting for approval can be denied (revoke an active grant)`);
+  if (!isIn(approvalRule(policy, g.namespace).approvers, who)) throw new DriftgateError('FORBIDDEN', `${who.username} may not deny grants in ${g.namespace} (breakGlass.approval.approvers)`);
+  if (who.username === g.requester) throw new DriftgateError('FORBIDDEN', 'a requester withdraws a request with revoke, not deny');
+}
+
 /** An approver for any namespace (the default approval rule or a per-namespace override). */
 export function isAnyApprover(who: Identity, policy: Policy): boolean {
   return [policy.breakGlass.approval, ...[...policy.namespaces.values()].map((n) => n.approval)].some((a) => a && isIn(a.approvers, who));

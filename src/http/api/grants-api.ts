@@ -7,13 +7,11 @@ import { z } from 'zod';
 import type { Clock } from '../../admission/review.ts';
 import type { Authenticator } from '../../auth/authenticator.ts';
 import { DriftgateError } from '../../errors.ts';
-import type { Grant } from '../../grants/grant.ts';
-import { approve, checkReader, checkRevoke, newGrant, stateAt, type Identity } from '../../grants/rules.ts';
+import type { Identity } from '../../grants/rules.ts';
 import type { Policy } from '../../policy/policy.ts';
-import { newId } from '../../store/embedded-store.ts';
+import { BreakGlassService, type GrantEventHook } from '../../service/break-glass.ts';
 import type { BreakGlassStore } from '../../store/store.ts';
-import { buildReport, checkResolve, checkTaskActor, isOverdue, RESOLVED_STATES, type TaskView } from '../../tasks/rules.ts';
-import { summarize, type TaskSummary } from '../../tasks/task.ts';
+import { RESOLVED_STATES, type ResolvedState } from '../../tasks/rules.ts';
 import { parseDuration } from '../../util/duration.ts';
 
 export interface ApiDeps {
@@ -23,6 +21,8 @@ export interface ApiDeps {
   readonly authenticator: Authenticator;
   /** a store write failed (metrics) */
   readonly onStoreError?: () => void;
+  /** a grant was requested, approved, denied or revoked (notifications) */
+  readonly onGrantEvent?: GrantEventHook;
 }
 
 const resource = z.strictObject({ group: z.string().default(''), kind: z.string().min(1), name: z.string().min(1) });
@@ -54,14 +54,10 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   );
 }
 
-/** A grant as the API shows it: its state now, and whether the webhook honours it. */
-export function grantView(g: Grant, now: Date, ignored?: string): Record<string, unknown> {
-  return { ...g, state: stateAt(g, now), ...(ignored ? { honoured: false, ignoredBecause: ignored } : { honoured: true }) };
-}
-
 type Handler = (req: Request, res: Response, who: Identity) => Promise<void> | void;
 
 export function grantsApi(deps: ApiDeps): Router {
+  const service = new BreakGlassService(deps);
   const router = express.Router();
   router.use('/v1', express.json({ limit: '64kb', type: () => true }));
 
@@ -87,105 +83,61 @@ export function grantsApi(deps: ApiDeps): Router {
   router.post(
     '/v1/grants',
     authed(async (req, res, who) => {
-      const policy = deps.policy();
-      const body = parse(grantBody, req.body);
-      const now = deps.clock.now();
-      const grant = await deps.store.createGrant(newGrant(body, who, policy, now, newId('g')));
-      res.status(201).json(grantView(grant, now));
+      res.status(201).json(await service.requestGrant(who, parse(grantBody, req.body)));
     }),
   );
   router.get(
     '/v1/grants',
     authed((req, res, who) => {
-      checkReader(who, deps.policy());
-      const now = deps.clock.now();
-      const grants = deps.store.listGrants(listFilter(req), now);
-      res.json({ items: grants.map((g) => grantView(g, now, deps.store.getGrant(g.id)?.ignored)) });
+      res.json({ items: service.listGrants(who, listFilter(req)) });
     }),
   );
   router.get(
     '/v1/grants/:id',
     authed((req, res, who) => {
-      checkReader(who, deps.policy());
-      const found = deps.store.getGrant(param(req, 'id'));
-      if (!found) throw new DriftgateError('NOT_FOUND', `no grant ${param(req, 'id')}`);
-      res.json(grantView(found.grant, deps.clock.now(), found.ignored));
+      res.json(service.getGrant(who, param(req, 'id')));
     }),
   );
-  router.post(
-    '/v1/grants/:id/approve',
-    authed(async (req, res, who) => {
-      const { reason } = parse(reasonBody, req.body);
-      const now = deps.clock.now();
-      const g = await deps.store.approveGrant(param(req, 'id'), (grant) => approve(grant, who, deps.policy(), now, reason));
-      res.json(grantView(g, now));
-    }),
-  );
-  router.post(
-    '/v1/grants/:id/revoke',
-    authed(async (req, res, who) => {
-      const { reason } = parse(reasonBody, req.body);
-      const now = deps.clock.now();
-      const g = await deps.store.revokeGrant(param(req, 'id'), (grant) => checkRevoke(grant, who, deps.policy(), now), who.username, now, reason);
-      res.json(grantView(g, now));
-    }),
-  );
-  const view = (t: TaskSummary, now: Date): TaskView => ({
-    ...t,
-    overdue: isOverdue(t, deps.store.getGrant(t.grantId)?.grant.expiresAt, deps.policy(), now),
-  });
-
+  for (const action of ['approve', 'deny', 'revoke'] as const) {
+    router.post(
+      `/v1/grants/:id/${action}`,
+      authed(async (req, res, who) => {
+        const { reason } = parse(reasonBody, req.body);
+        res.json(await service[`${action}Grant`](who, param(req, 'id'), reason));
+      }),
+    );
+  }
   router.get(
     '/v1/tasks',
     authed((req, res, who) => {
-      checkReader(who, deps.policy());
       const { state, namespace } = listFilter(req);
       const overdue = req.query.overdue === 'true' ? true : req.query.overdue === 'false' ? false : undefined;
-      const now = deps.clock.now();
-      const tasks = deps.store
-        .listTasks({ ...(state ? { state: parse(taskStates, state) } : {}), ...(namespace ? { namespace } : {}) })
-        .map((t) => view(t, now))
-        .filter((t) => overdue === undefined || t.overdue === overdue);
-      res.json({ items: tasks });
+      res.json({ items: service.listTasks(who, { ...(state ? { state: parse(taskStates, state) } : {}), ...(namespace ? { namespace } : {}), ...(overdue !== undefined ? { overdue } : {}) }) });
     }),
   );
   router.get(
     '/v1/tasks/:id',
     authed((req, res, who) => {
-      checkReader(who, deps.policy());
-      const task = deps.store.getTask(param(req, 'id'));
-      if (!task) throw new DriftgateError('NOT_FOUND', `no task ${param(req, 'id')}`);
-      res.json({ ...task, overdue: view(summarize(task), deps.clock.now()).overdue });
+      res.json(service.getTask(who, param(req, 'id')));
     }),
   );
   router.post(
     '/v1/tasks/:id/resolve',
     authed(async (req, res, who) => {
       const body = parse(resolveBody, req.body);
-      const now = deps.clock.now();
-      const t = await deps.store.resolveTask(param(req, 'id'), (task) => ({
-        state: body.as as TaskSummary['state'],
-        resolution: checkResolve(task, who, deps.policy(), body.as as 'reverted', body.evidence, now),
-      }));
-      res.json(view(t, now));
+      res.json(await service.resolveTask(who, param(req, 'id'), body.as as ResolvedState, body.evidence));
     }),
   );
   router.post(
     '/v1/tasks/:id/verifications',
     authed(async (req, res, who) => {
-      const body = parse(verificationBody, req.body);
-      const now = deps.clock.now();
-      await deps.store.recordVerification(param(req, 'id'), (t) => {
-        checkTaskActor(t, who, deps.policy(), 'verify');
-        return { at: now.toISOString(), by: who.username, verdict: body.verdict, evidence: body.evidence, explanation: body.explanation };
-      });
+      await service.recordVerification(who, param(req, 'id'), parse(verificationBody, req.body));
       res.status(201).json({ recorded: true });
     }),
   );
   router.get(
     '/v1/report',
     authed((req, res, who) => {
-      checkReader(who, deps.policy());
       const now = deps.clock.now();
       const sinceParam = typeof req.query.since === 'string' ? req.query.since : '168h';
       let since: Date;
@@ -198,7 +150,7 @@ export function grantsApi(deps: ApiDeps): Router {
         }
       }
       if (Number.isNaN(since.getTime())) throw new DriftgateError('INVALID_REQUEST', `since: "${sinceParam}" is not a date`);
-      res.json(buildReport(deps.store.listTasks({}).map((t) => view(t, now)), since, now));
+      res.json(service.report(who, since));
     }),
   );
   return router;
