@@ -148,19 +148,16 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
 }
 
 /**
- * Audit annotation keys: the SPEC's `driftgate.io/*` form, plus the bare form, because the API server
- * prefixes each key with the webhook's name and keeps only keys that are then a valid qualified name
- * (so in the audit log the bare keys appear as `<webhook name>/grant`).
+ * Audit annotation keys carry no `/` of their own: the API server prefixes each key with the webhook's
+ * name and rejects a key that is then not a valid qualified name (so `grant` is stored as
+ * `validate.driftgate.io/grant`).
  */
 function grantAnnotations(grantId: string, taskId: string | undefined): Record<string, string> {
-  const out: Record<string, string> = { 'driftgate.io/grant': grantId, grant: grantId };
-  if (taskId) Object.assign(out, { 'driftgate.io/task': taskId, task: taskId });
-  return out;
+  return taskId ? { grant: grantId, task: taskId } : { grant: grantId };
 }
 
 function decisionAnnotations(v: Verdict): Record<string, string> {
-  const value = v.audited ? `audit:${v.rule}` : v.rule;
-  return { 'driftgate.io/decision': value, decision: value };
+  return { decision: v.audited ? `audit:${v.rule}` : v.rule };
 }
 
 function noRecord(req: AdmissionRequest, verdict: Verdict, why: string): Answered {

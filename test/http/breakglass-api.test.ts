@@ -112,10 +112,10 @@ describe('break-glass API: the responder loop', () => {
     const after = await validate(app, '10-alice-set-resources-deployment.json');
     assert.equal(after.body.response.allowed, true);
     assert.match(after.body.response.warnings[0], new RegExp(`break-glass grant ${created.body.id} \\(30m left, incident INC-7\\)`));
-    const taskId = after.body.response.auditAnnotations['driftgate.io/task'];
+    const taskId = after.body.response.auditAnnotations.task;
 
     const again = await validate(app, '10-alice-set-resources-deployment.json'); // retried by the API server: same uid
-    assert.equal(again.body.response.auditAnnotations['driftgate.io/task'], taskId);
+    assert.equal(again.body.response.auditAnnotations.task, taskId);
 
     const tasks = await request(app).get('/v1/tasks').set('authorization', alice);
     assert.equal(tasks.body.items.length, 1);
@@ -164,7 +164,7 @@ describe('break-glass API: the responder loop', () => {
     const { app, token, f } = await setup();
     const alice = `Bearer ${await token('alice', ['oncall'])}`;
     await request(app).post('/v1/grants').set('authorization', alice).send(GRANT); // expires 12:30
-    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations['driftgate.io/task'];
+    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations.task;
     assert.equal((await request(app).get('/v1/tasks?overdue=true').set('authorization', alice)).body.items.length, 0);
 
     f.now.value = new Date('2026-11-27T12:30:01Z'); // 72h after expiry, and a second
@@ -190,7 +190,7 @@ describe('break-glass API: the responder loop', () => {
     const { app, token } = await setup();
     const alice = `Bearer ${await token('alice', ['oncall'])}`;
     await request(app).post('/v1/grants').set('authorization', alice).send(GRANT);
-    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations['driftgate.io/task'];
+    const id = (await validate(app, '09-alice-set-image-deployment.json')).body.response.auditAnnotations.task;
     const body = { verdict: 'pending', evidence: 'commit abc', explanation: ['spec.replicas: Git has neither value'] };
     const stranger = await request(app).post(`/v1/tasks/${id}/verifications`).set('authorization', `Bearer ${await token('carol', ['oncall'])}`).send(body);
     assert.equal(stranger.status, 403);

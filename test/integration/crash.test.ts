@@ -62,7 +62,7 @@ describe('no acknowledged task is lost on kill -9', () => {
         const body = JSON.stringify({ ...review, request: { ...review.request, uid: `crash-${i}` } });
         try {
           const r = await call(port, agent, 'POST', '/validate', body);
-          const task = r.json.response?.allowed ? r.json.response.auditAnnotations?.['driftgate.io/task'] : undefined;
+          const task = r.json.response?.allowed ? r.json.response.auditAnnotations?.task : undefined;
           if (task) acknowledged.push(task);
           if (!killed && acknowledged.length >= 80) {
             killed = true;

@@ -76,7 +76,7 @@ describe('two driftgate replicas on one Kubernetes API', () => {
       if (!allowed.allowed) await sleep(20);
     }
     assert.equal(allowed.allowed, true);
-    const taskId = allowed.auditAnnotations['driftgate.io/task'];
+    const taskId = allowed.auditAnnotations.task;
     const tokenB = await issueDevToken(join(dir, 'b'), 'alice', ['oncall'], 600);
     for (const [port, t] of [[a.port, token], [b.port, tokenB]] as const) {
       let task = await call(port, ca, 'GET', `/v1/tasks/${taskId}`, undefined, t);
@@ -87,6 +87,6 @@ describe('two driftgate replicas on one Kubernetes API', () => {
       assert.equal(task.json.grantId, grant.json.id);
     }
     // a retry of the same admission on the other replica is the same task
-    assert.equal((await call(a.port, ca, 'POST', '/validate', body)).json.response.auditAnnotations['driftgate.io/task'], taskId);
+    assert.equal((await call(a.port, ca, 'POST', '/validate', body)).json.response.auditAnnotations.task, taskId);
   });
 });

@@ -73,7 +73,7 @@ describe('Kubernetes store: a replica killed mid-burst loses no acknowledged tas
           for (let attempt = 0; attempt < 50; attempt += 1) {
             try {
               const r = await call(port, agent, 'POST', '/validate', body);
-              const id = r.json.response?.allowed ? r.json.response.auditAnnotations?.['driftgate.io/task'] : undefined;
+              const id = r.json.response?.allowed ? r.json.response.auditAnnotations?.task : undefined;
               if (id) acknowledged.push(id);
               else if (port === ports[1]) {
                 await sleep(20); // replica B may not have seen the grant yet
