@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -199,11 +199,12 @@ describe('the image', () => {
 describe('kubectl kustomize renders every overlay into valid manifests', () => {
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
   const skip = kubectl.status === 0 ? false : 'kubectl is not installed on this machine';
-  const render = (overlay: string): K8s[] => {
-    const r = spawnSync('kubectl', ['kustomize', join(DEPLOY, 'overlays', overlay)], { encoding: 'utf8' });
+  const render = (overlay: string, deploy = DEPLOY): K8s[] => {
+    const r = spawnSync('kubectl', ['kustomize', join(deploy, 'overlays', overlay)], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return parseAllDocuments(r.stdout).map((d) => d.toJS() as K8s);
   };
+  const operatorKinds = ['PrometheusRule', 'ServiceMonitor'];
 
   for (const overlay of ['ha', 'embedded', 'cert-manager']) {
     it(`${overlay}: every object validates and lives in the driftgate namespace`, { skip }, async () => {
@@ -220,6 +221,28 @@ describe('kubectl kustomize renders every overlay into valid manifests', () => {
       assert.ok(objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === policy), 'the Deployment mounts the generated policy ConfigMap');
     });
   }
+
+  it('the overlays need no prometheus-operator and keep the metrics port closed; the monitoring component adds rule, ServiceMonitor and scraper access', { skip }, () => {
+    for (const overlay of ['ha', 'embedded', 'cert-manager']) {
+      assert.deepEqual(render(overlay).filter((o) => operatorKinds.includes(o.kind)).map((o) => o.kind), [], overlay);
+    }
+    const base = render('ha') as Any[];
+    assert.ok(base.filter((o) => o.kind === 'NetworkPolicy').every((p) => p.spec.ingress.every((r: Any) => r.ports.every((port: Any) => port.port !== 9090))));
+    // a user's overlay: an overlay of ours plus the component (a copy of deploy/, as kustomize wants relative paths)
+    const copy = join(tempDir(), 'deploy');
+    cpSync(DEPLOY, copy, { recursive: true });
+    mkdirSync(join(copy, 'overlays', 'mine'));
+    writeFileSync(join(copy, 'overlays', 'mine', 'kustomization.yaml'), 'resources: [../ha]\ncomponents: [../../monitoring]\n');
+    const objects = render('mine', copy) as Any[];
+    assert.deepEqual(objects.filter((o) => operatorKinds.includes(o.kind)).map((o) => o.kind).sort(), operatorKinds);
+    const service = objects.find((o) => o.kind === 'Service');
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels[k], v, `ServiceMonitor selects the Service by ${k}`);
+    assert.ok(service.spec.ports.some((p: Any) => p.name === monitor.spec.endpoints[0].port), 'the ServiceMonitor scrapes a port the Service has');
+    const scraper = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'driftgate-metrics');
+    assert.deepEqual(scraper.spec.ingress[0].from, [{ namespaceSelector: { matchLabels: { 'driftgate.io/metrics-scraper': 'true' } } }]);
+    assert.deepEqual(scraper.spec.ingress[0].ports, [{ port: 9090, protocol: 'TCP' }]);
+  });
 
   it('embedded: one replica, Recreate, the journal on a PVC, a PDB that allows drains', { skip }, () => {
     const objects = render('embedded') as Any[];
