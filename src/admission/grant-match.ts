@@ -3,7 +3,8 @@
  * (explicit paths over all paths, exact names over globs, fewer resources), then the soonest-expiring.
  */
 import type { Grant } from '../grants/grant.ts';
-import { globRegExp, matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
+import { globMatcher } from '../policy/glob.ts';
+import { matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
 import type { ClassifiedChange } from './classify.ts';
 import type { Operation, UserInfo } from './types.ts';
 
@@ -34,7 +35,7 @@ function grantPatterns(grant: Grant): readonly PathPattern[] | null {
 function globMatch(glob: string, value: string): boolean {
   if (glob === '*') return true;
   if (!glob.includes('*')) return glob === value;
-  return globRegExp(glob).test(value);
+  return globMatcher(glob).test(value);
 }
 
 export function isWithinWindow(grant: Grant, now: Date): boolean {

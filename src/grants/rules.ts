@@ -8,6 +8,7 @@ import { parsePathPattern } from '../policy/path-pattern.ts';
 import type { ApprovalRule, Policy, Subjects } from '../policy/policy.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { Approval, Grant, GrantState, ResourceRef } from './grant.ts';
+import { namespaceProblem, pathProblem, placeholderProblem, resourceProblem } from './request-checks.ts';
 
 export interface Identity {
   readonly username: string;
@@ -34,6 +35,11 @@ export function approvalRule(policy: Policy, namespace: string): ApprovalRule {
 }
 
 const invalid = (message: string) => new DriftgateError('INVALID_REQUEST', message);
+const GRANTABLE: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE']);
+
+function check(problem: string | undefined): void {
+  if (problem) throw invalid(problem);
+}
 
 /** A new grant from a request, checked against the policy (unsigned: the store signs it). */
 export function newGrant(req: GrantRequest, who: Identity, policy: Policy, now: Date, id: string): Omit<Grant, 'token'> {
@@ -42,12 +48,16 @@ export function newGrant(req: GrantRequest, who: Identity, policy: Policy, now: 
     throw new DriftgateError('FORBIDDEN', `${who.username} may not request break-glass grants (breakGlass.requesters)`);
   }
   if (req.namespace.trim() === '') throw invalid('namespace is required');
+  check(namespaceProblem(req.namespace, policy));
   if (req.resources.length === 0) throw invalid('name at least one resource, e.g. deployment/api');
   for (const r of req.resources) {
     if (!r.kind || !r.name) throw invalid('every resource needs a kind and a name (name may be * or a glob)');
+    check(resourceProblem(r));
   }
   if (req.reason.trim() === '') throw invalid('a reason is required');
+  check(placeholderProblem('reason', req.reason));
   if (bg.requireIncident && !req.incident?.trim()) throw invalid('an incident reference is required (breakGlass.requireIncident)');
+  if (req.incident?.trim()) check(placeholderProblem('incident', req.incident));
   let ttlMs = bg.defaultTTLMs;
   if (req.ttl !== undefined) {
     try {
@@ -59,11 +69,16 @@ export function newGrant(req: GrantRequest, who: Identity, policy: Policy, now: 
   }
   if (ttlMs > bg.maxTTLMs) throw invalid(`ttl ${req.ttl} exceeds the maximum of ${formatDuration(bg.maxTTLMs)} (breakGlass.maxTTL)`);
   for (const p of req.paths ?? []) {
+    let problem: string | undefined;
     try {
-      parsePathPattern(p);
+      problem = pathProblem(parsePathPattern(p));
     } catch (err) {
-      throw invalid(`path "${p}": ${(err as Error).message}`);
+      problem = (err as Error).message;
     }
+    if (problem) throw invalid(`path "${p}": ${problem}`);
+  }
+  for (const op of req.operations ?? []) {
+    if (!GRANTABLE.has(op)) throw invalid(`operation ${JSON.stringify(op)}: a grant covers CREATE, UPDATE or DELETE (CONNECT is never denied)`);
   }
   const operations = req.operations && req.operations.length > 0 ? [...new Set(req.operations)] : (['UPDATE'] as Operation[]);
   const users = req.subjects?.users ?? [];

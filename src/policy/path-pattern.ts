@@ -7,9 +7,10 @@
  * `*` inside a key is a glob, a trailing `*` segment is "the whole subtree", `[*]` is any list item.
  */
 import type { FieldPath, Segment } from '../admission/field-path.ts';
+import { globMatcher, globProblem, type Glob } from './glob.ts';
 
 export type PatternSegment =
-  | { readonly k: 'key'; readonly key: string; readonly glob?: RegExp }
+  | { readonly k: 'key'; readonly key: string; readonly glob?: Glob }
   | { readonly k: 'item'; readonly keys: Readonly<Record<string, string>> }
   | { readonly k: 'any-item' }
   | { readonly k: 'subtree' };
@@ -22,20 +23,9 @@ export interface PathPattern {
 function keyPattern(key: string): PatternSegment {
   if (key === '*') return { k: 'subtree' };
   if (!key.includes('*')) return { k: 'key', key };
-  return { k: 'key', key, glob: globRegExp(key) };
-}
-
-const GLOBS = new Map<string, RegExp>();
-
-/** `api-*` → /^api-.*$/: `*` matches anything, every other character itself. Compiled once per glob. */
-export function globRegExp(glob: string): RegExp {
-  let re = GLOBS.get(glob);
-  if (!re) {
-    re = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    if (GLOBS.size >= 10_000) GLOBS.clear();
-    GLOBS.set(glob, re);
-  }
-  return re;
+  const problem = globProblem(key);
+  if (problem) throw new Error(`key glob "${key.length > 40 ? `${key.slice(0, 40)}…` : key}" ${problem}`);
+  return { k: 'key', key, glob: globMatcher(key) };
 }
 
 function parsePointer(src: string): PatternSegment[] {
