@@ -52,6 +52,18 @@ export interface ReviewResult {
   readonly storeFailed?: boolean;
 }
 
+/**
+ * What the landing check compares the live object with: the version the write was admitted against,
+ * and the generation the write produces when it bumps it (a spec change; not a status or label write).
+ */
+function landingEvidence(req: AdmissionRequest): { resourceVersion?: string; generation?: number } {
+  const rv = req.oldObject?.metadata?.resourceVersion;
+  const gen = req.object?.metadata?.generation;
+  const old = req.oldObject?.metadata?.generation;
+  const bumps = req.operation === 'UPDATE' && Number.isSafeInteger(gen) && Number.isSafeInteger(old) && gen! > old!;
+  return { ...(typeof rv === 'string' && rv !== '' ? { resourceVersion: rv } : {}), ...(bumps ? { generation: gen! } : {}) };
+}
+
 function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
   const obj = req.object ?? req.oldObject;
   const grant = v.grant!;
@@ -66,6 +78,7 @@ function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
       namespace: v.target.namespace,
       name: v.target.name,
       ...(typeof obj?.metadata?.uid === 'string' ? { uid: obj.metadata.uid } : {}),
+      ...landingEvidence(req),
     },
     owner: v.owner?.id ?? 'unknown',
     changes: v.guarded.map((c) => ({

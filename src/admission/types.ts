@@ -25,6 +25,7 @@ export interface ManagedFieldsEntry {
   readonly operation?: string;
   readonly subresource?: string;
   readonly fieldsV1?: JsonObject;
+  readonly time?: string;
 }
 
 export interface KubeObject extends JsonObject {
@@ -34,6 +35,10 @@ export interface KubeObject extends JsonObject {
     readonly name?: string;
     readonly namespace?: string;
     readonly uid?: string;
+    readonly resourceVersion?: string;
+    readonly generation?: number;
+    readonly creationTimestamp?: string;
+    readonly deletionTimestamp?: string;
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
     readonly managedFields?: readonly ManagedFieldsEntry[];

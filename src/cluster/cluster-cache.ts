@@ -12,6 +12,7 @@ import type { ScaleParent } from '../admission/decide.ts';
 import type { ClusterFacts } from '../admission/review.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { errorMessage } from '../errors.ts';
+import type { LiveChange } from './landing-check.ts';
 
 const PARENTS = ['deployments', 'statefulsets', 'replicasets'] as const;
 type Parent = (typeof PARENTS)[number];
@@ -83,6 +84,19 @@ export class ClusterCache implements ClusterFacts {
     const p = `${kind.toLowerCase()}s` as Parent;
     if (group !== 'apps' || !PARENTS.includes(p) || !this.#synced.has(p)) return 'unknown';
     return this.#caches.get(p)!.get(name, namespace) as unknown as KubeObject | undefined;
+  }
+
+  /**
+   * Every change the Deployment/StatefulSet/ReplicaSet watches see, and `gap` when a watch may have
+   * missed some: it failed, or it lists again (its resourceVersion expired: 410 Gone).
+   */
+  onChange(listener: (change: LiveChange) => void): void {
+    for (const p of PARENTS) {
+      const lw = this.#caches.get(p)!;
+      for (const type of ['add', 'update', 'delete'] as const) lw.on(type, (object) => listener({ type, object: object as unknown as KubeObject }));
+      lw.on('error', () => listener({ type: 'gap' }));
+      lw.on('connect', () => (lw.latestResourceVersion() === '' ? listener({ type: 'gap' }) : undefined));
+    }
   }
 
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined {

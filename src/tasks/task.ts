@@ -22,6 +22,10 @@ export interface TaskDraft {
     readonly namespace: string;
     readonly name: string;
     readonly uid?: string;
+    /** UPDATE, DELETE: the stored version the write was admitted against (evidence for the landing check) */
+    readonly resourceVersion?: string;
+    /** UPDATE: the generation the object has once the write is persisted (the API server sets it before admission) */
+    readonly generation?: number;
   };
   readonly owner: string;
   readonly changes: readonly TaskChange[];

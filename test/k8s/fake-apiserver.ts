@@ -4,7 +4,8 @@
  *
  * - Collections and objects at the real paths (`/apis/<group>/<version>[/namespaces/<ns>]/<plural>[/<name>[/status]]`).
  * - One resourceVersion counter across all objects, as etcd's revision; `metadata.uid`,
- *   `creationTimestamp` and `generation` set by the server.
+ *   `creationTimestamp` and `generation` set by the server (generation grows only when something
+ *   other than metadata and status changes).
  * - create → 201 (409 AlreadyExists), get → 404 NotFound, update (PUT) → 409 Conflict on a stale
  *   resourceVersion, `/status` updates only status, delete → 200.
  * - list → `{kind: <Kind>List, metadata: {resourceVersion}}`; `?watch=true&resourceVersion=N` streams
@@ -47,6 +48,8 @@ const KINDS: Kind[] = [
 ];
 
 const clone = <T>(v: T): T => structuredClone(v);
+/** What bumps `generation`: everything but metadata and status (as for Deployments and CRDs with a status subresource). */
+const specOf = ({ metadata: _m, status: _s, ...rest }: Obj): string => JSON.stringify(rest);
 
 export class FakeApiServer {
   readonly #server: Server;
@@ -219,7 +222,7 @@ export class FakeApiServer {
       namespace: namespace || undefined,
       uid: prev?.metadata.uid ?? randomUUID(),
       creationTimestamp: prev?.metadata.creationTimestamp ?? new Date().toISOString(),
-      generation: ((prev?.metadata.generation as number | undefined) ?? 0) + 1,
+      generation: ((prev?.metadata.generation as number | undefined) ?? 0) + (!prev || specOf(prev) !== specOf(stored) ? 1 : 0),
       resourceVersion: String(this.#rv),
     };
     this.#objects.set(k, stored);

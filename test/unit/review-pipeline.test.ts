@@ -22,7 +22,8 @@ describe('review pipeline: grant branch and task record (rule 6)', () => {
     assert.deepEqual(task.changes, [
       { path: 'spec.template.spec.containers[name=api].resources.limits.memory', before: '512Mi', after: '2Gi', declaredInGit: true },
     ]);
-    assert.deepEqual(task.object, { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'api', uid: 'uid-1' });
+    // the resourceVersion it was admitted against: evidence for the landing check (no generation: the test objects do not bump it)
+    assert.deepEqual(task.object, { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'api', uid: 'uid-1', resourceVersion: '100' });
     assert.match(r.warnings![0]!, /break-glass grant grant-1 \(30m left, incident INC-1\)/);
     assert.match(r.warnings![1]!, /task task-1/);
     // keys without a `/` of their own: the API server stores them as `<webhook name>/grant` and rejects the rest
