@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './admission/review.ts';
@@ -20,6 +19,7 @@ import { LandingCheck } from './cluster/landing-check.ts';
 import { Metrics } from './metrics.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
+import { listen, listenUrl } from './http/listen.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 
 export interface ServeOptions {
@@ -145,14 +145,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const bound = await listen(server, opts.port, opts.host, '--port');
+  const port = bound.port;
   let metricsServer: PlainServer | undefined;
   if (opts.metricsPort !== undefined) {
     metricsServer = createPlainServer((req, res) => {
@@ -160,7 +154,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => metricsServer!.listen(opts.metricsPort, opts.host, resolve));
+    await listen(metricsServer, opts.metricsPort, opts.host, '--metrics-port');
   }
   const stops: (() => void)[] = [];
   if (opts.watch !== false) {
@@ -168,7 +162,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const w = watchServingCertificate(opts.certsDir, server, logger);
     stops.push(() => w.close());
   }
-  logger.info({ port, certsDir: opts.certsDir }, `driftgate listening on https://localhost:${port}/validate`);
+  logger.info({ address: bound.address, port, certsDir: opts.certsDir }, `driftgate listening on ${listenUrl(opts.host, bound, '/validate')}`);
   return {
     server,
     port,

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { Grant } from '../grants/grant.ts';
 import type { Task, TaskSummary } from '../tasks/task.ts';
 import { call, resolveConnection, type ClientOptions } from './client.ts';
-import { grantLine, renderGrant, renderTask, taskLine } from './render.ts';
+import { grantTable, renderGrant, renderTask, taskTable } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
 import { readManifests } from '../manifests/read.ts';
 import { verifyTasks } from '../drift/verify.ts';
@@ -13,18 +13,20 @@ import { CliExit } from './exit.ts';
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 type Common = ClientOptions & { output: string };
 
-function connectionOptions(cmd: Command): Command {
+function connectionOptions(cmd: Command, formats = ['text', 'json']): Command {
   return cmd
-    .addOption(new Option('--server <url>', 'driftgate server (env DRIFTGATE_SERVER, default https://localhost:8443)'))
-    .addOption(new Option('--token <token>', 'Bearer token (env DRIFTGATE_TOKEN)'))
-    .addOption(new Option('--ca <file>', 'CA bundle for the server (env DRIFTGATE_CA, default certs/ca.crt)'))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'));
+    .addOption(new Option('--server <url>', 'driftgate server URL (env DRIFTGATE_SERVER, default https://localhost:8443)'))
+    .addOption(new Option('--token <token>', 'Bearer token (env DRIFTGATE_TOKEN; default: the kubeconfig context\'s credentials)'))
+    .addOption(new Option('--ca <file>', 'CA bundle for the server (env DRIFTGATE_CA; default certs/ca.crt when present, else the system\'s CAs)'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig whose credentials to use when no token is given (default $KUBECONFIG, ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context (default: the current context)'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('text'));
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** `list` sub-commands share their filters and output: one line per item, or the JSON. */
-function listCommand<T>(parent: Command, out: Out, what: string, order: string, states: string[], path: string, line: (item: T) => string): void {
+function listCommand<T>(parent: Command, out: Out, what: string, order: string, states: string[], path: string, table: (items: T[]) => string): void {
   connectionOptions(
     parent
       .command('list')
@@ -35,7 +37,7 @@ function listCommand<T>(parent: Command, out: Out, what: string, order: string, 
     const q = new URLSearchParams({ ...(o.state ? { state: o.state } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) });
     const { items } = await call<{ items: T[] }>(resolveConnection(o), 'GET', `${path}${q.size ? `?${q}` : ''}`);
     if (o.output === 'json') return out.stdout(JSON.stringify(items, null, 2));
-    out.stdout(items.length === 0 ? `no ${what}` : items.map(line).join('\n'));
+    out.stdout(items.length === 0 ? `no ${what}` : table(items));
   });
 }
 
@@ -81,7 +83,7 @@ export function grantCommand(out: Out, name = 'grant'): Command {
   connectionOptions(grant.command('show').description('show one grant').argument('<id>'))
     .action(async (id: string, o: Common) => show(o, await call<Grant>(resolveConnection(o), 'GET', `/v1/grants/${encodeURIComponent(id)}`)));
 
-  listCommand<Grant>(grant, out, 'grants', 'newest first', ['pending-approval', 'active', 'expired', 'revoked'], '/v1/grants', grantLine);
+  listCommand<Grant>(grant, out, 'grants', 'newest first', ['pending-approval', 'active', 'expired', 'revoked'], '/v1/grants', grantTable);
   return grant;
 }
 
@@ -115,7 +117,7 @@ export function renderReport(r: Report, markdown: boolean): string {
 
 export function tasksCommand(out: Out): Command {
   const tasks = new Command('tasks').description('the revert-or-backport tasks recorded for admitted bypasses');
-  listCommand<TaskSummary>(tasks, out, 'tasks', 'oldest first', ['pending', 'reverted', 'backported', 'accepted', 'not-applied'], '/v1/tasks', taskLine);
+  listCommand<TaskSummary>(tasks, out, 'tasks', 'oldest first', ['pending', 'reverted', 'backported', 'accepted', 'not-applied'], '/v1/tasks', taskTable);
   connectionOptions(
     tasks
       .command('resolve')
@@ -128,15 +130,13 @@ export function tasksCommand(out: Out): Command {
     out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : `task ${t.id} ${t.state} by ${t.resolution?.by ?? '?'}: ${t.resolution?.evidence ?? ''}`);
   });
 
-  tasks
-    .command('report')
-    .description('pending, overdue and recently resolved tasks by namespace, owner, writer and incident')
-    .addOption(new Option('--server <url>', 'driftgate server (env DRIFTGATE_SERVER)'))
-    .addOption(new Option('--token <token>', 'Bearer token (env DRIFTGATE_TOKEN)'))
-    .addOption(new Option('--ca <file>', 'CA bundle (env DRIFTGATE_CA)'))
-    .option('--since <when>', 'resolved since: a duration back (168h) or an ISO date', '168h')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
-    .action(async (o: Common & { since: string }) => {
+  connectionOptions(
+    tasks
+      .command('report')
+      .description('pending, overdue and recently resolved tasks by namespace, owner, writer and incident')
+      .option('--since <when>', 'resolved since: a duration back (168h) or an ISO date', '168h'),
+    ['text', 'markdown', 'json'],
+  ).action(async (o: Common & { since: string }) => {
       const r = await call<Report>(resolveConnection(o), 'GET', `/v1/report?${new URLSearchParams({ since: o.since })}`);
       out.stdout(o.output === 'json' ? JSON.stringify(r, null, 2) : renderReport(r, o.output === 'markdown'));
     });

@@ -29,9 +29,40 @@ function positiveInt(value: string): number {
 
 const output = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
 
+/** The package's version (package.json sits two levels above both src/cli/ and dist/cli/). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * One usage-error behaviour for every command, however it was added: the root's output, exit
+ * override (usage errors exit 2, see main.ts) and help-after-error reach sub-commands built with
+ * `new Command` + addCommand too. Required options say "(required)" in --help and are checked after
+ * unknown options, so `--reasn x` is reported as the unknown option it is, not as a missing --reason.
+ */
+function uniformUsage(root: Command): void {
+  const visit = (cmd: Command): void => {
+    if (cmd !== root) cmd.copyInheritedSettings(root);
+    const required = cmd.options.filter((opt) => opt.mandatory);
+    for (const opt of required) {
+      opt.mandatory = false;
+      opt.description = `${opt.description} (required)`;
+    }
+    if (required.length > 0) {
+      cmd.hook('preAction', (_self, action) => {
+        const missing = required.find((opt) => action.getOptionValue(opt.attributeName()) === undefined);
+        if (missing) action.error(`error: required option '${missing.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: 2 });
+      });
+    }
+    cmd.commands.forEach(visit);
+  };
+  visit(root);
+}
+
 export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: string) => void }): Command {
   const program = new Command('driftgate')
     .description('Keeps GitOps honest at the moment of the write: a validating admission webhook with break-glass grants.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => out.stdout(s.trimEnd()), writeErr: (s) => out.stderr(s.trimEnd()) })
     .exitOverride();
@@ -41,7 +72,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .description('run the webhook over HTTPS (embedded defaults: dev certificates, embedded store, example policy)')
     .addOption(new Option('--config <file>', 'policy file (default: ./driftgate.yaml, else the embedded example)').env('DRIFTGATE_CONFIG'))
     .addOption(new Option('--port <port>', 'TLS port').env('DRIFTGATE_PORT').default(8443).argParser(port))
-    .addOption(new Option('--host <address>', 'address to bind').env('DRIFTGATE_HOST'))
+    .addOption(new Option('--host <address>', 'address to bind: 0.0.0.0 or :: for all interfaces (the container image sets DRIFTGATE_HOST=0.0.0.0)').env('DRIFTGATE_HOST').default('localhost'))
     .addOption(new Option('--data-dir <dir>', 'directory for the embedded store').env('DRIFTGATE_DATA_DIR').default('data'))
     .addOption(new Option('--certs-dir <dir>', 'serving certificate directory (tls.crt, tls.key)').env('DRIFTGATE_CERTS_DIR').default('certs'))
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port').env('DRIFTGATE_METRICS_PORT').argParser(port))
@@ -165,5 +196,6 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       out.stdout(`new signing key ${await KeyRing.rotate(join(o.dataDir, 'keys'))}`);
     });
 
+  uniformUsage(program);
   return program;
 }

@@ -31,8 +31,18 @@ export function renderGrant(g: GrantView, now = new Date()): string {
   return lines.join('\n');
 }
 
-export function grantLine(g: GrantView): string {
-  return [g.id.padEnd(14), g.state.padEnd(17), g.namespace.padEnd(12), g.resources.map(formatResourceRef).join(',').padEnd(28), g.requester.padEnd(12), g.incident ?? '-', ` ${g.expiresAt}`].join(' ');
+/** Columns as kubectl prints them: a header row, each column as wide as its widest cell, 3 spaces apart. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ');
+  return [headers, ...rows].map(line).join('\n');
+}
+
+export function grantTable(grants: readonly GrantView[]): string {
+  return table(
+    ['ID', 'STATE', 'NAMESPACE', 'RESOURCES', 'REQUESTER', 'INCIDENT', 'EXPIRES'],
+    grants.map((g) => [g.id, g.state, g.namespace, g.resources.map(formatResourceRef).join(','), g.requester, g.incident ?? '-', g.expiresAt]),
+  );
 }
 
 export function renderTask(t: Task): string {
@@ -56,6 +66,9 @@ export function renderTask(t: Task): string {
   return lines.join('\n');
 }
 
-export function taskLine(t: TaskSummary): string {
-  return [t.id.padEnd(14), t.state.padEnd(12), `${t.kind}/${t.namespace}/${t.name}`.padEnd(32), t.writer.padEnd(12), t.grantId.padEnd(14), t.recordedAt].join(' ');
+export function taskTable(tasks: readonly TaskSummary[]): string {
+  return table(
+    ['ID', 'STATE', 'OBJECT', 'WRITER', 'GRANT', 'RECORDED'],
+    tasks.map((t) => [t.id, t.state, `${t.kind}/${t.namespace}/${t.name}`, t.writer, t.grantId, t.recordedAt]),
+  );
 }

@@ -68,7 +68,7 @@ describe('driftgate grant / tasks against a running server', () => {
 
     const list = await cli(['tasks', 'list'], env);
     assert.match(list.stdout, /pending +Deployment\/prod\/api +alice/);
-    const id = /^(t-[0-9a-f]+)/.exec(list.stdout)![1]!;
+    const id = /^(t-[0-9a-f]+)/m.exec(list.stdout)![1]!;
     const show = await cli(['tasks', 'show', id], env);
     assert.match(show.stdout, /spec\.template\.spec\.containers\[name=api\]\.image/);
     assert.match(show.stdout, /- "registry\.example\.com\/api:1\.2\.0"/);

@@ -1,0 +1,62 @@
+'use strict';
+// Shared by bin/driftgate and bin/kubectl-breakglass. CommonJS and old syntax on purpose: it must run
+// on any Node far enough to say clearly that it needs a newer one.
+//
+// - Node >= 22.19: runs the TypeScript sources in a checkout (Node strips the types), the compiled
+//   dist/ in an installed package or the container image. A checkout never runs a stale build.
+// - Older Node in a checkout: re-runs itself on the project's own Node (the `node` devDependency in
+//   node_modules), so bin/ on the PATH works without changing the machine's Node.
+// - Older Node elsewhere: refuses with what to install, exit code 2.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { pathToFileURL } = require('node:url');
+
+const MIN = [22, 19];
+const root = join(__dirname, '..');
+
+function supported(version) {
+  const [major, minor] = version.split('.').map(Number);
+  return major > MIN[0] || (major === MIN[0] && minor >= MIN[1]);
+}
+
+/** The entry module for this package layout: src/ in a checkout, dist/ when only that is shipped. */
+function entry() {
+  const source = join(root, 'src', 'main.ts');
+  // Node refuses to strip types under node_modules: an installed package always runs dist/.
+  if (existsSync(source) && !root.split(/[\\/]/).includes('node_modules')) return source;
+  const compiled = join(root, 'dist', 'main.js');
+  if (existsSync(compiled)) return compiled;
+  process.stderr.write(`driftgate: neither src/main.ts nor dist/main.js under ${root}; reinstall the package (or run npm run build)\n`);
+  process.exit(2);
+}
+
+module.exports = function launch(name, prefixArgs) {
+  if (!supported(process.versions.node)) {
+    const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
+    if (existsSync(pinned) && !process.env.DRIFTGATE_LAUNCHED) {
+      const r = spawnSync(pinned, [join(__dirname, name), ...process.argv.slice(2)], {
+        stdio: 'inherit',
+        env: { ...process.env, DRIFTGATE_LAUNCHED: '1' },
+      });
+      if (r.error) {
+        process.stderr.write(`${name}: cannot run the project's Node at ${pinned}: ${r.error.message}\n`);
+        process.exit(2);
+      }
+      if (r.signal) process.kill(process.pid, r.signal);
+      process.exit(r.status === null ? 1 : r.status);
+    }
+    process.stderr.write(
+      `${name}: needs Node.js ${MIN.join('.')} or newer, but \`node\` on the PATH is ${process.version} (${process.execPath}).\n` +
+        `Install a current Node.js LTS (https://nodejs.org/en/download, or nvm / your package manager) and run it again;\n` +
+        `or use the container image, which brings its own Node.\n`,
+    );
+    process.exit(2);
+  }
+  delete process.env.DRIFTGATE_LAUNCHED;
+  process.argv.splice(2, 0, ...prefixArgs);
+  import(pathToFileURL(entry()).href).catch((err) => {
+    process.stderr.write(`${name}: ${err && err.stack ? err.stack : String(err)}\n`);
+    process.exit(2);
+  });
+};
