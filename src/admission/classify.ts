@@ -3,7 +3,7 @@
  * guarded. Tracking markers and reconcile levers are guarded whatever the other rules say, and so is
  * every field of an object being deleted or created by hand.
  */
-import type { Policy } from '../policy/policy.ts';
+import { delegationInScope, type Policy, type ScopeTarget } from '../policy/policy.ts';
 import { matchesAny } from '../policy/path-pattern.ts';
 import { formatPath, type FieldPath } from './field-path.ts';
 import type { FieldChange } from './diff.ts';
@@ -34,6 +34,8 @@ export interface ClassifyInput {
   readonly stored: KubeObject | null;
   /** DELETE, or CREATE by hand: every field is guarded */
   readonly wholeObject: boolean;
+  /** the object's name, namespace and GitOps owner, for scoped delegations; absent: they never apply */
+  readonly scopeTarget?: ScopeTarget;
 }
 
 function writerIn(set: ReadonlySet<string>, writer: UserInfo): boolean {
@@ -54,7 +56,7 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const gitSets = fieldSetsOf(managed, policy.gitops.fieldManagers);
   const markers = trackingKeys(policy);
   const delegations = policy.delegations
-    .filter((d) => d.kinds(group, kind) && (d.writers === undefined || writer === undefined || writerIn(d.writers, writer)))
+    .filter((d) => d.kinds(group, kind) && delegationInScope(d, input.scopeTarget) && (d.writers === undefined || writer === undefined || writerIn(d.writers, writer)))
     .map((d) => ({ d, sets: d.managers.size > 0 ? fieldSetsOf(managed, d.managers) : [] }));
   const ignore = policy.ignore.filter((r) => r.kinds(group, kind));
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));

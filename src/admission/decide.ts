@@ -209,6 +209,7 @@ export function decide(input: DecisionInput): Verdict {
     writer: r.userInfo,
     stored,
     wholeObject,
+    scopeTarget: { name: target.name, namespace: target.namespace, owner: owner?.id },
   }).filter((c) => c.class !== 'runtime');
   if (leverOnly) {
     // Not GitOps-owned: only the lever itself is guarded.

@@ -9,6 +9,7 @@ import { reviewCommand } from './review-command.ts';
 import { diffCommand } from './diff-command.ts';
 import { CliExit } from './exit.ts';
 import { grantCommand, tasksCommand } from './breakglass-commands.ts';
+import { policyCommand } from './policy-command.ts';
 import { issueDevToken } from '../auth/authenticator.ts';
 import { readJournal } from '../store/journal.ts';
 import { KeyRing } from '../keys/key-ring.ts';
@@ -142,6 +143,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
 
   program.addCommand(grantCommand(out));
   program.addCommand(tasksCommand(out));
+  program.addCommand(policyCommand(out));
 
   const dev = program.command('dev').description('development helpers for the embedded defaults');
   dev

@@ -51,7 +51,9 @@ function compareOne(git: KubeObject, live: KubeObject, policy: Policy): ObjectCo
   const managed = live.metadata?.managedFields;
   const allSets = Array.isArray(managed) ? managed.map((e) => e?.fieldsV1).filter((f): f is JsonObject => typeof f === 'object' && f !== null) : [];
   const changes = diffObjects(g, l, { mergeKeys: mergeKeysFromManagedFields(managed), skipRuntime: false });
-  const classified = classifyChanges(changes, { policy, group, kind, writer: undefined, stored: live, wholeObject: false });
+  const owner = ownerOf(live, policy) ?? ownerOf(git, policy);
+  const scopeTarget = { name: live.metadata?.name ?? '', namespace: live.metadata?.namespace ?? '', owner: owner?.id };
+  const classified = classifyChanges(changes, { policy, group, kind, writer: undefined, stored: live, wholeObject: false, scopeTarget });
   const differences = classified.map((c): Difference => {
     const base = {
       path: c.printed,
@@ -70,7 +72,6 @@ function compareOne(git: KubeObject, live: KubeObject, policy: Policy): ObjectCo
     }
     return { ...base, class: c.class };
   });
-  const owner = ownerOf(live, policy) ?? ownerOf(git, policy);
   return { ref: refOf(live), status: 'compared', ...(owner ? { owner: owner.display } : {}), differences };
 }
 

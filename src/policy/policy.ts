@@ -28,6 +28,42 @@ export interface Delegation {
   readonly managers: ReadonlySet<string>;
   /** undefined: anyone may write the delegated fields */
   readonly writers: ReadonlySet<string> | undefined;
+  /** the kind selectors as written (`apps/Deployment`); empty: any kind */
+  readonly kindNames: readonly string[];
+  /** undefined: every object of the kinds; else only the objects in scope (see delegationInScope) */
+  readonly scope: DelegationScope | undefined;
+  /** where the delegation comes from, e.g. `Argo CD Application argocd/api spec.ignoreDifferences[0]` */
+  readonly source: string | undefined;
+}
+
+export interface DelegationScope {
+  /** owner ids (`argocd/api`); an entry ending in `/*` matches every owner id under that prefix */
+  readonly owners: readonly string[] | undefined;
+  readonly names: ReadonlySet<string> | undefined;
+  readonly namespaces: ReadonlySet<string> | undefined;
+}
+
+/** What a scoped delegation needs to know about the object being written. */
+export interface ScopeTarget {
+  readonly name: string;
+  readonly namespace: string;
+  /** the GitOps owner id of the stored object; undefined: not GitOps-owned */
+  readonly owner: string | undefined;
+}
+
+/** True when a delegation applies to the object: unscoped, or every part of its scope matches. */
+export function delegationInScope(d: Pick<Delegation, 'scope'>, t: ScopeTarget | undefined): boolean {
+  const s = d.scope;
+  if (s === undefined) return true;
+  if (t === undefined) return false;
+  if (s.names !== undefined && !s.names.has(t.name)) return false;
+  if (s.namespaces !== undefined && !s.namespaces.has(t.namespace)) return false;
+  if (s.owners !== undefined) {
+    const owner = t.owner;
+    if (owner === undefined) return false;
+    return s.owners.some((o) => (o.endsWith('/*') ? owner.startsWith(o.slice(0, -1)) : o === owner));
+  }
+  return true;
 }
 
 export interface PathRule {
@@ -118,6 +154,15 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
       paths: compilePaths(d.paths),
       managers: new Set(d.managers),
       writers: d.writers ? new Set(d.writers) : undefined,
+      kindNames: [...d.kinds],
+      scope: d.scope
+        ? {
+            owners: d.scope.owners,
+            names: d.scope.names ? new Set(d.scope.names) : undefined,
+            namespaces: d.scope.namespaces ? new Set(d.scope.namespaces) : undefined,
+          }
+        : undefined,
+      source: d.source,
     };
   });
   const ignore = doc.ignore.map((r, i) => ({

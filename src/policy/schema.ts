@@ -82,6 +82,12 @@ export const policySchema = z.strictObject({
         paths: pathList.default([]),
         managers: names.default([]),
         writers: names.optional(),
+        /** limits the delegation to some objects (imported from Argo CD / Flux ignore rules) */
+        scope: z
+          .strictObject({ owners: names.min(1).optional(), names: names.optional(), namespaces: names.optional() })
+          .optional(),
+        /** where the delegation comes from, shown in denials (e.g. an Argo CD ignoreDifferences entry) */
+        source: z.string().min(1).optional(),
       }),
     )
     .default([]),

@@ -1,0 +1,77 @@
+/**
+ * Delegations imported from the GitOps tools' own configuration: what Argo CD or Flux was told not to
+ * reconcile is not Git's, so driftgate must not guard it either (else it joins a field fight).
+ *
+ * An imported rule is scoped to the objects its source rule targets: an Argo CD Application's
+ * `ignoreDifferences` applies only to that application's objects; `argocd-cm` customizations to every
+ * Argo CD-owned object; a Flux HelmRelease's `driftDetection.ignore` only to that release's objects.
+ */
+
+export type GitOpsTool = 'Argo CD' | 'Flux';
+
+export interface ImportedScope {
+  /**
+   * owner ids as driftgate computes them (`argocd/payments`, `flux-helmrelease/apps/podinfo`); an
+   * entry ending in `/*` matches every owner id under that prefix (all of one tool's objects)
+   */
+  readonly owners: readonly string[];
+  /** empty: any name */
+  readonly names: readonly string[];
+  /** empty: any namespace */
+  readonly namespaces: readonly string[];
+}
+
+export interface ImportedRule {
+  /** a stable, readable name: which object and which entry the rule comes from */
+  readonly name: string;
+  readonly tool: GitOpsTool;
+  /** e.g. `Argo CD Application argocd/api spec.ignoreDifferences[0]` */
+  readonly source: string;
+  /** policy kind selectors (`apps/Deployment`, `core/Service`, `Deployment`); empty: any kind */
+  readonly kinds: readonly string[];
+  /** policy paths (dotted form) */
+  readonly paths: readonly string[];
+  /** field managers whose fields are not reconciled (Argo CD managedFieldsManagers) */
+  readonly managers: readonly string[];
+  readonly scope: ImportedScope;
+}
+
+/** An expression the source tool ignores that driftgate could not turn into a path. */
+export interface NotImported {
+  readonly source: string;
+  readonly expression: string;
+  readonly reason: string;
+}
+
+export interface ImportResult {
+  readonly rules: ImportedRule[];
+  readonly notImported: NotImported[];
+}
+
+export function emptyResult(): ImportResult {
+  return { rules: [], notImported: [] };
+}
+
+export function mergeResults(parts: readonly ImportResult[]): ImportResult {
+  const out = emptyResult();
+  for (const p of parts) {
+    out.rules.push(...p.rules);
+    out.notImported.push(...p.notImported);
+  }
+  return out;
+}
+
+/** A policy kind selector for an API group and kind as the GitOps tools spell them (`*` = any). */
+export function kindSelector(group: string | undefined, kind: string | undefined): string[] {
+  if (kind === undefined || kind === '' || kind === '*') return [];
+  if (group === '*') return [kind];
+  return [`${group === undefined || group === '' ? 'core' : group}/${kind}`];
+}
+
+/** True when an owner id is in the scope's owners (exact, or under a `prefix/*`). */
+export function ownerInScope(owners: readonly string[], owner: string): boolean {
+  for (const o of owners) {
+    if (o.endsWith('/*') ? owner.startsWith(o.slice(0, -1)) : o === owner) return true;
+  }
+  return false;
+}
