@@ -2,7 +2,7 @@
  * The compiled policy: the validated document turned into the lookups the decision core uses
  * (sets, parsed path patterns, kind matchers, milliseconds). Built once per load, then frozen.
  */
-import type { PolicyDocument } from './schema.ts';
+import { NOTIFICATION_EVENTS, type PolicyDocument } from './schema.ts';
 import { parsePathPattern, type PathPattern } from './path-pattern.ts';
 import { anyKind, parseKindSelector, type KindMatcher } from './kinds.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -120,6 +120,34 @@ export interface Policy {
     readonly approval: ApprovalRule;
     readonly backportDeadlineMs: number;
   };
+  /** where driftgate tells people about grants, tasks and drift (docs/policy.md#notifications) */
+  readonly notifications: NotificationSettings;
+}
+
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+export interface NotificationSink {
+  readonly name: string;
+  readonly type: 'webhook' | 'slack';
+  /** exactly one is set: the URL itself, a file that holds it, or an environment variable */
+  readonly url?: string;
+  readonly urlFile?: string;
+  readonly urlEnv?: string;
+  /** the webhook's HMAC-SHA256 key, from a file or the environment (never in the policy) */
+  readonly secretFile?: string;
+  readonly secretEnv?: string;
+  readonly events: ReadonlySet<NotificationEvent>;
+  readonly timeoutMs: number;
+}
+
+export interface NotificationSettings {
+  readonly sinks: readonly NotificationSink[];
+  /** deliveries of one event to one sink before it is a dead letter */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** how often expiry, first use and overdue tasks are looked for */
+  readonly sweepIntervalMs: number;
 }
 
 type Problems = string[];
@@ -135,6 +163,26 @@ function approvalOf(a: { required: number; approvers: { users: string[]; groups:
 // The schema has already checked every path, kind and duration; these cannot throw here.
 const compilePaths = (paths: readonly string[]): PathPattern[] => paths.map((p) => parsePathPattern(p));
 const compileKinds = (kinds: readonly string[]): KindMatcher => anyKind(kinds.map((k) => parseKindSelector(k)));
+
+function compileNotifications(n: PolicyDocument['notifications']): NotificationSettings {
+  return {
+    sinks: n.sinks.map((s) => ({
+      name: s.name,
+      type: s.type,
+      ...(s.url !== undefined ? { url: s.url } : {}),
+      ...(s.urlFile !== undefined ? { urlFile: s.urlFile } : {}),
+      ...(s.urlEnv !== undefined ? { urlEnv: s.urlEnv } : {}),
+      ...(s.secretFile !== undefined ? { secretFile: s.secretFile } : {}),
+      ...(s.secretEnv !== undefined ? { secretEnv: s.secretEnv } : {}),
+      events: new Set(s.events ?? NOTIFICATION_EVENTS),
+      timeoutMs: parseDuration(s.timeout),
+    })),
+    maxAttempts: n.maxAttempts,
+    initialBackoffMs: parseDuration(n.initialBackoff),
+    maxBackoffMs: parseDuration(n.maxBackoff),
+    sweepIntervalMs: parseDuration(n.sweepInterval),
+  };
+}
 
 /** Compiles a schema-valid document; returns every semantic problem found (empty when valid). */
 export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: Problems } {
@@ -227,6 +275,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
       approval: approvalOf(bg.approval),
       backportDeadlineMs,
     },
+    notifications: compileNotifications(doc.notifications),
   };
   return { policy: Object.freeze(policy), problems };
 }

@@ -32,6 +32,41 @@ const approval = z.strictObject({
   approvers: subjects.default({ users: [], groups: [] }),
 });
 
+/** What driftgate tells people about (SPEC §4, §5; issue 16). */
+export const NOTIFICATION_EVENTS = [
+  'grant.requested',
+  'grant.approved',
+  'grant.denied',
+  'grant.revoked',
+  'grant.expired',
+  'grant.first-used',
+  'task.overdue',
+  'drift.found',
+] as const;
+
+/** Secrets (HMAC keys, Slack URLs, which embed a token) come from a file or the environment, never the policy. */
+const notificationSink = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes'),
+    type: z.enum(['webhook', 'slack']),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    urlFile: z.string().min(1).optional(),
+    urlEnv: z.string().min(1).optional(),
+    secretFile: z.string().min(1).optional(),
+    secretEnv: z.string().min(1).optional(),
+    events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+    timeout: duration.default('10s'),
+  })
+  .check((ctx) => {
+    const s = ctx.value;
+    const urls = [s.url, s.urlFile, s.urlEnv].filter((u) => u !== undefined).length;
+    const fail = (message: string) => ctx.issues.push({ code: 'custom', input: s, message });
+    if (urls !== 1) fail(`sink "${s.name}": set exactly one of url, urlFile, urlEnv`);
+    if (s.type === 'slack' && s.url !== undefined) fail(`sink "${s.name}": a Slack webhook URL contains its token; put it in urlFile or urlEnv`);
+    if (s.type === 'webhook' && (s.secretFile === undefined) === (s.secretEnv === undefined)) fail(`sink "${s.name}": a webhook is signed: set exactly one of secretFile, secretEnv`);
+    if (s.type === 'slack' && (s.secretFile ?? s.secretEnv) !== undefined) fail(`sink "${s.name}": Slack webhooks are not signed; remove secretFile/secretEnv`);
+  });
+
 export const DEFAULT_PROTECTED_SELECTOR = { 'driftgate.io/protected': 'true' } as const;
 
 export const policySchema = z.strictObject({
@@ -128,6 +163,16 @@ export const policySchema = z.strictObject({
       approval: approval.default({ required: 0, approvers: { users: [], groups: ['sre-leads'] } }),
       backportDeadline: duration.default('72h'),
     })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      sinks: z.array(notificationSink).default([]),
+      maxAttempts: z.number().int().min(1).max(100).default(12),
+      initialBackoff: duration.default('5s'),
+      maxBackoff: duration.default('15m'),
+      sweepInterval: duration.default('30s'),
+    })
+    .refine((n) => new Set(n.sinks.map((s) => s.name)).size === n.sinks.length, { message: 'sink names must be unique (deliveries are recorded by sink name)' })
     .prefault({}),
 });
 

@@ -1,0 +1,91 @@
+/**
+ * An append-only file of JSON records, one per line. `append` resolves only once the record is on
+ * disk (write + datasync; concurrent appends share one datasync). Replay at open hands back every
+ * complete record and cuts off a torn last line (a crash in the middle of a write).
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DriftgateError, errorMessage } from '../errors.ts';
+
+interface Queued {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export interface Replay {
+  /** lines that were not JSON (skipped) */
+  readonly unreadable: number;
+  readonly tornTail: boolean;
+}
+
+export class JsonLines {
+  readonly file: string;
+  readonly #fh: FileHandle;
+  #queue: Queued[] = [];
+  #flushing: Promise<void> | undefined;
+
+  private constructor(file: string, fh: FileHandle) {
+    this.file = file;
+    this.#fh = fh;
+  }
+
+  static async open(file: string, onRecord: (r: Record<string, unknown>) => void): Promise<{ lines: JsonLines; replay: Replay }> {
+    const dir = dirname(file);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    let unreadable = 0;
+    let tornTail = false;
+    if (existsSync(file)) {
+      const buf = readFileSync(file);
+      const end = buf.lastIndexOf(10) + 1;
+      for (const line of buf.toString('utf8', 0, end).split('\n')) {
+        if (line === '') continue;
+        try {
+          onRecord(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          unreadable += 1;
+        }
+      }
+      if (end < buf.length) {
+        tornTail = true;
+        truncateSync(file, end);
+      }
+    } else {
+      closeSync(openSync(file, 'a', 0o600));
+      const d = openSync(dir, 'r'); // the new directory entry is durable too
+      try {
+        fsyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+    }
+    return { lines: new JsonLines(file, await open(file, 'a', 0o600)), replay: { unreadable, tornTail } };
+  }
+
+  append(record: Record<string, unknown>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      try {
+        await this.#fh.write(batch.map((q) => q.line).join(''));
+        await this.#fh.datasync();
+        for (const q of batch) q.resolve();
+      } catch (err) {
+        const e = new DriftgateError('STORE_UNAVAILABLE', `${this.file}: write failed: ${errorMessage(err)}`, { cause: err });
+        for (const q of batch) q.reject(e);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    await this.#fh.close();
+  }
+}
