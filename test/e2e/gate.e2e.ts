@@ -1,0 +1,258 @@
+/**
+ * End to end against a real kube-apiserver: driftgate (embedded store, cluster cache, the policy that
+ * deploy/ ships) registered with the webhook configuration rendered from deploy/, driven through kubectl
+ * as the people and controllers of SPEC: alice (group oncall), Argo CD, Flux, the HPA.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
+import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { deployment, SECRET_VALUE, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const skip = missingPrerequisite() ?? false;
+const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
+
+describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, () => {
+  let cluster: Cluster;
+  let dg: Driftgate;
+  let aliceKubeconfig: string;
+  const work = skip ? '' : tempDir('driftgate-e2e-dg-');
+
+  before(async () => {
+    cluster = await Cluster.start();
+    seed(cluster);
+    dg = new Driftgate({
+      port: await freePort(),
+      dataDir: join(work, 'data'),
+      certsDir: join(work, 'certs'),
+      config: join(ROOT, 'deploy', 'base', 'driftgate.yaml'),
+      args: ['--store=embedded', '--cluster-cache'],
+      kubeconfig: cluster.kubeconfig,
+    });
+    await dg.start();
+    await registerWebhook(cluster, dg, () => unmanagedCreateIsDenied(cluster));
+    // alice's own kubeconfig: the CLI takes her token from the current context (TokenReview)
+    aliceKubeconfig = join(work, 'alice.kubeconfig');
+    writeFileSync(aliceKubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replace(/^current-context: .*$/m, 'current-context: alice'), { mode: 0o600 });
+  });
+
+  after(async () => {
+    await dg?.stop();
+    cluster?.stop();
+    keepLogs(cluster, dg);
+  });
+
+  const alice = (args: string[]) => cluster.kubectl(['-n', 'prod', ...args], { as: who.alice });
+  const image = () => cluster.json<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(['-n', 'prod', 'get', 'deployment', 'api']).spec.template.spec.containers[0]!.image;
+  const aliceCli = (args: string[]) => dg.cli([...args], { KUBECONFIG: aliceKubeconfig });
+
+  describe('human writes to a Deployment that Argo CD owns are denied, whatever the kubectl verb', () => {
+    const editor = () => {
+      const script = join(work, 'editor.sh');
+      writeFileSync(script, '#!/bin/sh\nsed -i "s#registry.example.com/api:1.2.0#registry.example.com/api:9.9.9#" "$1"\n', { mode: 0o755 });
+      return script;
+    };
+    const changed = deployment('api', { image: 'registry.example.com/api:1.3.0' });
+    const table: { name: string; run: () => ReturnType<Cluster['kubectl']>; shows?: RegExp }[] = [
+      { name: 'kubectl edit', run: () => cluster.kubectl(['-n', 'prod', 'edit', 'deployment/api'], { as: who.alice, env: { KUBE_EDITOR: editor() } }), shows: /api:9\.9\.9/ },
+      { name: 'kubectl patch (strategic)', run: () => alice(['patch', 'deployment', 'api', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"api","image":"registry.example.com/api:1.3.0"}]}}}}']), shows: /containers\[name=api\]\.image/ },
+      { name: 'kubectl patch --type=json', run: () => alice(['patch', 'deployment', 'api', '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"debug"}]']), shows: /env\[name=LOG_LEVEL\]/ },
+      { name: 'kubectl patch --type=merge', run: () => alice(['patch', 'deployment', 'api', '--type=merge', '-p', '{"spec":{"minReadySeconds":5}}']), shows: /spec\.minReadySeconds/ },
+      { name: 'kubectl set image', run: () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:1.3.0']), shows: /"registry\.example\.com\/api:1\.2\.0" → "registry\.example\.com\/api:1\.3\.0"/ },
+      { name: 'kubectl set resources', run: () => alice(['set', 'resources', 'deployment/api', '-c', 'api', '--limits=memory=2Gi']), shows: /limits\.memory: "512Mi" → "2Gi"/ },
+      { name: 'kubectl scale', run: () => alice(['scale', 'deployment/api', '--replicas=5']), shows: /spec\.replicas: 3 → 5/ },
+      { name: 'kubectl label', run: () => alice(['label', 'deployment/api', 'tier=backend']), shows: /metadata\.labels/ },
+      { name: 'kubectl annotate', run: () => alice(['annotate', 'deployment/api', 'note=hello']), shows: /metadata\.annotations/ },
+      { name: 'kubectl apply (client-side)', run: () => cluster.kubectl(['apply', '-f', '-'], { as: who.alice, input: changed }), shows: /api:1\.3\.0/ },
+      { name: 'kubectl apply --server-side --force-conflicts', run: () => cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { as: who.alice, input: changed }), shows: /api:1\.3\.0/ },
+      { name: 'kubectl replace', run: () => cluster.kubectl(['replace', '-f', '-'], { as: who.alice, input: changed }), shows: /api:1\.3\.0/ },
+      { name: 'kubectl delete', run: () => alice(['delete', 'deployment', 'api', '--wait=false']) },
+      { name: 'kubectl set image --dry-run=server', run: () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:1.3.0', '--dry-run=server']), shows: /api:1\.3\.0/ },
+      { name: 'detaching: removing the Argo CD tracking annotation', run: () => alice(['annotate', 'deployment/api', 'argocd.argoproj.io/tracking-id-']), shows: /tracking-id/ },
+      { name: 'a reconcile lever: argocd.argoproj.io/skip-reconcile', run: () => alice(['annotate', 'deployment/api', 'argocd.argoproj.io/skip-reconcile=true']), shows: /skip-reconcile/ },
+      { name: 'a reconcile lever: kustomize.toolkit.fluxcd.io/reconcile=disabled', run: () => alice(['annotate', 'deployment/api', 'kustomize.toolkit.fluxcd.io/reconcile=disabled']), shows: /reconcile/ },
+      { name: 'a click in the Argo CD UI (argocd-server patches)', run: () => cluster.kubectl(['-n', 'prod', 'patch', 'deployment', 'api', '-p', '{"spec":{"replicas":1}}'], { as: who.argocdServer }), shows: /spec\.replicas: 3 → 1/ },
+    ];
+    for (const c of table) {
+      it(`denies ${c.name}, naming the owner and the next step`, () => {
+        const r = c.run();
+        assert.notEqual(r.status, 0, `${c.name} went through: ${r.stdout}`);
+        assert.match(r.stderr, DENIED);
+        assert.match(r.stderr, /Deployment prod\/api/);
+        assert.match(r.stderr, /guestbook/);
+        assert.match(r.stderr, /driftgate grant request/);
+        if (c.shows) assert.match(r.stderr, c.shows);
+      });
+    }
+
+    it('left the Deployment as Git made it', () => {
+      assert.equal(image(), 'registry.example.com/api:1.2.0');
+      assert.equal(cluster.json<{ spec: { replicas: number } }>(['-n', 'prod', 'get', 'deployment', 'api']).spec.replicas, 3);
+    });
+  });
+
+  describe('what is never drift goes through', () => {
+    it('allows kubectl rollout restart (an allowance) with a kubectl Warning: line', () => {
+      const r = alice(['rollout', 'restart', 'deployment/api']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /^Warning: driftgate: allowance "rollout-restart" used on Deployment prod\/api by alice/m);
+    });
+
+    it('allows a status write (status subresource)', () => {
+      const r = alice(['patch', 'deployment', 'api', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
+      assert.equal(r.status, 0, r.stderr);
+    });
+
+    it('allows the HPA to scale (scale subresource, hpa-replicas delegation, ownership from the parent)', () => {
+      const r = cluster.kubectl(['-n', 'prod', 'scale', 'deployment/api', '--replicas=4'], { as: who.hpa });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(cluster.json<{ spec: { replicas: number } }>(['-n', 'prod', 'get', 'deployment', 'api']).spec.replicas, 4);
+    });
+
+    it('denies a human the same scale subresource write', () => {
+      const r = alice(['scale', 'deployment/api', '--replicas=6']);
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /spec\.replicas: 4 → 6/);
+    });
+
+    it('lets Argo CD sync a new image (server-side apply as argocd-controller)', () => {
+      cluster.apply(deployment('api', { image: 'registry.example.com/api:1.2.1', replicas: 4 }), { as: who.argocd, serverSide: 'argocd-controller' });
+      assert.equal(image(), 'registry.example.com/api:1.2.1');
+    });
+
+    it('lets Flux kustomize-controller and helm-controller update what they own', () => {
+      cluster.ok(['-n', 'prod', 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"color":"green"}}'], { as: who.kustomizeController });
+      cluster.ok(['-n', 'prod', 'set', 'image', 'deployment/web', 'web=registry.example.com/web:2.0.0'], { as: who.helmController });
+    });
+
+    it('denies a human edit of what Flux owns (kustomize-controller and helm-controller objects)', () => {
+      const cm = alice(['patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"color":"red"}}']);
+      assert.match(cm.stderr, DENIED);
+      assert.match(cm.stderr, /ConfigMap prod\/settings/);
+      const web = alice(['set', 'image', 'deployment/web', 'web=registry.example.com/web:6.6.6']);
+      assert.match(web.stderr, DENIED);
+      assert.match(web.stderr, /Deployment prod\/web/);
+    });
+
+    it('denies an unmanaged create in a protected namespace, allows it from Argo CD and in an unprotected one', () => {
+      const mine = alice(['create', 'configmap', 'handmade', '--from-literal=a=b']);
+      assert.match(mine.stderr, DENIED);
+      assert.match(mine.stderr, /ConfigMap prod\/handmade/);
+      cluster.ok(['-n', 'prod', 'create', 'configmap', 'from-git', '--from-literal=a=b'], { as: who.argocd });
+      cluster.ok(['-n', 'dev', 'create', 'configmap', 'handmade', '--from-literal=a=b'], { as: who.alice });
+    });
+  });
+
+  describe('a Secret value appears nowhere', () => {
+    it('denies a change to a GitOps-owned Secret without printing its values', () => {
+      const r = alice(['patch', 'secret', 'db', '--type=merge', '-p', JSON.stringify({ stringData: { password: `${SECRET_VALUE}-new` } })]);
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /Secret prod\/db/);
+      assert.match(r.stderr, /<secret [a-z0-9-]*sha256:/);
+      assert.ok(!r.stderr.includes(SECRET_VALUE));
+      assert.ok(!r.stderr.includes(Buffer.from(SECRET_VALUE).toString('base64')));
+    });
+  });
+
+  describe('break glass through the CLI', () => {
+    let grantId = '';
+    let taskId = '';
+
+    it('alice requests a grant with her Kubernetes credentials (TokenReview)', () => {
+      const r = aliceCli(['grant', 'request', '-n', 'prod', 'deployment/api', '--ttl', '30m', '--reason', 'OOMKilled, raising limits', '--incident', 'INC-7', '-o', 'json']);
+      assert.equal(r.status, 0, r.stderr);
+      const grant = JSON.parse(r.stdout) as { id: string; state: string; requester: string };
+      assert.equal(grant.state, 'active');
+      assert.equal(grant.requester, 'alice');
+      grantId = grant.id;
+    });
+
+    it('a dry run under the grant is allowed with warnings and records no task', () => {
+      const r = alice(['set', 'resources', 'deployment/api', '-c', 'api', '--limits=memory=2Gi', '--dry-run=server']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^Warning: driftgate: allowed by break-glass grant ${grantId}`, 'm'));
+      assert.deepEqual(JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout), []);
+    });
+
+    it('kubectl set resources goes through with kubectl Warning: lines naming grant and task', () => {
+      const r = alice(['set', 'resources', 'deployment/api', '-c', 'api', '--limits=memory=2Gi']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^Warning: driftgate: allowed by break-glass grant ${grantId} \\(\\d+m(\\d+s)? left, incident INC-7\\)`, 'm'));
+      const task = /^Warning: driftgate: bypass recorded as task (t-\S+?):/m.exec(r.stderr);
+      assert.ok(task, r.stderr);
+      taskId = task[1]!;
+    });
+
+    it('the task is listed and shown as a readable diff', () => {
+      const list = JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout) as { id: string; state: string }[];
+      assert.deepEqual(list.map((t) => [t.id, t.state]), [[taskId, 'pending']]);
+      const show = aliceCli(['tasks', 'show', taskId]);
+      assert.equal(show.status, 0, show.stderr);
+      assert.match(show.stdout, /resources\.limits\.memory/);
+      assert.match(show.stdout, /512Mi/);
+      assert.match(show.stdout, /2Gi/);
+      assert.match(show.stdout, new RegExp(grantId));
+    });
+
+    it('the API server keeps the audit annotations (validate.driftgate.io/grant, task, decision) and rejects none', () => {
+      const events = cluster.auditEvents().filter((e) => e.annotations?.['validate.driftgate.io/task'] === taskId);
+      assert.ok(events.length >= 1, 'an audit event carries the task id');
+      assert.equal(events[0]!.user.username, 'alice');
+      assert.equal(events[0]!.annotations!['validate.driftgate.io/grant'], grantId);
+      assert.equal(events[0]!.annotations!['validate.driftgate.io/decision'], 'grant');
+      assert.doesNotMatch(cluster.apiserverLog(), /annotation key has invalid format/);
+    });
+
+    it('after revoke the same kind of write is denied again', () => {
+      const r = aliceCli(['grant', 'revoke', grantId, '--reason', 'fire is out', '-o', 'json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { state: string }).state, 'revoked');
+      const again = alice(['set', 'resources', 'deployment/api', '-c', 'api', '--limits=memory=3Gi']);
+      assert.match(again.stderr, DENIED);
+    });
+
+    it('the Secret value is in no log, task or journal', () => {
+      const grant = JSON.parse(aliceCli(['grant', 'request', '-n', 'prod', 'secret/db', '--ttl', '10m', '--reason', 'rotate', '--incident', 'INC-8', '-o', 'json']).stdout) as { id: string };
+      const r = alice(['patch', 'secret', 'db', '--type=merge', '-p', JSON.stringify({ stringData: { password: `${SECRET_VALUE}-rotated` } })]);
+      assert.equal(r.status, 0, r.stderr);
+      const taskOfSecret = /bypass recorded as task (t-\S+?):/.exec(r.stderr)![1]!;
+      const show = aliceCli(['tasks', 'show', taskOfSecret]);
+      assert.match(show.stdout, /sha256/);
+      aliceCli(['grant', 'revoke', grant.id, '--reason', 'done']);
+      const data = readdirSync(join(work, 'data'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
+        .join('\n');
+      const audit = readFileSync(join(cluster.dir, 'run', 'audit.log'), 'utf8');
+      for (const [where, text] of Object.entries({ 'tasks show': show.stdout + show.stderr, 'driftgate log': dg.log, 'data dir': data, 'audit log': audit })) {
+        assert.ok(!text.includes(SECRET_VALUE), `the secret value appears in the ${where}`);
+        assert.ok(!text.includes(Buffer.from(SECRET_VALUE).toString('base64')), `the base64 secret value appears in the ${where}`);
+      }
+    });
+  });
+
+  describe('driftgate down', () => {
+    it('human writes in a protected namespace fail closed; GitOps controllers and unprotected namespaces are unaffected', async () => {
+      await dg.kill();
+      const human = alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:6.6.6']);
+      assert.notEqual(human.status, 0);
+      assert.match(human.stderr, /failed calling webhook "validate\.driftgate\.io"/);
+      cluster.apply(deployment('api', { image: 'registry.example.com/api:1.2.2', replicas: 4, memory: '2Gi' }), { as: who.argocd, serverSide: 'argocd-controller' });
+      cluster.ok(['-n', 'prod', 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"color":"blue"}}'], { as: who.kustomizeController });
+      cluster.ok(['-n', 'prod', 'scale', 'deployment/web', '--replicas=2'], { as: who.helmController });
+      cluster.ok(['-n', 'dev', 'create', 'configmap', 'while-down', '--from-literal=a=b'], { as: who.alice });
+      assert.equal(image(), 'registry.example.com/api:1.2.2');
+    });
+
+    it('a restart keeps the tasks and the gate', async () => {
+      await dg.start();
+      const list = JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout) as { state: string }[];
+      assert.equal(list.length, 2);
+      assert.ok(list.every((t) => t.state === 'pending'));
+      assert.match(alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:6.6.6']).stderr, DENIED);
+    });
+  });
+});

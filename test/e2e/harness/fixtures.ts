@@ -1,0 +1,97 @@
+/**
+ * The cluster the scenarios run in: a protected namespace `prod` (labelled as deploy/ expects), an
+ * unprotected `dev`, RBAC for the people and controllers (the test API server's built-in `edit` role is
+ * empty), and objects that Argo CD and Flux own, created by their own (impersonated) service accounts.
+ */
+import { randomBytes } from 'node:crypto';
+import { who, type Cluster } from './cluster.ts';
+
+/** A Secret value that must appear nowhere: not in a denial, a log, a task or the audit log. */
+export const SECRET_VALUE = `e2e-s3cret-${randomBytes(8).toString('hex')}`;
+
+const rbac = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {driftgate.io/protected: "true"}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: dev}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-workloads}
+rules:
+  - apiGroups: ["", apps, batch, autoscaling, networking.k8s.io, policy]
+    resources: ["*"]
+    verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-workloads}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-workloads}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: oncall}
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:serviceaccounts}
+`;
+
+export function deployment(name: string, o: { image?: string; memory?: string; replicas?: number; metadata?: string } = {}): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: prod
+${o.metadata ?? `  annotations: {argocd.argoproj.io/tracking-id: "guestbook:apps/Deployment:prod/${name}"}`}
+spec:
+  replicas: ${o.replicas ?? 3}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: ${name}
+          image: ${o.image ?? `registry.example.com/${name}:1.2.0`}
+          env: [{name: LOG_LEVEL, value: info}]
+          resources: {limits: {memory: ${o.memory ?? '512Mi'}}}
+`;
+}
+
+const secret = `
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: prod
+  annotations: {argocd.argoproj.io/tracking-id: "guestbook:/Secret:prod/db"}
+stringData: {password: ${SECRET_VALUE}}
+`;
+
+const fluxConfigMap = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: prod
+  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: flux-system}
+data: {color: blue}
+`;
+
+const helmDeployment = deployment('web', {
+  metadata: '  labels: {helm.toolkit.fluxcd.io/name: web, helm.toolkit.fluxcd.io/namespace: flux-system}',
+});
+
+/** Namespaces, RBAC, and the GitOps-owned objects, each created by its controller. */
+export function seed(cluster: Cluster): void {
+  cluster.apply(rbac);
+  cluster.apply(deployment('api'), { as: who.argocd, serverSide: 'argocd-controller' });
+  cluster.apply(secret, { as: who.argocd, serverSide: 'argocd-controller' });
+  cluster.apply(fluxConfigMap, { as: who.kustomizeController, serverSide: 'kustomize-controller' });
+  cluster.apply(helmDeployment, { as: who.helmController, serverSide: 'helm-controller' });
+}
+
+/** The write the API server sends to driftgate and driftgate denies: a hand-made object in prod (dry run). */
+export function unmanagedCreateIsDenied(cluster: Cluster): boolean {
+  const r = cluster.kubectl(['-n', 'prod', 'create', 'configmap', 'probe', '--dry-run=server'], { as: who.alice });
+  return r.status !== 0 && r.stderr.includes('denied the request');
+}
