@@ -1,5 +1,5 @@
 # driftgate image: compiled JavaScript on the current Node LTS, production dependencies only, non-root.
-# Build: docker build -t driftgate:0.1.0 .
+# Build: docker build -t driftgate:0.1.0 .   (the tag is package.json's version, as in deploy/base)
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -15,12 +15,18 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production
+# All interfaces: the kubelet's probes and the API server reach the pod on its IP (`npm start` binds
+# localhost). --host or DRIFTGATE_HOST in the pod spec overrides it.
+ENV NODE_ENV=production DRIFTGATE_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY examples ./examples
+# `docker run driftgate:VERSION` with no arguments writes its journal, keys and dev certificates to
+# ./data and ./certs: owned by the image's user, everything else stays root-owned and read-only.
+# In a cluster both are volumes (deploy/base/deployment.yaml: --data-dir, --certs-dir).
+RUN mkdir -m 0700 data certs && chown 10001:10001 data certs
 USER 10001:10001
 EXPOSE 8443 9090
 # The same runtime flags as `npm start` (docs/benchmarks.md: memory); Kubernetes probes, no HEALTHCHECK.
