@@ -5,7 +5,7 @@
  * Without the binaries the suite skips with one line; with CI=true a missing binary is a failure.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,22 @@ export class Cluster {
       .find((l) => l.split(',')[1] === user);
     if (!line) throw new Error(`no token for ${user}`);
     return line.split(',')[0]!;
+  }
+
+  /**
+   * A kubeconfig that authenticates as a service account, with a token from `kubectl create token`
+   * (how a pod's projected token works): the process runs with exactly the RBAC that account has.
+   */
+  serviceAccountKubeconfig(namespace: string, name: string, file: string): string {
+    const token = this.ok(['-n', namespace, 'create', 'token', name, '--duration=2h']).trim();
+    const admin = readFileSync(this.kubeconfig, 'utf8');
+    const cluster = /^clusters:\n(?:[ -].*\n)+/m.exec(admin)![0];
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\n${cluster}users:\n- name: sa\n  user:\n    token: ${token}\ncontexts:\n- name: sa\n  context:\n    cluster: test\n    user: sa\ncurrent-context: sa\n`,
+      { mode: 0o600 },
+    );
+    return file;
   }
 
   /** The API server's audit events (JSON lines). */
