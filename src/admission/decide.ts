@@ -75,7 +75,7 @@ export const SCALE_FALLBACK_OWNER: Owner = {
   via: 'scale fallback',
 };
 
-function isProtected(ns: string, policy: Policy, labels: Readonly<Record<string, string>> | undefined): boolean {
+export function isProtected(ns: string, policy: Policy, labels: Readonly<Record<string, string>> | undefined): boolean {
   const p = policy.protectedNamespaces;
   if (p.names.has(ns)) return true;
   if (!p.matchLabels) return false;

@@ -7,6 +7,7 @@ import { generateCertificates, writeCertificates, describeCertificate, CA_CERT, 
 import { join } from 'node:path';
 import { reviewCommand } from './review-command.ts';
 import { diffCommand } from './diff-command.ts';
+import { scanProgram } from '../scan/command.ts';
 import { CliExit } from './exit.ts';
 import { grantCommand, tasksCommand } from './breakglass-commands.ts';
 import { policyCommand } from './policy-command.ts';
@@ -141,6 +142,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       throw new CliExit(diffCommand(desired, live, o, out.stdout));
     });
 
+  program.addCommand(scanProgram(out));
   program.addCommand(grantCommand(out));
   program.addCommand(tasksCommand(out));
   program.addCommand(policyCommand(out));

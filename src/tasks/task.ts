@@ -31,7 +31,13 @@ export interface TaskDraft {
   readonly changes: readonly TaskChange[];
   readonly admissionUid: string;
   readonly recordedAt: string;
+  /** absent: an admitted bypass; `detected`: drift `driftgate scan` found (no grant, `admissionUid` derived from the change) */
+  readonly source?: TaskSource;
+  /** detected drift: the managedFields entry that last wrote the fields (client-chosen: evidence, not identity) */
+  readonly detectedWrite?: { readonly manager: string; readonly operation: string; readonly time?: string; readonly subresource?: string };
 }
+
+export type TaskSource = 'admission' | 'detected';
 
 export interface Resolution {
   readonly by: string;
@@ -69,6 +75,7 @@ export interface TaskSummary {
   readonly recordedAt: string;
   readonly admissionUid: string;
   readonly resolution?: Resolution;
+  readonly source?: TaskSource;
 }
 
 export function summarize(t: Task): TaskSummary {
@@ -85,6 +92,7 @@ export function summarize(t: Task): TaskSummary {
     recordedAt: t.recordedAt,
     admissionUid: t.admissionUid,
     ...(t.resolution ? { resolution: t.resolution } : {}),
+    ...(t.source ? { source: t.source } : {}),
   };
 }
 

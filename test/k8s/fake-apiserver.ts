@@ -8,7 +8,7 @@
  *   other than metadata and status changes).
  * - create → 201 (409 AlreadyExists), get → 404 NotFound, update (PUT) → 409 Conflict on a stale
  *   resourceVersion, `/status` updates only status, delete → 200.
- * - list → `{kind: <Kind>List, metadata: {resourceVersion}}`; `?watch=true&resourceVersion=N` streams
+ * - list → `{kind: <Kind>List, metadata: {resourceVersion, continue?}}`, paged by `limit` + `continue`; `?watch=true&resourceVersion=N` streams
  *   newline-delimited `{type, object}` events after N, with BOOKMARK events when
  *   `allowWatchBookmarks=true`, and a 410 Gone ERROR event when N was compacted away.
  * - Test hooks: dropWatches() (connections cut, as a load balancer does), compact(), unavailable.
@@ -45,6 +45,9 @@ const KINDS: Kind[] = [
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' },
   { group: 'admissionregistration.k8s.io', version: 'v1', plural: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration' },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service' },
+  { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet' },
 ];
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -170,10 +173,15 @@ export class FakeApiServer {
     if (!name) {
       if (method === 'GET') {
         if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') return this.#watch(kind, namespace, url, res);
-        const items = [...this.#objects.entries()]
-          .filter(([k]) => k.startsWith(`${kind.plural}/${namespace === undefined ? '' : `${namespace}/`}`))
-          .map(([, o]) => clone(o));
-        return this.#json(res, 200, { apiVersion: group ? `${group}/${version}` : version, kind: `${kind.kind}List`, metadata: { resourceVersion: String(this.#rv) }, items });
+        const prefix = `${kind.plural}/${namespace === undefined ? '' : `${namespace}/`}`;
+        // Paging as the API server does it: `limit` items after the `continue` token, and a token while more remain.
+        const limit = Number(url.searchParams.get('limit') ?? '0');
+        const after = url.searchParams.get('continue') ? Buffer.from(url.searchParams.get('continue')!, 'base64url').toString('utf8') : '';
+        const keys = [...this.#objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+        const page = limit > 0 ? keys.slice(0, limit) : keys;
+        const more = page.length < keys.length ? { continue: Buffer.from(page[page.length - 1]!).toString('base64url') } : {};
+        const items = page.map((k) => clone(this.#objects.get(k)!));
+        return this.#json(res, 200, { apiVersion: group ? `${group}/${version}` : version, kind: `${kind.kind}List`, metadata: { resourceVersion: String(this.#rv), ...more }, items });
       }
       if (method === 'POST') {
         if (namespace === undefined) return this.#status(res, 405, 'MethodNotAllowed', 'create needs a namespace');

@@ -1,0 +1,63 @@
+/**
+ * One live object, all of its drift: with Git's object at hand (`--desired`), every difference from
+ * Git; otherwise, on a GitOps-owned object, the fields a non-GitOps manager owns; on an object no
+ * GitOps application owns, whether it is an orphan. Guarded drift and orphans are then matched with
+ * the recorded tasks.
+ */
+import { ownerOf } from '../admission/ownership.ts';
+import { isSecretKind, redactSecret } from '../admission/redact.ts';
+import type { KubeObject } from '../admission/types.ts';
+import { groupOf } from '../manifests/read.ts';
+import type { Policy } from '../policy/policy.ts';
+import { desiredFindings, type DesiredIndex } from './desired.ts';
+import type { TaskLedger } from './ledger.ts';
+import { orphanFinding } from './orphans.ts';
+import type { Finding, ObjectRef, ObjectReport } from './types.ts';
+import { attributedFindings } from './unrecorded.ts';
+
+export interface AnalyzeContext {
+  readonly policy: Policy;
+  readonly controllerManagers: ReadonlySet<string>;
+  readonly desired: DesiredIndex | undefined;
+  readonly ledger: TaskLedger;
+}
+
+export function refOf(o: KubeObject): ObjectRef {
+  const md = o.metadata;
+  return {
+    apiVersion: o.apiVersion ?? '',
+    kind: o.kind ?? '',
+    namespace: md?.namespace ?? '',
+    name: md?.name ?? '(unnamed)',
+    ...(typeof md?.uid === 'string' ? { uid: md.uid } : {}),
+  };
+}
+
+function findingsOf(obj: KubeObject, ctx: AnalyzeContext, owned: boolean): Finding[] {
+  const { policy, controllerManagers } = ctx;
+  const git = ctx.desired?.take(obj);
+  if (git) return desiredFindings(git, obj, policy);
+  if (!owned) {
+    const orphan = orphanFinding(obj, policy, controllerManagers, ctx.desired ? false : undefined);
+    return orphan ? [{ ...orphan, recorded: false }] : [];
+  }
+  const group = groupOf(obj.apiVersion ?? '');
+  const kind = obj.kind ?? '';
+  const shown = isSecretKind(group, kind) ? redactSecret(obj)! : obj;
+  const findings = attributedFindings({ policy, group, kind, object: shown, controllerManagers }).map((f) => (f.category === 'guarded' ? { ...f, recorded: false } : f));
+  if (ctx.desired) findings.push({ category: 'orphan', path: '(object)', note: 'GitOps-owned but not in the desired manifests: removed from Git and not pruned, or the manifests are incomplete' });
+  return findings;
+}
+
+/** The object's report, or undefined when it has no findings at all. */
+export function analyzeObject(obj: KubeObject, ctx: AnalyzeContext): ObjectReport | undefined {
+  const owner = ownerOf(obj, ctx.policy);
+  const ref = refOf(obj);
+  const findings = findingsOf(obj, ctx, owner !== undefined).map((f) => {
+    if (f.recorded !== false) return f;
+    const taskId = f.category === 'orphan' ? ctx.ledger.creationTask(ref) : ctx.ledger.fieldTask(ref, f.path, f.live);
+    return taskId ? { ...f, recorded: true, taskId } : f;
+  });
+  if (findings.length === 0) return undefined;
+  return { object: ref, ...(owner ? { owner: owner.display, ownerId: owner.id } : {}), findings };
+}

@@ -1,0 +1,138 @@
+/**
+ * `driftgate scan`: find the drift that got past the gate, in a live cluster (the kubeconfig's) or in
+ * `kubectl get -o json` dumps. Exit 0 clean, 1 when guarded drift, an orphan or a missing object is
+ * found, 2 on bad input. Progress goes to stderr, the report to stdout.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CliExit } from '../cli/exit.ts';
+import { createLogger } from '../log.ts';
+import { readManifests } from '../manifests/read.ts';
+import { loadFromSource, resolvePolicySource } from '../policy/source.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { BreakGlassStore } from '../store/store.ts';
+import { DesiredIndex } from './desired.ts';
+import { DEFAULT_CONTROLLER_MANAGERS, DEFAULT_KINDS, parseScanKind, type ScanKind } from './kinds.ts';
+import { livePages, protectedNamespaces } from './live-source.ts';
+import { renderScan, type ScanFormat } from './render.ts';
+import { runScan, type ScanInput, type ScanPage } from './run.ts';
+import { isDrift, type ScanResult } from './types.ts';
+
+type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+
+export interface ScanOptions {
+  readonly config?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly namespace?: string[];
+  readonly kind?: string[];
+  readonly desired?: string;
+  readonly controllerManager?: string[];
+  readonly output: ScanFormat;
+  readonly showAll?: boolean;
+  readonly pageSize: number;
+  readonly record?: boolean;
+  readonly store?: 'none' | 'kubernetes';
+  readonly storeNamespace: string;
+  readonly quiet?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function pageSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 5000) throw new InvalidArgumentError('must be a whole number from 1 to 5000');
+  return n;
+}
+
+async function loadKubeConfig(o: ScanOptions): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+  else kc.loadFromDefault();
+  if (o.context) kc.setCurrentContext(o.context);
+  return kc;
+}
+
+/** DriftTask objects through the kubeconfig: read to tell recorded drift, written by --record. */
+async function openTaskStore(kc: KubeConfig, namespace: string): Promise<BreakGlassStore> {
+  const [{ KubernetesStore }, { KeyRing, newStoredKey }] = await Promise.all([import('../store/kubernetes-store.ts'), import('../keys/key-ring.ts')]);
+  // The scan reads and records tasks only; grants (which need driftgate's signing keys) play no part.
+  const keys = await KeyRing.from([await newStoredKey(new Date())]);
+  return KubernetesStore.open({ kubeConfig: kc, namespace, keys, logger: createLogger('silent') });
+}
+
+function* dumpPages(paths: readonly string[]): Generator<ScanPage> {
+  for (const p of paths) yield { items: readManifests(p).map((s) => s.object), collection: p };
+}
+
+function progressPrinter(out: Out, quiet: boolean): ScanInput['progress'] {
+  if (quiet) return undefined;
+  let next = 1000;
+  return (scanned, collection) => {
+    if (scanned < next) return;
+    next = (Math.floor(scanned / 1000) + 1) * 1000;
+    out.stderr(`driftgate: scanned ${scanned} objects${collection ? ` (now: ${collection})` : ''}`);
+  };
+}
+
+/** Runs the scan and prints it; returns the exit code. */
+export async function scanCommand(dumps: readonly string[], o: ScanOptions, out: Out): Promise<number> {
+  const policy: Policy = loadFromSource(resolvePolicySource(o.config));
+  const kinds: readonly ScanKind[] = o.kind && o.kind.length > 0 ? o.kind.map(parseScanKind) : DEFAULT_KINDS;
+  const desired = o.desired ? new DesiredIndex(readManifests(o.desired)) : undefined;
+  const controllerManagers = new Set([...DEFAULT_CONTROLLER_MANAGERS, ...(o.controllerManager ?? [])]);
+  const live = dumps.length === 0;
+  const storeKind = o.store ?? 'none';
+  if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --scan-interval` records instead)');
+  const kc = live || storeKind === 'kubernetes' ? await loadKubeConfig(o) : undefined;
+  const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o.storeNamespace) : undefined;
+  try {
+    let input: Pick<ScanInput, 'pages' | 'source' | 'namespaces'>;
+    if (live) {
+      const { scan, skipped } = await protectedNamespaces(kc!, policy, o.namespace, o.pageSize);
+      if (skipped.length > 0) out.stderr(`driftgate: not protected by the policy, not scanned: ${skipped.join(', ')}`);
+      if (scan.length === 0) out.stderr('driftgate: no protected namespace to scan (policy protectedNamespaces, or --namespace)');
+      input = { pages: livePages(kc!, kinds, scan, o.pageSize), source: `cluster ${kc!.getCurrentCluster()?.server ?? ''}`.trim(), namespaces: new Set(scan) };
+    } else {
+      input = { pages: dumpPages(dumps), source: dumps.join(', '), ...(o.namespace && o.namespace.length > 0 ? { namespaces: new Set(o.namespace) } : {}) };
+    }
+    const result: ScanResult = await runScan({
+      ...input,
+      policy,
+      controllerManagers,
+      ...(desired ? { desired } : {}),
+      ...(store ? { tasks: store } : {}),
+      ...(o.record && store ? { record: store } : {}),
+      now: new Date(),
+      progress: progressPrinter(out, o.quiet ?? false),
+    });
+    out.stdout(renderScan(result, o.output, o.showAll ?? false));
+    return result.objects.some((r) => r.findings.some(isDrift)) ? 1 : 0;
+  } finally {
+    await store?.close();
+  }
+}
+
+export function scanProgram(out: Out): Command {
+  return new Command('scan')
+    .description('find drift that got past the gate: unrecorded hand edits (from managedFields), orphans, and with --desired every difference from Git (exit 1 when drift is found, 2 on bad input)')
+    .argument('[dumps...]', 'kubectl get -o json --show-managed-fields output (files, directories or -); none: the live cluster of your kubeconfig')
+    .addOption(new Option('--config <file>', 'policy file').env('DRIFTGATE_CONFIG'))
+    .option('--kubeconfig <file>', 'kubeconfig (default $KUBECONFIG, ~/.kube/config, or the pod\'s service account)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('-n, --namespace <ns>', 'scan only this protected namespace (repeatable)', collect)
+    .option('--kind <group/version/plural>', `collection to list (repeatable; default ${DEFAULT_KINDS.map((k) => (k.group ? `${k.group}/` : '') + k.plural).join(', ')})`, collect)
+    .option('--desired <path>', 'Git\'s rendered manifests (kustomize build / helm template output): classify every difference')
+    .option('--controller-manager <name>', `field manager of a cluster controller (repeatable; always: ${DEFAULT_CONTROLLER_MANAGERS.join(', ')})`, collect)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+    .option('--show-all', 'also list delegated, ignored, allowance and controller-managed fields')
+    .addOption(new Option('--page-size <n>', 'objects per list request').default(500).argParser(pageSize))
+    .addOption(new Option('--store <kind>', 'where tasks are: none (every guarded drift counts as unrecorded), kubernetes (DriftTask objects)').choices(['none', 'kubernetes']).default('none'))
+    .addOption(new Option('--store-namespace <ns>', 'namespace of the DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
+    .option('--record', 'record each unrecorded drift as a task (source: detected), once per object and change')
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (dumps: string[], o: ScanOptions) => {
+      throw new CliExit(await scanCommand(dumps, o, out));
+    });
+}
