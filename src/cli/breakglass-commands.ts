@@ -1,12 +1,12 @@
 /** `driftgate grant …` and `driftgate tasks …`: the responder's and auditor's commands. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Grant } from '../grants/grant.ts';
 import type { Task, TaskSummary } from '../tasks/task.ts';
 import { call, resolveConnection, type ClientOptions } from './client.ts';
 import { grantTable, renderGrant, renderTask, taskTable } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
 import { readManifests } from '../manifests/read.ts';
-import { verifyTasks } from '../drift/verify.ts';
+import { requireObjects, verifyTasks } from '../drift/verify.ts';
 import type { Report, TaskView } from '../tasks/rules.ts';
 import { CliExit } from './exit.ts';
 
@@ -24,6 +24,12 @@ function connectionOptions(cmd: Command, formats = ['text', 'json']): Command {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** A grant or task id argument: an empty one is a usage error that says where ids come from. */
+const idArg = (what: 'grant' | 'task') => (v: string): string => {
+  if (v.trim() === '') throw new InvalidArgumentError(`a ${what} id is required (driftgate ${what === 'grant' ? 'grant' : 'tasks'} list shows them)`);
+  return v;
+};
 
 /** `list` sub-commands share their filters and output: one line per item, or the JSON. */
 function listCommand<T>(parent: Command, out: Out, what: string, order: string, states: string[], path: string, table: (items: T[]) => string): void {
@@ -74,13 +80,13 @@ export function grantCommand(out: Out, name = 'grant'): Command {
     if (o.output !== 'json' && g.state === 'pending-approval') out.stderr(`driftgate: grant ${g.id} needs approval: driftgate grant approve ${g.id}`);
   });
 
-  connectionOptions(grant.command('approve').description('approve a pending grant (approvers must differ from the requester)').argument('<id>').option('--reason <text>', 'note'))
+  connectionOptions(grant.command('approve').description('approve a pending grant (approvers must differ from the requester)').argument('<id>', 'grant id', idArg('grant')).option('--reason <text>', 'note'))
     .action(async (id: string, o: Common & { reason?: string }) => show(o, await call<Grant>(resolveConnection(o), 'POST', `/v1/grants/${encodeURIComponent(id)}/approve`, o.reason ? { reason: o.reason } : {})));
 
-  connectionOptions(grant.command('revoke').description('revoke a grant now').argument('<id>').option('--reason <text>', 'note'))
+  connectionOptions(grant.command('revoke').description('revoke a grant now').argument('<id>', 'grant id', idArg('grant')).option('--reason <text>', 'note'))
     .action(async (id: string, o: Common & { reason?: string }) => show(o, await call<Grant>(resolveConnection(o), 'POST', `/v1/grants/${encodeURIComponent(id)}/revoke`, o.reason ? { reason: o.reason } : {})));
 
-  connectionOptions(grant.command('show').description('show one grant').argument('<id>'))
+  connectionOptions(grant.command('show').description('show one grant').argument('<id>', 'grant id', idArg('grant')))
     .action(async (id: string, o: Common) => show(o, await call<Grant>(resolveConnection(o), 'GET', `/v1/grants/${encodeURIComponent(id)}`)));
 
   listCommand<Grant>(grant, out, 'grants', 'newest first', ['pending-approval', 'active', 'expired', 'revoked'], '/v1/grants', grantTable);
@@ -122,7 +128,7 @@ export function tasksCommand(out: Out): Command {
     tasks
       .command('resolve')
       .description('close a task: reverted (Git back in charge), backported (the fix is in Git) or accepted (documented exception)')
-      .argument('<id>')
+      .argument('<id>', 'task id', idArg('task'))
       .addOption(new Option('--as <state>', 'resolution').choices(['reverted', 'backported', 'accepted']).makeOptionMandatory())
       .requiredOption('--evidence <text>', 'a commit, a PR URL, or why the exception is accepted'),
   ).action(async (id: string, o: Common & { as: string; evidence: string }) => {
@@ -146,13 +152,13 @@ export function tasksCommand(out: Out): Command {
       .command('verify')
       .description('close pending tasks whose change is now in Git (backported) or undone (reverted); exit 1 while overdue tasks remain')
       .requiredOption('--desired <path>', 'rendered manifests from Git: kustomize build / helm template output (file, directory or -)')
-      .option('--live <path>', 'live objects (kubectl get -o yaml), to confirm reverts')
+      .option('--live <path>', 'live objects (kubectl get -o yaml): needed to resolve a task as reverted (Git keeping the old values is not enough)')
       .option('--commit <sha>', 'the Git commit the manifests were rendered from (the evidence)')
       .option('--dry-run', 'show what would be resolved, change nothing'),
   ).action(async (o: Common & { desired: string; live?: string; commit?: string; dryRun?: boolean }) => {
     const c = resolveConnection(o);
-    const desired = readManifests(o.desired);
-    const live = o.live ? readManifests(o.live) : undefined;
+    const desired = requireObjects(readManifests(o.desired), 'desired', o.desired);
+    const live = o.live ? requireObjects(readManifests(o.live), 'live', o.live) : undefined;
     const { items } = await call<{ items: TaskView[] }>(c, 'GET', '/v1/tasks?state=pending');
     const full = await Promise.all(items.map((t) => call<Task>(c, 'GET', `/v1/tasks/${encodeURIComponent(t.id)}`)));
     const results = verifyTasks(full, { desired, ...(live ? { live } : {}) });
@@ -179,7 +185,7 @@ export function tasksCommand(out: Out): Command {
     if (overdue.length > 0) throw new CliExit(1, `driftgate: ${overdue.length} overdue task(s) remain: ${overdue.map((t) => t.id).join(', ')}`);
   });
 
-  connectionOptions(tasks.command('show').description('show one task as a readable diff').argument('<id>')).action(async (id: string, o: Common) => {
+  connectionOptions(tasks.command('show').description('show one task as a readable diff').argument('<id>', 'task id', idArg('task'))).action(async (id: string, o: Common) => {
     const t = await call<Task>(resolveConnection(o), 'GET', `/v1/tasks/${encodeURIComponent(id)}`);
     out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : renderTask(t));
   });

@@ -5,6 +5,7 @@
 import { deepEqual, present } from '../admission/diff.ts';
 import { isSecretKind, redactSecret } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';
+import { DriftgateError } from '../errors.ts';
 import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
 import { parsePathPattern } from '../policy/path-pattern.ts';
 import type { Task } from '../tasks/task.ts';
@@ -60,9 +61,31 @@ export interface VerifyInputs {
 }
 
 export function verifyTasks(tasks: readonly Task[], inputs: VerifyInputs): Verification[] {
-  const desired = index(inputs.desired);
-  const live = inputs.live ? index(inputs.live) : undefined;
+  const desired = index(requireObjects(inputs.desired, 'desired'));
+  const live = inputs.live ? index(requireObjects(inputs.live, 'live')) : undefined;
   return tasks.map((t) => verifyTask(t, desired, live));
+}
+
+/** A revert is a fact about live, not Git: Git keeping the old values does not undo the bypass. */
+const NO_LIVE = 'Git kept the old values, but live was not checked: a revert needs live evidence (--live with kubectl get -o yaml of the objects)';
+
+/** Whether the desired manifests declare anything in this namespace (or omit namespaces, as rendered output often does). */
+function covers(desired: Map<string, KubeObject>, namespace: string): boolean {
+  for (const o of desired.values()) {
+    const ns = o.metadata?.namespace ?? '';
+    if (ns === '' || ns === namespace) return true;
+  }
+  return false;
+}
+
+/**
+ * Refuses a manifest set with no objects: an empty file from a failed `kustomize build`, a directory
+ * without manifests. Verified against nothing, every task would look "not in Git".
+ */
+export function requireObjects(objects: readonly SourcedObject[], what: 'desired' | 'live', path = ''): readonly SourcedObject[] {
+  if (objects.length > 0) return objects;
+  const hint = what === 'desired' ? 'render them again (kustomize build / helm template) and check that the command succeeded' : 'dump them again with kubectl get -o yaml';
+  throw new DriftgateError('INPUT_INVALID', `--${what}${path ? ` ${path}` : ''}: no Kubernetes objects (an empty file, or a directory without .yaml/.yml/.json files?): ${hint}`);
 }
 
 function lookup(m: Map<string, KubeObject>, t: Task): KubeObject | undefined {
@@ -77,6 +100,7 @@ export function verifyTask(t: Task, desired: Map<string, KubeObject>, live: Map<
   const ref = `${t.object.kind} ${t.object.namespace}/${t.object.name}`;
 
   if (t.operation === 'DELETE') {
+    if (!git && !covers(desired, t.object.namespace)) return v('pending', `${ref}: the desired manifests hold nothing in namespace ${t.object.namespace}: render the manifests that declare it`);
     if (!git) return v('backported', `${ref} is no longer in Git: the deletion is in Git`);
     if (live && liveObj) return v('reverted', `${ref} is in Git and live again: the deletion was reverted`);
     return v('pending', `${ref} is still in Git${live ? ' but not live' : ''}: sync it back from Git, or delete it in Git`);
@@ -100,8 +124,9 @@ export function verifyTask(t: Task, desired: Map<string, KubeObject>, live: Map<
     lines.push(`${c.path}: ${state}: Git ${showValue(g)}, bypass ${showValue(c.before)} → ${showValue(c.after)}`);
   }
   if (allAfter) return v('backported', ...lines);
-  if (allBefore && (!live || liveAgrees)) return v('reverted', ...lines, live ? 'live equals Git again' : 'live not checked (no --live): Git kept the old values');
-  if (allBefore) lines.push('live still differs from Git: revert it (sync), or put the change into Git');
+  if (allBefore && live && liveAgrees) return v('reverted', ...lines, 'live equals Git again');
+  if (allBefore && !live) lines.push(NO_LIVE);
+  else if (allBefore) lines.push('live still differs from Git: revert it (sync), or put the change into Git');
   else lines.push('partly done: some paths match neither side or only one side');
   return v('pending', ...lines);
 }

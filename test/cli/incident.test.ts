@@ -81,13 +81,24 @@ describe('a scripted incident, start to finish', () => {
     writeFileSync(join(git, 'api.json'), JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'prod' }, spec: live.spec }));
     writeFileSync(join(git, 'settings.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: prod}\ndata: {LOG_LEVEL: info}\n');
 
-    const dry = await cli(['tasks', 'verify', '--desired', git, '--dry-run'], env);
+    // Git alone proves a backport, never a revert: live may still have the bypass
+    const gitOnly = await cli(['tasks', 'verify', '--desired', git, '--dry-run'], env);
+    assert.equal(gitOnly.code, 0, gitOnly.stderr);
+    assert.match(gitOnly.stdout, /would be backported/);
+    assert.match(gitOnly.stdout, /still pending\n.*\n +Git kept the old values, but live was not checked: a revert needs live evidence \(--live/);
+    assert.doesNotMatch(gitOnly.stdout, /reverted/);
+
+    const liveDir = join(dir, 'live');
+    mkdirSync(liveDir);
+    writeFileSync(join(liveDir, 'api.json'), JSON.stringify(live));
+    writeFileSync(join(liveDir, 'settings.json'), JSON.stringify(configMap('info'))); // Argo CD synced it back
+    const dry = await cli(['tasks', 'verify', '--desired', git, '--live', liveDir, '--dry-run'], env);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would be backported/);
     assert.match(dry.stdout, /would be reverted/);
     assert.match(dry.stdout, /2 pending task\(s\) checked, 0 resolved \(dry run\)/);
 
-    const verified = await cli(['tasks', 'verify', '--desired', git, '--commit', 'abc1234', '-o', 'json'], env);
+    const verified = await cli(['tasks', 'verify', '--desired', git, '--live', liveDir, '--commit', 'abc1234', '-o', 'json'], env);
     assert.equal(verified.code, 0, verified.stderr);
     const out = JSON.parse(verified.stdout) as { results: { taskId: string; verdict: string }[]; resolved: string[] };
     assert.equal(out.resolved.length, 2);

@@ -54,7 +54,7 @@ const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespac
 describe('tasks verify against Git', () => {
   const cases: [string, Record<string, string>, Task, 'backported' | 'reverted' | 'pending', RegExp][] = [
     ['backported: Git now has every bypass value', { 'apps/api.yaml': deployment('api:1.3.0', '2Gi') }, task('t1'), 'backported', /Git has the bypass value/],
-    ['reverted: Git kept every old value', { 'apps/api.yaml': deployment('api:1.2.0', '512Mi') }, task('t2'), 'reverted', /live not checked/],
+    ['pending, not reverted, when Git kept every old value but live was not checked', { 'apps/api.yaml': deployment('api:1.2.0', '512Mi') }, task('t2'), 'pending', /live was not checked: a revert needs live evidence/],
     ['pending when only part is in Git', { 'apps/api.yaml': deployment('api:1.3.0', '512Mi') }, task('t3'), 'pending', /partly done/],
     ['pending when Git has neither value', { 'apps/api.yaml': deployment('api:2.0.0', '1Gi') }, task('t4'), 'pending', /Git has neither/],
     ['pending when the object is missing from Git', { 'apps/other.yaml': CM }, task('t5'), 'pending', /not in the desired manifests/],
@@ -68,6 +68,7 @@ describe('tasks verify against Git', () => {
     ],
     ['matches rendered manifests that omit the namespace', { 'api.yaml': deployment('api:1.3.0', '2Gi').replace(', namespace: prod', '') }, task('t8'), 'backported', /bypass value/],
     ['backports a DELETE once the object left Git', { 'cm.yaml': CM }, task('t9', { operation: 'DELETE', changes: [] }), 'backported', /no longer in Git/],
+    ['keeps a DELETE pending when the desired manifests hold nothing of its namespace', { 'cm.yaml': CM.replace('namespace: prod', 'namespace: other') }, task('t11', { operation: 'DELETE', changes: [] }), 'pending', /hold nothing in namespace prod/],
     ['keeps a DELETE pending while Git still declares the object', { 'api.yaml': deployment('api:1.2.0', '512Mi') }, task('t10', { operation: 'DELETE', changes: [] }), 'pending', /still in Git/],
   ];
   for (const [name, files, t, want, explanation] of cases) {
@@ -86,6 +87,28 @@ describe('tasks verify against Git', () => {
     const r = verifyTasks([task('b')], { desired, live: liveDrifted })[0]!;
     assert.equal(r.verdict, 'pending');
     assert.match(r.explanation.join('\n'), /live still differs from Git/);
+  });
+
+  for (const [name, files] of [
+    ['an empty file (a failed kustomize build piped to a file)', { 'desired.yaml': '' }],
+    ['a file of comments and empty documents', { 'desired.yaml': '# rendered\n---\n---\n' }],
+    ['a directory without manifests', { 'README.md': '# not a manifest' }],
+  ] as const) {
+    it(`refuses ${name} as the desired manifests, never reporting every task "not in Git"`, () => {
+      const desired = readManifests(tree(files));
+      assert.throws(() => verifyTasks([task('x', { operation: 'DELETE', changes: [] })], { desired }), { code: 'INPUT_INVALID', message: /--desired: no Kubernetes objects .*render them again/ });
+    });
+  }
+
+  it('refuses unparsable YAML as the desired manifests', () => {
+    assert.throws(() => readManifests(tree({ 'desired.yaml': 'kind: [Deployment\n' })), { code: 'INPUT_INVALID', message: /invalid YAML/ });
+    assert.throws(() => readManifests(tree({ 'desired.yaml': 'Error: accumulating resources: not found\n' })), { code: 'INPUT_INVALID', message: /invalid YAML/ });
+    assert.throws(() => readManifests(tree({ 'desired.yaml': 'kustomize failed\n' })), { code: 'INPUT_INVALID', message: /expected Kubernetes objects, found string/ });
+  });
+
+  it('refuses an empty live dump', () => {
+    const desired = readManifests(tree({ 'api.yaml': deployment('api:1.2.0', '512Mi') }));
+    assert.throws(() => verifyTasks([task('x', { operation: 'CREATE' })], { desired, live: [] }), { code: 'INPUT_INVALID', message: /--live: no Kubernetes objects/ });
   });
 
   it('reads values by merge-key paths, with the API default protocol', () => {
