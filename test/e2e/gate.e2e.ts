@@ -5,10 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { Driftgate, keepLogs, registerWebhook, unregisterWebhook } from './harness/driftgate.ts';
+import { summarize, timePatches, type Sample } from './harness/latency.ts';
 import { deployment, SECRET_VALUE, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -253,6 +255,35 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       assert.equal(list.length, 2);
       assert.ok(list.every((t) => t.state === 'pending'));
       assert.match(alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:6.6.6']).stderr, DENIED);
+    });
+  });
+
+  describe('what the webhook costs a kubectl user', () => {
+    it('reports the median and p99 latency it adds to a kubectl PATCH (rollout restart of a GitOps-owned Deployment)', async (t) => {
+      const probeDenied = () => unmanagedCreateIsDenied(cluster);
+      const on: Sample[] = [];
+      const off: Sample[] = [];
+      await timePatches(cluster, 'alice', 'prod', 'api', 20); // warm-up: connections, caches, JIT
+      // alternating rounds, so both sides see the same machine load
+      for (let round = 0; round < 5; round++) {
+        on.push(...(await timePatches(cluster, 'alice', 'prod', 'api', 80)));
+        await unregisterWebhook(cluster, () => !probeDenied());
+        off.push(...(await timePatches(cluster, 'alice', 'prod', 'api', 80)));
+        await registerWebhook(cluster, dg, probeDenied);
+      }
+      assert.ok([...on, ...off].every((s) => s.status === 200));
+      assert.ok(on.every((s) => /allowance \\?"rollout-restart/.test(s.warning ?? '')), 'every timed PATCH went through driftgate');
+      assert.ok(off.every((s) => s.warning === undefined), 'no timed PATCH without the webhook reached driftgate');
+      const withWebhook = summarize(on);
+      const without = summarize(off);
+      const lines = [
+        `kubectl PATCH through kube-apiserver, ${withWebhook.n} requests each way in 5 alternating rounds, sequential, one connection (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores):`,
+        `  without the webhook: median ${without.medianMs} ms, p99 ${without.p99Ms} ms`,
+        `  with driftgate:      median ${withWebhook.medianMs} ms, p99 ${withWebhook.p99Ms} ms`,
+        `  added:               median ${Math.round((withWebhook.medianMs - without.medianMs) * 100) / 100} ms, p99 ${Math.round((withWebhook.p99Ms - without.p99Ms) * 100) / 100} ms`,
+      ];
+      for (const l of lines) t.diagnostic(l);
+      if (process.env.E2E_REPORT) appendFileSync(process.env.E2E_REPORT, `${lines.join('\n')}\n`);
     });
   });
 });

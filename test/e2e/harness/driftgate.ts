@@ -142,6 +142,16 @@ export async function registerWebhook(cluster: Cluster, dg: Driftgate, probe: ()
   throw new Error('the API server did not start calling the webhook within 10 s');
 }
 
+/** Deletes the webhook configuration and waits until the API server stops calling it. */
+export async function unregisterWebhook(cluster: Cluster, gone: () => boolean): Promise<void> {
+  cluster.ok(['delete', 'validatingwebhookconfiguration', 'driftgate']);
+  for (let i = 0; i < 100; i++) {
+    if (gone()) return;
+    await sleep(100);
+  }
+  throw new Error('the API server kept calling the webhook 10 s after its configuration was deleted');
+}
+
 /** E2E_LOGS=DIR keeps driftgate's and the API server's logs (and the audit log) for a look after the run. */
 export function keepLogs(cluster: Cluster | undefined, dg: Driftgate | undefined, name = 'e2e'): void {
   const dir = process.env.E2E_LOGS;
