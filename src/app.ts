@@ -5,6 +5,7 @@
  */
 import express, { type Express } from 'express';
 import type { ReviewDeps } from './admission/review.ts';
+import { consoleRouter, type ConsoleDeps } from './console/console.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { grantsApi, type ApiDeps } from './http/api/grants-api.ts';
 import { isValidateRequest, validateHandler, type NodeHandler, type ValidateOptions } from './http/validate-handler.ts';
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly api?: ApiDeps;
   /** driftgate's public grant-signing keys */
   readonly jwks?: () => unknown;
+  /** the web console under /ui/; absent: not served */
+  readonly console?: ConsoleDeps;
   /** Prometheus exposition for GET /metrics */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -55,6 +58,7 @@ export function buildApi(deps: AppDeps): Express {
     });
   }
   if (deps.api) app.use(grantsApi(deps.api));
+  if (deps.console) app.use('/ui', consoleRouter(deps.console));
   app.use(notFound);
   app.use(errorHandler);
   return app;

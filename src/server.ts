@@ -17,6 +17,7 @@ import type { BreakGlassStore } from './store/store.ts';
 import type { ClusterCache } from './cluster/cluster-cache.ts';
 import { LandingCheck } from './cluster/landing-check.ts';
 import { Metrics } from './metrics.ts';
+import { openPeopleLoop } from './console/people-loop.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
@@ -131,11 +132,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const metrics = new Metrics({ store, policy: policy.current, now });
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
+  // notifications (outbox in dataDir) and the console under /ui/
+  const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });
   const app = buildApp({
-    review: { policy: policy.current, clock, grants: store, tasks: store, cluster, logger },
+    review: { policy: policy.current, clock, grants: store, tasks: people.recorder(store), cluster, logger },
     readiness: { notReady: () => [...storeNotReady(), ...(cluster?.notReady() ?? [])] },
     validate: { onResult: (r) => metrics.observe(r) },
-    api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError() },
+    api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError(), onGrantEvent: people.onGrantEvent },
+    console: people.console,
     jwks: () => keys.jwks(),
     metrics: exposition,
   });
@@ -147,6 +151,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.requestTimeout = 30_000;
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
+  people.start();
   let metricsServer: PlainServer | undefined;
   if (opts.metricsPort !== undefined) {
     metricsServer = createPlainServer((req, res) => {
@@ -176,6 +181,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       landingCheck?.stop();
       selfManaged?.stop();
       await cluster?.close();
+      await people.close();
       await store.close();
     },
   };

@@ -91,15 +91,16 @@ export class Notifier {
     return new Notifier(deps, outbox);
   }
 
-  /** Starts the sweep and the delivery loop. */
-  start(): void {
+  /** Starts the delivery loop and (unless told not to) the sweep. */
+  start(opts: { sweep?: boolean } = {}): void {
+    this.#pump();
+    if (opts.sweep === false) return;
     const tick = () => {
       void this.sweep().finally(() => {
         if (!this.#closed) this.#sweepTimer = setTimeout(tick, this.#deps.policy().notifications.sweepIntervalMs).unref();
       });
     };
     tick();
-    this.#pump();
   }
 
   // ---- facts in ----
