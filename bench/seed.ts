@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import type { Grant } from '../src/grants/grant.ts';
 import { signGrant } from '../src/grants/token.ts';
 import { KeyRing } from '../src/keys/key-ring.ts';
-import { JOURNAL_FILE } from '../src/store/embedded-store.ts';
+import { loadChainKey } from '../src/keys/journal-key.ts';
+import { ANCHOR_FILE, JOURNAL_FILE } from '../src/store/embedded-store.ts';
 import { Journal } from '../src/store/journal.ts';
 import type { Task } from '../src/tasks/task.ts';
 
 export async function seedStore(dataDir: string, grants: number, tasks: number, now = new Date()): Promise<void> {
   const keys = await KeyRing.load(join(dataDir, 'keys'), now);
-  const { journal } = await Journal.open(join(dataDir, JOURNAL_FILE));
+  const keysDir = join(dataDir, 'keys');
+  const { journal } = await Journal.open(join(dataDir, JOURNAL_FILE), { key: loadChainKey(keysDir, true), anchorFile: join(keysDir, ANCHOR_FILE) });
   const iso = now.toISOString();
   const expires = new Date(now.getTime() + 4 * 3600_000).toISOString();
   const CHUNK = 2000;

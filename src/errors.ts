@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'INPUT_INVALID'
   | 'CERTS_INVALID'
   | 'JOURNAL_TAMPERED'
+  | 'JOURNAL_LEGACY'
   | 'STORE_UNAVAILABLE'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -32,7 +33,9 @@ const STATUS: Record<ErrorCode, number> = {
   INPUT_INVALID: 400,
   CERTS_INVALID: 500,
   JOURNAL_TAMPERED: 500,
-  STORE_UNAVAILABLE: 500,
+  JOURNAL_LEGACY: 500,
+  // the store refuses writes for now (full disk, API server unreachable): retry later
+  STORE_UNAVAILABLE: 503,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,

@@ -12,6 +12,8 @@ export interface MetricSources {
   readonly store: BreakGlassStore | undefined;
   readonly policy: () => Policy;
   readonly now: () => Date;
+  /** the embedded journal's durable head (record count, last MAC); absent with the Kubernetes store */
+  readonly journal?: () => { readonly count: number; readonly head: string };
 }
 
 export class Metrics {
@@ -59,6 +61,13 @@ export class Metrics {
         this.set(sources.store ? sources.store.listGrants({ state: 'active' }, sources.now()).length : 0);
       },
     });
+    const journal = sources.journal;
+    if (journal) {
+      new Gauge({ name: 'driftgate_journal_records', help: 'Records in the embedded journal (acknowledged, durable); it never goes down', registers, collect() { this.set(journal().count); } });
+      // The head's first 48 bits as a number (exact in a float64; no label churn): an outside record
+      // of the head. `printf '%d:%012x' <records> <head>` is the form journal verify --expect-head takes.
+      new Gauge({ name: 'driftgate_journal_head', help: 'The first 48 bits of the embedded journal head MAC, as an integer', registers, collect() { this.set(Number.parseInt(journal().head.slice(0, 12), 16)); } });
+    }
     // Pending and overdue are counted in one pass over the task summaries per scrape.
     let cached: { at: number; pending: number; overdue: number } | undefined;
     const taskCounts = () => {

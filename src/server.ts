@@ -101,6 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
   let store: BreakGlassStore;
   let storeNotReady: () => string[] = () => [];
+  let journalHead: (() => { count: number; head: string }) | undefined;
   if (opts.store === 'kubernetes') {
     const { KubernetesStore } = await import('./store/kubernetes-store.ts');
     const k8s = await KubernetesStore.open({ kubeConfig: await kubeConfig(), namespace: opts.storeNamespace ?? 'driftgate', keys, logger });
@@ -108,7 +109,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     storeNotReady = () => k8s.notReady();
     logger.info({ namespace: opts.storeNamespace ?? 'driftgate' }, 'store: BreakGlassGrant and DriftTask objects in the Kubernetes API');
   } else {
-    store = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now());
+    const embedded = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now(), { keysDir: opts.keysDir ?? join(opts.dataDir, 'keys') });
+    store = embedded;
+    storeNotReady = () => embedded.notReady();
+    journalHead = () => embedded.anchor;
   }
   let cluster: ClusterCache | undefined;
   let landingCheck: LandingCheck | undefined;
@@ -130,7 +134,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (authenticator.dev) logger.warn(`GRANT API USES A ${authenticator.description}`);
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
 
-  const metrics = new Metrics({ store, policy: policy.current, now });
+  const metrics = new Metrics({ store, policy: policy.current, now, ...(journalHead ? { journal: journalHead } : {}) });
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   // notifications (outbox in dataDir) and the console under /ui/
   const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });

@@ -12,7 +12,7 @@ import { CliExit } from './exit.ts';
 import { grantCommand, tasksCommand } from './breakglass-commands.ts';
 import { policyCommand } from './policy-command.ts';
 import { issueDevToken } from '../auth/authenticator.ts';
-import { readJournal } from '../store/journal.ts';
+import { journalCommand } from './journal-command.ts';
 import { KeyRing } from '../keys/key-ring.ts';
 import { rotateSecretKey } from '../keys/secret-keys.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -160,26 +160,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       out.stdout(await issueDevToken(o.dataDir, o.user, groups, Math.floor(parseDuration(o.ttl) / 1000)));
     });
 
-  program
-    .command('journal')
-    .description('inspect the embedded store\'s journal')
-    .command('verify')
-    .description('check the hash chain of a journal file (exit 1 on tampering)')
-    .argument('[file]', 'journal file', 'data/journal.jsonl')
-    .action((file: string) => {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        throw new CliExit(2, `driftgate: cannot read ${file}: ${(err as Error).message}`);
-      }
-      const r = readJournal(text);
-      if (r.problems.length > 0) {
-        out.stdout(`${file}: TAMPERED after record ${r.entries.length}:\n  ${r.problems.join('\n  ')}`);
-        throw new CliExit(1);
-      }
-      out.stdout(`${file}: ${r.entries.length} records, hash chain intact${r.tornTail ? ' (an incomplete last line from a crash is ignored)' : ''}`);
-    });
+  program.addCommand(journalCommand(out));
 
   program
     .command('keys')

@@ -1,7 +1,9 @@
 /**
  * The embedded store: the journal plus in-memory indexes, so a decision never reads the file.
- * Grants are honoured only when their token verifies and matches the record, and never when the
- * journal's hash chain is broken. Every admitted bypass is a durable task before the webhook answers.
+ * Grants are honoured only when their token (which signs the state and approvals) verifies and
+ * matches the record, and never when the journal fails verification (keyed chain, anchor): then the
+ * store is read-only and not ready. Revocations carry a signed proof. Every admitted bypass is a
+ * durable task before the webhook answers. Threat model: docs/storage.md.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -11,17 +13,21 @@ import { DriftgateError } from '../errors.ts';
 import type { Grant, GrantSource } from '../grants/grant.ts';
 import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
-import { signGrant, tokenProblem } from '../grants/token.ts';
+import { checkRevocation, signGrant, signRevocation, tokenProblem } from '../grants/token.ts';
+import { loadChainKey } from '../keys/journal-key.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
-import { Journal, readRecordAt, type JournalEntry, type OpenAppend } from './journal.ts';
+import { formatAnchor, Journal, readRecordAt, type Anchor, type JournalEntry, type OpenAppend } from './journal.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
+/** the journal's anchor (record count and last MAC), kept with the keys, outside the data directory */
+export const ANCHOR_FILE = 'journal.anchor';
 
 type GrantRecord = { grant: Grant };
 type ApprovalRecord = { id: string; approval: Approval; state: Grant['state']; token: string };
-type RevokeRecord = { id: string; by: string; at: string; reason?: string };
+/** `proof`: driftgate's signed revocation (typ driftgate-revocation+jwt) */
+type RevokeRecord = { id: string; by: string; at: string; reason?: string; proof: string };
 type TaskRecord = { task: Task };
 type ResolveRecord = { id: string; state: TaskState; resolution?: Resolution };
 type VerifyRecord = { id: string; verification: VerificationRecord };
@@ -71,6 +77,13 @@ export interface TaskFilter {
   readonly namespace?: string;
 }
 
+export interface EmbeddedStoreOptions {
+  /** where the chain key and the anchor live (default: <dataDir>/keys, with the signing keys) */
+  readonly keysDir?: string;
+  /** file operations (tests inject failures) */
+  readonly openFile?: OpenAppend;
+}
+
 export class EmbeddedStore implements GrantSource, TaskRecorder {
   #journal!: Journal;
   readonly #keys: KeyRing;
@@ -87,34 +100,65 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   /** verification history by task (rare, small: kept in memory) */
   readonly #verifications = new Map<string, VerificationRecord[]>();
   #readFd: number | undefined;
-  readonly #inflight = new Map<string, Promise<{ id: string }>>();
+  readonly #inflight = new Map<string, Promise<{ id: string; record?: string }>>();
   #mutations: Promise<unknown> = Promise.resolve();
   #tampered: readonly string[] = [];
+  /** signed revocation proofs read at replay, checked once the journal is read */
+  readonly #proofs: RevokeRecord[] = [];
 
   private constructor(keys: KeyRing, logger: Logger) {
     this.#keys = keys;
     this.#logger = logger;
   }
 
-  /** breaks in the journal's hash chain; when any, no grant is honoured */
+  /** why the journal failed verification (chain, anchor); when any, no grant is honoured and no record is written */
   get tampered(): readonly string[] {
     return this.#tampered;
   }
 
-  static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date(), openFile?: OpenAppend): Promise<EmbeddedStore> {
+  static async open(dataDir: string, keys: KeyRing, logger: Logger, now: () => Date = () => new Date(), o: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
     const store = new EmbeddedStore(keys, logger);
+    const keysDir = o.keysDir ?? join(dataDir, 'keys');
     // Records are applied as the file streams past: a large journal is never held in memory.
-    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), now, openFile, (e, offset, length) => store.#apply(e, offset, length));
+    const { journal, reading } = await Journal.open(join(dataDir, JOURNAL_FILE), {
+      key: loadChainKey(keysDir, true),
+      anchorFile: join(keysDir, ANCHOR_FILE),
+      now,
+      ...(o.openFile ? { openFile: o.openFile } : {}),
+      onEntry: (e, offset, length) => store.#apply(e, offset, length),
+    });
     store.#journal = journal;
     store.#tampered = reading.problems;
     if (reading.tornTail) logger.warn({ file: journal.file }, 'journal: incomplete last line (crash during a write) cut off');
     if (reading.problems.length > 0) {
-      logger.error({ file: journal.file, problems: reading.problems }, 'JOURNAL TAMPERED: hash chain broken; no grant from this journal will be honoured (driftgate journal verify)');
+      logger.error(
+        { file: journal.file, problems: reading.problems },
+        'JOURNAL TAMPERED: the journal fails verification; no grant is honoured and no record is written until it is resolved (driftgate journal verify; docs/runbook.md)',
+      );
     }
     for (const g of store.#grants.values()) await store.#verify(g);
+    for (const r of store.#proofs) await store.#checkProof(r);
+    store.#proofs.length = 0;
     store.#reindex();
-    logger.info({ grants: store.#grants.size, tasks: store.#tasks.size, records: reading.count }, 'journal replayed');
+    logger.info({ grants: store.#grants.size, tasks: store.#tasks.size, records: reading.count, head: formatAnchor(journal.anchor) }, 'journal replayed');
     return store;
+  }
+
+  /** The journal's durable head (record count, last MAC): metrics and audit annotations carry it. */
+  get anchor(): Anchor {
+    return this.#journal.anchor;
+  }
+
+  /** Reasons the store cannot record now (failed verification, a write that failed). */
+  notReady(): string[] {
+    const why = this.#journal.unavailable();
+    return why ? [why] : [];
+  }
+
+  async #checkProof(r: RevokeRecord): Promise<void> {
+    const checked = r.proof ? await checkRevocation(r.proof, r.id, this.#keys) : { problem: 'no signed proof' };
+    // A revocation only ever takes power away: it applies either way, a bad proof is reported.
+    if ('problem' in checked) this.#logger.error({ grant: r.id, problem: checked.problem }, 'journal: revocation record without a genuine signature (written by hand?)');
   }
 
   #apply(e: JournalEntry, offset: number, length: number): void {
@@ -134,6 +178,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
         const r = e.data as RevokeRecord;
         const g = this.#grants.get(r.id);
         if (g) this.#grants.set(r.id, { ...g, revokedBy: r.by, revokedAt: r.at, state: 'revoked' });
+        this.#proofs.push(r);
         break;
       }
       case 'task.recorded': {
@@ -218,7 +263,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     return this.#exclusive(async () => {
       const g = this.#mustGet(id);
       check(g);
-      const rec: RevokeRecord = { id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
+      const revocation = { grantId: id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
+      const rec: RevokeRecord = { id, by, at: revocation.at, ...(reason ? { reason } : {}), proof: await signRevocation(revocation, this.#keys) };
       await this.#journal.append('grant.revoked', rec);
       const updated: Grant = { ...g, revokedBy: by, revokedAt: rec.at, state: 'revoked' };
       this.#grants.set(id, updated);
@@ -246,7 +292,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
 
   // ---- tasks ----
 
-  recordBypass(draft: TaskDraft): Promise<{ id: string }> {
+  /** `record`: `<seq>:<mac prefix>` of the task's journal record, an anchor for the audit log. */
+  recordBypass(draft: TaskDraft): Promise<{ id: string; record?: string }> {
     const known = this.#taskByUid.get(draft.admissionUid);
     if (known) return Promise.resolve({ id: known });
     const pending = this.#inflight.get(draft.admissionUid);
@@ -257,7 +304,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
         this.#tasks.set(task.id, { summary: compact(summarize(task), this.#strings), offset: rec.offset, length: rec.length });
         this.#taskByUid.set(task.admissionUid, task.id);
         this.#inflight.delete(draft.admissionUid);
-        return { id: task.id };
+        return { id: task.id, record: formatAnchor({ count: rec.seq, head: rec.mac }) };
       },
       (err: unknown) => {
         this.#inflight.delete(draft.admissionUid);

@@ -1,19 +1,29 @@
 /**
  * The embedded store's journal (SPEC §7): an append-only file, one JSON record per line, each record
- * carrying the hash of the previous one. A write is acknowledged only after it is on disk (datasync).
+ * carrying a keyed MAC of the previous record's MAC and its own body. A write is acknowledged only
+ * once every byte of it is on disk (short writes are continued, then datasync).
  *
- * Line format: {"hash":"<64 hex>","prev":"<64 hex>","body":<body>} where body is
- * {"seq":n,"at":"…","type":"…","data":…} and hash = sha256(prev + "\n" + the exact body text). Hashing
- * the text as written (not a re-serialization) keeps verification exact whatever the data holds.
+ * Line format: {"mac":"<64 hex>","prev":"<64 hex>","body":<body>} where body is
+ * {"seq":n,"at":"…","type":"…","data":…} and mac = HMAC-SHA256(chain key, prev + "\n" + the exact
+ * body text). The chain key lives with the signing keys (src/keys/journal-key.ts): without it nobody
+ * can recompute the chain after editing, inserting or deleting a record.
+ *
+ * A cut tail leaves a valid chain, so the journal also keeps an anchor outside the file (the keys
+ * directory): the record count and the last MAC, rewritten after every durable write. A journal
+ * shorter than its anchor, or whose record at the anchor's count has another MAC, was cut or
+ * rewritten. Bypass audit annotations carry `seq:mac` of their task record as a second, external
+ * anchor (`driftgate journal verify --expect-head`).
  *
  * Concurrent appends are group-committed: records queued while a write is in flight go out together
- * in the next write and share one datasync, in the order they were appended.
+ * in the next write and share one datasync, in the order they were appended. A failed write is cut
+ * back to the last acknowledged byte and the whole batch is refused; the journal stays usable and
+ * the next append tries again (a full disk that gets space back recovers without a restart).
  */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { open, writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DriftgateError, errorMessage } from '../errors.ts';
+import type { ChainKey } from '../keys/journal-key.ts';
 
 export interface JournalEntry<T = unknown> {
   readonly seq: number;
@@ -23,24 +33,34 @@ export interface JournalEntry<T = unknown> {
 }
 
 export const GENESIS = '0'.repeat(64);
-const PREFIX = /^\{"hash":"([0-9a-f]{64})","prev":"([0-9a-f]{64})","body":/;
-const PREFIX_LENGTH = '{"hash":"","prev":"","body":'.length + 128;
+const PREFIX = /^\{"mac":"([0-9a-f]{64})","prev":"([0-9a-f]{64})","body":/;
+const PREFIX_LENGTH = '{"mac":"","prev":"","body":'.length + 128;
+const LEGACY_PREFIX = '{"hash":"';
 
-export function chainHash(prev: string, body: string): string {
-  return createHash('sha256').update(prev).update('\n').update(body).digest('hex');
+export const LEGACY_MESSAGE =
+  'was written by a driftgate before 0.2 (unkeyed hash chain, unsigned grant states); it is not trusted. ' +
+  'Check it with the old version, then move it aside (keep it as evidence) and start with an empty journal: see docs/storage.md "Upgrading from an unkeyed journal"';
+
+/** Where the journal's head must be (from the anchor file, or an audit annotation). */
+export interface Anchor {
+  readonly count: number;
+  /** the MAC of record `count` (GENESIS for an empty journal); a prefix of at least 12 hex is enough */
+  readonly head: string;
 }
 
 export interface JournalReading {
   /** trusted records, in order (only `readJournal` collects them; a streamed replay hands them out) */
   readonly entries: JournalEntry[];
   readonly count: number;
-  /** the hash of the last trusted record (the chain continues from here) */
+  /** the MAC of the last trusted record (the chain continues from here) */
   readonly lastHash: string;
   /** byte length of the trusted prefix of the file */
   readonly goodBytes: number;
   /** an incomplete last line (a crash mid-write): not trusted, safe to cut */
   readonly tornTail: boolean;
-  /** breaks in the chain: any entry here means the file was edited */
+  /** the file is in the unkeyed format of driftgate < 0.2 */
+  readonly legacy: boolean;
+  /** breaks in the chain or disagreements with an anchor: any entry here means the file was edited */
   readonly problems: readonly string[];
 }
 
@@ -52,22 +72,33 @@ class ChainReader {
   count = 0;
   goodBytes = 0;
   lineNo = 0;
+  legacy = false;
   readonly problems: string[] = [];
+  /** MACs of the records whose sequence numbers an anchor names */
+  readonly seen = new Map<number, string>();
+  readonly #key: ChainKey;
+  readonly #watch: ReadonlySet<number>;
   readonly #onEntry: OnEntry;
 
-  constructor(onEntry: OnEntry) {
+  constructor(key: ChainKey, watch: ReadonlySet<number>, onEntry: OnEntry) {
+    this.#key = key;
+    this.#watch = watch;
     this.#onEntry = onEntry;
   }
 
   /** `line` without its newline; `offset`/`bytes`: where the line (with newline) sits in the file. */
   line(line: string, offset: number, bytes: number): boolean {
     this.lineNo += 1;
+    if (this.lineNo === 1 && line.startsWith(LEGACY_PREFIX)) {
+      this.legacy = true;
+      return this.#fail(`the journal ${LEGACY_MESSAGE}`);
+    }
     const m = PREFIX.exec(line);
     if (!m || !line.endsWith('}')) return this.#fail('not a journal record');
     const body = line.slice(PREFIX_LENGTH, -1);
-    const [, hash, linePrev] = m;
-    if (linePrev !== this.prev) return this.#fail(`chain broken (prev does not match line ${this.lineNo - 1})`);
-    if (chainHash(linePrev!, body) !== hash) return this.#fail('hash mismatch (record edited)');
+    const [, mac, linePrev] = m;
+    if (linePrev !== this.prev) return this.#fail(`chain broken (prev does not match line ${this.lineNo - 1}: a record was removed, inserted or reordered)`);
+    if (this.#key.mac(linePrev!, body) !== mac) return this.#fail('MAC mismatch (record edited, or written without the chain key)');
     let entry: JournalEntry;
     try {
       entry = JSON.parse(body) as JournalEntry;
@@ -76,8 +107,9 @@ class ChainReader {
     }
     if (entry.seq !== this.count + 1) return this.#fail(`sequence ${entry.seq}, expected ${this.count + 1}`);
     this.count += 1;
-    this.prev = hash!;
+    this.prev = mac!;
     this.goodBytes = offset + bytes;
+    if (this.#watch.has(this.count)) this.seen.set(this.count, mac!);
     this.#onEntry(entry, offset, bytes);
     return true;
   }
@@ -86,15 +118,33 @@ class ChainReader {
     this.problems.push(`line ${this.lineNo}: ${why}`);
     return false;
   }
+
+  /** Problems with the anchors: the journal must contain each anchored record, with the anchored MAC. */
+  anchorProblems(anchors: readonly (Anchor & { readonly from: string })[]): string[] {
+    const out: string[] = [];
+    for (const a of anchors) {
+      if (a.count === 0) continue;
+      const mac = this.seen.get(a.count);
+      if (this.count < a.count) out.push(`${a.from} says ${a.count} records, the journal has ${this.count} trusted: records ${this.count + 1}–${a.count} are missing (cut off or removed)`);
+      else if (!mac || !mac.startsWith(a.head)) out.push(`record ${a.count} is not the one ${a.from} names (MAC ${mac?.slice(0, 16) ?? 'none'}…, expected ${a.head.slice(0, 16)}…): the journal was replaced`);
+    }
+    return out;
+  }
 }
 
-/** Reads and checks a journal's text. Pure: the caller decides what to do with torn tails and breaks. */
-export function readJournal(text: string): JournalReading {
+/** Reads and checks a journal's text against its chain key and anchors. Pure. */
+export function readJournal(text: string, key: ChainKey, anchors: readonly (Anchor & { readonly from: string })[] = []): JournalReading {
   const entries: JournalEntry[] = [];
-  const reader = new ChainReader((e) => entries.push(e));
+  const reader = new ChainReader(key, new Set(anchors.map((a) => a.count)), (e) => entries.push(e));
   const buf = Buffer.from(text, 'utf8');
-  const tornTail = scanLines(buf, 0, (line, offset, bytes) => reader.line(line, offset, bytes));
-  return { entries, count: reader.count, lastHash: reader.prev, goodBytes: reader.goodBytes, tornTail: tornTail && reader.problems.length === 0, problems: reader.problems };
+  const torn = scanLines(buf, 0, (line, offset, bytes) => reader.line(line, offset, bytes));
+  return finish(reader, torn, anchors, entries);
+}
+
+function finish(reader: ChainReader, torn: boolean, anchors: readonly (Anchor & { readonly from: string })[], entries: JournalEntry[]): JournalReading {
+  const chainOk = reader.problems.length === 0;
+  const problems = chainOk ? reader.anchorProblems(anchors) : reader.problems;
+  return { entries, count: reader.count, lastHash: reader.prev, goodBytes: reader.goodBytes, tornTail: torn && chainOk, legacy: reader.legacy, problems };
 }
 
 /** Calls `fn` for each complete line of `buf`; returns true when bytes remain after the last newline. */
@@ -110,8 +160,8 @@ function scanLines(buf: Buffer, base: number, fn: (line: string, offset: number,
 const CHUNK = 1 << 20;
 
 /** Streams a journal file in 1 MiB chunks, so replaying a large journal never holds it whole. */
-function replayFile(file: string, onEntry: OnEntry): JournalReading {
-  const reader = new ChainReader(onEntry);
+function replayFile(file: string, key: ChainKey, anchors: readonly (Anchor & { readonly from: string })[], onEntry: OnEntry): JournalReading {
+  const reader = new ChainReader(key, new Set(anchors.map((a) => a.count)), onEntry);
   const fd = openSync(file, 'r');
   let carry = Buffer.alloc(0);
   let base = 0; // file offset of carry[0]
@@ -135,14 +185,64 @@ function replayFile(file: string, onEntry: OnEntry): JournalReading {
   } finally {
     closeSync(fd);
   }
-  const tornTail = carry.length > 0 && reader.problems.length === 0;
-  return { entries: [], count: reader.count, lastHash: reader.prev, goodBytes: reader.goodBytes, tornTail, problems: reader.problems };
+  return finish(reader, carry.length > 0, anchors, []);
+}
+
+/** Checks a journal file (streamed) against its chain key and anchors, without opening it for writing. */
+export function verifyJournalFile(file: string, key: ChainKey, anchors: readonly (Anchor & { readonly from: string })[]): JournalReading {
+  return replayFile(file, key, anchors, () => undefined);
+}
+
+// ---- the anchor file ----
+
+/** The anchor file's content; undefined when there is no file. */
+export function readAnchor(file: string): Anchor | undefined {
+  if (!existsSync(file)) return undefined;
+  let a: Partial<Anchor>;
+  try {
+    a = JSON.parse(readFileSync(file, 'utf8')) as Partial<Anchor>;
+  } catch (err) {
+    throw new DriftgateError('JOURNAL_TAMPERED', `journal anchor ${file} is unreadable (${errorMessage(err)}): see docs/runbook.md "Journal verification fails"`);
+  }
+  if (!Number.isInteger(a.count) || a.count! < 0 || typeof a.head !== 'string' || !/^[0-9a-f]{64}$/.test(a.head)) {
+    throw new DriftgateError('JOURNAL_TAMPERED', `journal anchor ${file} is not {count, head}: see docs/runbook.md "Journal verification fails"`);
+  }
+  return { count: a.count!, head: a.head };
+}
+
+const anchorText = (a: Anchor) => `${JSON.stringify({ count: a.count, head: a.head })}\n`;
+
+/** Writes the anchor durably (new installations and migrations). */
+export function writeAnchorSync(file: string, a: Anchor): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, anchorText(a), { mode: 0o600 });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** Parses `<count>:<mac prefix>` (the audit annotation / --expect-head form). */
+export function parseAnchor(text: string): Anchor {
+  const m = /^(\d{1,15}):([0-9a-f]{12,64})$/.exec(text.trim());
+  if (!m) throw new DriftgateError('INPUT_INVALID', `"${text}" is not <record count>:<MAC prefix of at least 12 hex>, e.g. 1042:3f9a0c1d2e4b (from a bypass's driftgate.io/journal audit annotation)`);
+  return { count: Number(m[1]), head: m[2]! };
+}
+
+export function formatAnchor(a: Anchor): string {
+  return `${a.count}:${a.head.slice(0, 16)}`;
 }
 
 export interface Appended<T = unknown> extends JournalEntry<T> {
   /** byte offset and length of the record's line in the file */
   readonly offset: number;
   readonly length: number;
+  /** the record's MAC: `seq:mac` is an anchor for it */
+  readonly mac: string;
 }
 
 /** Reads one record back from the file by its position (the store keeps positions, not bodies). */
@@ -154,25 +254,52 @@ export function readRecordAt(fd: number, offset: number, length: number): Journa
 }
 
 interface Pending {
-  readonly line: string;
-  readonly entry: JournalEntry;
-  readonly resolve: (e: JournalEntry) => void;
+  readonly type: string;
+  readonly at: string;
+  readonly data: unknown;
+  readonly resolve: (e: Appended) => void;
   readonly reject: (err: Error) => void;
 }
 
-/** The file operations the journal needs: fs.promises' FileHandle, or a stand-in that fails on cue. */
+/**
+ * The file operations the journal needs: fs.promises' FileHandle, or a stand-in that fails on cue.
+ * Writes are positional; `write` may write fewer bytes than asked (the journal continues).
+ */
 export interface AppendHandle {
-  write(data: string): Promise<unknown>;
+  write(buf: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
   close(): Promise<void>;
+  /** free bytes on the volume (after a full disk, the journal is unavailable until there is room) */
+  freeBytes?(): number;
 }
 
 export type OpenAppend = (file: string) => Promise<AppendHandle>;
 
-const openAppend: OpenAppend = async (file) => {
-  const fh: FileHandle = await open(file, 'a', 0o600);
-  return fh;
+const openForWrite: OpenAppend = async (file) => {
+  const fh = await open(file, 'r+');
+  return {
+    write: (buf, offset, length, position) => fh.write(buf, offset, length, position),
+    datasync: () => fh.datasync(),
+    truncate: (length) => fh.truncate(length),
+    close: () => fh.close(),
+    freeBytes: () => freeBytes(file),
+  };
 };
+
+/** Free space below which a journal that failed for lack of space stays unavailable. */
+const MIN_FREE_BYTES = 64 * 1024;
+/** After a failure other than a full disk, how long the journal reports itself unavailable. */
+const RETRY_AFTER_MS = 10_000;
+
+export interface JournalOptions {
+  readonly key: ChainKey;
+  /** the anchor file (outside the data directory: the keys directory) */
+  readonly anchorFile: string;
+  readonly now?: () => Date;
+  readonly openFile?: OpenAppend;
+  readonly onEntry?: OnEntry;
+}
 
 export interface OpenedJournal {
   readonly journal: Journal;
@@ -181,73 +308,90 @@ export interface OpenedJournal {
 
 export class Journal {
   readonly file: string;
-  #fh: AppendHandle;
-  #lastHash: string;
+  readonly #fh: AppendHandle;
+  readonly #key: ChainKey;
+  readonly #anchorFile: string;
+  readonly #now: () => Date;
+  /** the durable head: acknowledged records only */
+  #head: string;
   #seq: number;
+  #size: number;
   #queue: Pending[] = [];
   #flushing = false;
-  #failed: Error | undefined;
-  readonly #now: () => Date;
-  /** bytes in the file once every queued record is written: the next record's offset */
-  #size: number;
+  /** refused for good (tampered file, or a failed write whose tail could not be cut back) */
+  #failed: string | undefined;
+  /** the last write failed and was cut back; cleared by a successful write or free space */
+  #unavailable: { reason: string; at: number; space: boolean } | undefined;
+  #anchorWrite: Promise<void> = Promise.resolve();
+  #anchorPending = false;
 
-  private constructor(file: string, fh: AppendHandle, lastHash: string, seq: number, size: number, now: () => Date) {
+  private constructor(file: string, fh: AppendHandle, o: JournalOptions, reading: JournalReading, size: number) {
     this.file = file;
     this.#fh = fh;
-    this.#lastHash = lastHash;
-    this.#seq = seq;
+    this.#key = o.key;
+    this.#anchorFile = o.anchorFile;
+    this.#now = o.now ?? (() => new Date());
+    this.#head = reading.lastHash;
+    this.#seq = reading.count;
     this.#size = size;
-    this.#now = now;
+    if (reading.problems.length > 0) this.#failed = `journal ${file} failed verification (${reading.problems[0]}); no record is written until it is resolved: see docs/runbook.md "Journal verification fails"`;
   }
 
   /**
-   * Opens (creating) a journal. A torn last line is cut off; a broken chain is reported in
-   * `reading.problems` and new records chain on from the last trusted one.
+   * Opens (creating) a journal and checks it against its anchor. A torn last line is cut off. A
+   * journal that fails verification opens read-only: `reading.problems` says why, every append is
+   * refused. A journal in the old unkeyed format is refused (JOURNAL_LEGACY).
    */
-  static async open(
-    file: string,
-    now: () => Date = () => new Date(),
-    openFile: OpenAppend = openAppend,
-    onEntry: OnEntry = () => undefined,
-  ): Promise<OpenedJournal> {
+  static async open(file: string, o: JournalOptions): Promise<OpenedJournal> {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created = !existsSync(file);
-    const reading = created ? readJournal('') : replayFile(file, onEntry);
-    if (reading.tornTail) truncateSync(file, reading.goodBytes);
-    const size = created ? 0 : statSync(file).size;
-    const fh = await openFile(file);
+    let anchor = readAnchor(o.anchorFile);
     if (created) {
-      // make the new file's directory entry durable too
-      const d = openSync(dir, 'r');
-      try {
-        fsyncSync(d);
-      } finally {
-        closeSync(d);
+      closeSync(openSync(file, 'a', 0o600));
+      fsyncDir(dir);
+      if (!anchor) {
+        anchor = { count: 0, head: GENESIS };
+        writeAnchorSync(o.anchorFile, anchor);
       }
     }
-    // After a break, new records chain on from the last trusted one: verification still reports the break.
-    return { journal: new Journal(file, fh, reading.lastHash, reading.count, size, now), reading };
+    const anchors = anchor ? [{ ...anchor, from: `the anchor ${o.anchorFile}` }] : [];
+    const reading = replayFile(file, o.key, anchors, o.onEntry ?? (() => undefined));
+    if (reading.legacy) throw new DriftgateError('JOURNAL_LEGACY', `${file} ${LEGACY_MESSAGE}`);
+    const problems = [...reading.problems];
+    if (!anchor && reading.count > 0) problems.push(`the anchor ${o.anchorFile} is missing but the journal has ${reading.count} records (keys directory replaced, or anchor deleted to hide a cut)`);
+    const checked: JournalReading = { ...reading, problems };
+    if (checked.tornTail) truncateSync(file, checked.goodBytes);
+    const size = statSync(file).size;
+    const fh = await (o.openFile ?? openForWrite)(file);
+    return { journal: new Journal(file, fh, o, checked, size), reading: checked };
+  }
+
+  /** The durable head: how many records are acknowledged and the last one's MAC. */
+  get anchor(): Anchor {
+    return { count: this.#seq, head: this.#head };
   }
 
   /**
-   * Appends one record; resolves once it is durable on disk (with where the line sits in the file),
-   * rejects if it could not be written.
+   * Why the journal refuses writes now, or undefined. After a failed write: until a write succeeds,
+   * or (a full disk) until at least 64 KiB are free again, or (other errors) for 10 s.
    */
-  append<T>(type: string, data: T): Promise<Appended<T>> {
-    if (this.#failed) {
-      return Promise.reject(new DriftgateError('STORE_UNAVAILABLE', `journal ${this.file} is unavailable: ${this.#failed.message}`));
+  unavailable(): string | undefined {
+    if (this.#failed) return this.#failed;
+    const u = this.#unavailable;
+    if (!u) return undefined;
+    if (u.space ? (this.#fh.freeBytes?.() ?? 0) >= MIN_FREE_BYTES : Date.now() - u.at >= RETRY_AFTER_MS) {
+      this.#unavailable = undefined;
+      return undefined;
     }
-    const entry: JournalEntry<T> = { seq: this.#seq + 1, at: this.#now().toISOString(), type, data };
-    const body = JSON.stringify(entry);
-    const hash = chainHash(this.#lastHash, body);
-    const line = `{"hash":"${hash}","prev":"${this.#lastHash}","body":${body}}\n`;
-    const appended: Appended<T> = { ...entry, offset: this.#size, length: Buffer.byteLength(line) };
-    this.#seq += 1;
-    this.#lastHash = hash;
-    this.#size += appended.length;
+    return u.reason;
+  }
+
+  /** Appends one record; resolves once it is wholly and durably on disk, rejects if it is not. */
+  append<T>(type: string, data: T): Promise<Appended<T>> {
+    if (this.#failed) return Promise.reject(new DriftgateError('STORE_UNAVAILABLE', this.#failed));
     return new Promise<Appended<T>>((resolve, reject) => {
-      this.#queue.push({ line, entry: appended, resolve: resolve as (e: JournalEntry) => void, reject });
+      this.#queue.push({ type, at: this.#now().toISOString(), data, resolve: resolve as (e: Appended) => void, reject });
       void this.#flush();
     });
   }
@@ -259,26 +403,107 @@ export class Journal {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);
         if (this.#failed) {
-          for (const p of batch) p.reject(new DriftgateError('STORE_UNAVAILABLE', `journal ${this.file} is unavailable: ${this.#failed.message}`));
+          for (const p of batch) p.reject(new DriftgateError('STORE_UNAVAILABLE', this.#failed));
           continue;
         }
-        try {
-          await this.#fh.write(batch.map((p) => p.line).join(''));
-          await this.#fh.datasync();
-          for (const p of batch) p.resolve(p.entry);
-        } catch (err) {
-          // After a failed write the file's tail is unknown: refuse further appends until restart.
-          this.#failed = err instanceof Error ? err : new Error(errorMessage(err));
-          for (const p of batch) p.reject(new DriftgateError('STORE_UNAVAILABLE', `journal write failed: ${errorMessage(err)}`, { cause: err }));
-        }
+        await this.#writeBatch(batch);
       }
     } finally {
       this.#flushing = false;
     }
   }
 
+  /** Chains, writes and syncs one batch; on any failure cuts the file back and refuses the batch. */
+  async #writeBatch(batch: Pending[]): Promise<void> {
+    let head = this.#head;
+    let seq = this.#seq;
+    let offset = this.#size;
+    const lines: string[] = [];
+    const done: Appended[] = [];
+    for (const p of batch) {
+      seq += 1;
+      const body = JSON.stringify({ seq, at: p.at, type: p.type, data: p.data });
+      const mac = this.#key.mac(head, body);
+      const line = `{"mac":"${mac}","prev":"${head}","body":${body}}\n`;
+      const length = Buffer.byteLength(line);
+      lines.push(line);
+      done.push({ seq, at: p.at, type: p.type, data: p.data, offset, length, mac });
+      offset += length;
+      head = mac;
+    }
+    const buf = Buffer.from(lines.join(''), 'utf8');
+    try {
+      for (let written = 0; written < buf.length; ) {
+        const { bytesWritten } = await this.#fh.write(buf, written, buf.length - written, this.#size + written);
+        if (!(bytesWritten > 0)) throw new Error(`short write: ${written} of ${buf.length} bytes written, then none (disk full?)`);
+        written += bytesWritten;
+      }
+      await this.#fh.datasync();
+    } catch (err) {
+      await this.#cutBack(err);
+      for (const p of batch) p.reject(new DriftgateError('STORE_UNAVAILABLE', `journal write failed, nothing was recorded: ${errorMessage(err)}`, { cause: err }));
+      return;
+    }
+    this.#head = head;
+    this.#seq = seq;
+    this.#size = offset;
+    this.#unavailable = undefined;
+    batch.forEach((p, i) => p.resolve(done[i]!));
+    this.#saveAnchor();
+  }
+
+  /** Removes whatever part of a failed batch reached the file, so the next write starts clean. */
+  async #cutBack(err: unknown): Promise<void> {
+    const code = (err as { code?: string }).code;
+    const space = code === 'ENOSPC' || code === 'EDQUOT' || /short write/.test(errorMessage(err));
+    this.#unavailable = { reason: `journal ${this.file}: the last write failed (${errorMessage(err)}); records are refused until it succeeds${space ? ' (free space on the volume)' : ''}`, at: Date.now(), space };
+    try {
+      await this.#fh.truncate(this.#size);
+      await this.#fh.datasync();
+    } catch (cutErr) {
+      this.#failed = `journal ${this.file}: a failed write could not be cut back (${errorMessage(cutErr)}); restart driftgate (the torn line is cut at start)`;
+    }
+  }
+
+  /** Rewrites the anchor file after a durable write (off the acknowledgement path, coalesced). */
+  #saveAnchor(): void {
+    if (this.#anchorPending) return;
+    this.#anchorPending = true;
+    this.#anchorWrite = this.#anchorWrite.then(async () => {
+      this.#anchorPending = false;
+      const tmp = `${this.#anchorFile}.tmp`;
+      try {
+        await writeFile(tmp, anchorText(this.anchor), { mode: 0o600 });
+        await rename(tmp, this.#anchorFile);
+      } catch {
+        // A lagging anchor is still a valid lower bound; the next write tries again.
+      }
+    });
+  }
+
   async close(): Promise<void> {
     while (this.#flushing || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.#anchorWrite;
+    if (!this.#failed && this.#seq > 0) writeAnchorSync(this.#anchorFile, this.anchor);
     await this.#fh.close();
   }
 }
+
+function fsyncDir(dir: string): void {
+  const d = openSync(dir, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
+}
+
+function freeBytes(file: string): number {
+  try {
+    const s = statfsSync(dirname(file));
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
+}
+

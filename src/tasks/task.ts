@@ -101,5 +101,6 @@ export function summarize(t: Task): TaskSummary {
  * admission (same admissionUid) resolves to the task recorded the first time, never a second one.
  */
 export interface TaskRecorder {
-  recordBypass(draft: TaskDraft): Promise<{ readonly id: string }>;
+  /** `record`: where the embedded journal put it (`<seq>:<MAC prefix>`), an anchor for the audit log */
+  recordBypass(draft: TaskDraft): Promise<{ readonly id: string; readonly record?: string }>;
 }

@@ -131,11 +131,14 @@ describe('driftgate grant / tasks against a running server', () => {
     const file = join(dir, 'data', 'journal.jsonl');
     const ok = await cli(['journal', 'verify', file], {});
     assert.equal(ok.code, 0);
-    assert.match(ok.stdout, /hash chain intact/);
+    assert.match(ok.stdout, /keyed chain intact/);
     const copy = join(dir, 'edited.jsonl');
     writeFileSync(copy, readFileSync(file, 'utf8').replace('"reason":"bad image"', '"reason":"routine"'));
-    const bad = await cli(['journal', 'verify', copy], {});
+    const bad = await cli(['journal', 'verify', copy, '--keys-dir', join(dir, 'data', 'keys')], {});
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /TAMPERED after record 0/);
+    assert.match(bad.stdout, /VERIFICATION FAILED \(0 records trusted\)/);
+    const nokey = await cli(['journal', 'verify', copy], {});
+    assert.equal(nokey.code, 2);
+    assert.match(nokey.stderr, /no journal chain key .*--keys-dir/);
   });
 });

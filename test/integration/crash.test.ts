@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { issueDevToken } from '../../src/auth/authenticator.ts';
 import { readJournal } from '../../src/store/journal.ts';
+import { loadChainKey } from '../../src/keys/journal-key.ts';
 import { generateCertificates, writeCertificates } from '../../src/tls/certs.ts';
 import { freePort } from '../../bench/stats.ts';
 import { fixtureJson } from '../helpers/reviews.ts';
@@ -76,7 +77,7 @@ describe('no acknowledged task is lost on kill -9', () => {
       assert.ok(killed, 'the server was killed mid-burst');
       assert.ok(acknowledged.length >= 80);
 
-      const reading = readJournal(readFileSync(join(dir, 'data', 'journal.jsonl'), 'utf8'));
+      const reading = readJournal(readFileSync(join(dir, 'data', 'journal.jsonl'), 'utf8'), loadChainKey(join(dir, 'data', 'keys'), false));
       assert.deepEqual(reading.problems, []);
       const recorded = new Set(reading.entries.filter((e) => e.type === 'task.recorded').map((e) => (e.data as { task: { id: string } }).task.id));
       const lost = acknowledged.filter((id) => !recorded.has(id));

@@ -1,28 +1,43 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approve, checkRevoke } from '../../src/grants/rules.ts';
 import { JOURNAL_FILE } from '../../src/store/embedded-store.ts';
-import { chainHash, readJournal } from '../../src/store/journal.ts';
+import { chainKeyFrom, loadChainKey, type ChainKey } from '../../src/keys/journal-key.ts';
+import { GENESIS, readJournal } from '../../src/store/journal.ts';
+import { verifyJournal } from '../../src/cli/journal-command.ts';
 import { policyFrom } from '../helpers/deps.ts';
 import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture, taskDraft } from '../helpers/breakglass.ts';
 
 const active = (f: Awaited<ReturnType<typeof storeFixture>>) => f.store.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id);
 
 
-/** Rewrites the journal with `edit` applied to every body, recomputing the whole hash chain. */
-function rewriteChain(file: string, edit: (body: string) => string): void {
-  let prev = '0'.repeat(64);
+const chainKey = (f: { dir: string }) => loadChainKey(join(f.dir, 'keys'), false);
+/** An attacker who can write the data directory but cannot read the keys directory. */
+const guessedKey = chainKeyFrom(Buffer.alloc(32));
+
+/**
+ * Rewrites the journal with `edit` applied to every body (null: drop the record), renumbering and
+ * recomputing the whole chain with `key` (the installation's key: an attacker who stole it).
+ */
+function rewriteChain(file: string, key: ChainKey, edit: (body: string) => string | null): void {
+  let prev = GENESIS;
+  let seq = 0;
   const out: string[] = [];
   for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
-    const body = edit(line.slice(line.indexOf('"body":') + 7, -1));
-    const hash = chainHash(prev, body);
-    out.push(`{"hash":"${hash}","prev":"${prev}","body":${body}}`);
-    prev = hash;
+    const edited = edit(line.slice(line.indexOf('"body":') + 7, -1));
+    if (edited === null) continue;
+    seq += 1;
+    const body = edited.replace(/^\{"seq":\d+/, `{"seq":${seq}`);
+    const mac = key.mac(prev, body);
+    out.push(`{"mac":"${mac}","prev":"${prev}","body":${body}}`);
+    prev = mac;
   }
   writeFileSync(file, `${out.join('\n')}\n`);
 }
+
+const PENDING_POLICY = 'protectedNamespaces: [prod]\nbreakGlass: {approval: {required: 1, approvers: {groups: [sre-leads]}}}';
 
 describe('embedded store: grants', () => {
   it('honours an active grant for its namespace and kind only', async () => {
@@ -68,26 +83,27 @@ describe('embedded store: grants', () => {
     assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
   });
 
-  it('ignores a grant record written by hand (valid chain, no genuine token) and logs it', async () => {
+  it('ignores a grant record written by hand with the stolen chain key (valid chain, no genuine token) and logs it', async () => {
     const f = await storeFixture();
     await requestGrant(f);
     await f.store.close();
     const file = join(f.dir, JOURNAL_FILE);
-    const r = readJournal(readFileSync(file, 'utf8'));
+    const r = readJournal(readFileSync(file, 'utf8'), chainKey(f));
     const original = r.entries[0]!.data as { grant: Record<string, unknown> };
     const body = JSON.stringify({ seq: 2, at: '2026-11-24T12:00:01.000Z', type: 'grant.requested', data: { grant: { ...original.grant, id: 'g-hand', token: 'eyJhbGciOiJFZERTQSJ9.e30.AAAA' } } });
-    appendFileSync(file, `{"hash":"${chainHash(r.lastHash, body)}","prev":"${r.lastHash}","body":${body}}\n`);
+    appendFileSync(file, `{"mac":"${chainKey(f).mac(r.lastHash, body)}","prev":"${r.lastHash}","body":${body}}\n`);
     const again = await f.reopen();
     assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
     assert.match(again.getGrant('g-hand')!.ignored!, /unknown key \(no kid\)/);
     assert.match(f.sink.text, /grant ignored/);
   });
 
-  it('ignores a grant whose scope was edited even when the attacker recomputed the whole hash chain', async () => {
+  it('ignores a grant whose scope was edited even when the attacker recomputed the chain and the anchor with the stolen chain key', async () => {
     const f = await storeFixture();
     await requestGrant(f);
     await f.store.close();
-    rewriteChain(join(f.dir, JOURNAL_FILE), (b) => b.replace('"name":"api"', '"name":"*"'));
+    rewriteChain(join(f.dir, JOURNAL_FILE), chainKey(f), (b) => b.replace('"name":"api"', '"name":"*"'));
+    writeFileSync(join(f.dir, 'keys', 'journal.anchor'), JSON.stringify(readJournalHead(f))); // and the anchor
     const again = await f.reopen();
     assert.deepEqual(again.tampered, []);
     assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
@@ -105,12 +121,91 @@ describe('embedded store: grants', () => {
       const file = join(f.dir, JOURNAL_FILE);
       writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
       const again = await f.reopen();
-      assert.match(again.tampered[0]!, /hash mismatch/);
+      assert.match(again.tampered[0]!, /MAC mismatch/);
       assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
       assert.match(f.sink.text, /JOURNAL TAMPERED/);
     });
   }
 });
+
+describe('embedded store: attacks on the journal (issue 11)', () => {
+  it('a cut-off revocation (last line deleted) is detected at restart: nothing honoured, nothing written, not ready', async () => {
+    const f = await storeFixture();
+    await requestGrant(f);
+    await f.store.revokeGrant('g-test', (g) => checkRevoke(g, ALICE_ID, policyFrom('{}'), f.now.value), 'alice', f.now.value, 'fixed');
+    await f.store.close();
+    const file = join(f.dir, JOURNAL_FILE);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text.trim().split('\n').at(-1)!, /"type":"grant.revoked"/);
+    truncateSync(file, text.lastIndexOf('\n', text.length - 2) + 1);
+    const again = await f.reopen();
+    assert.match(again.tampered[0]!, /says 2 records, the journal has 1 trusted/);
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
+    assert.match(again.notReady()[0]!, /failed verification/);
+    await assert.rejects(again.recordBypass(taskDraft('uid-x')), { code: 'STORE_UNAVAILABLE' });
+    assert.match(f.sink.text, /JOURNAL TAMPERED/);
+    const out: string[] = [];
+    assert.equal(verifyJournal(file, { expectHead: [] }, (l) => out.push(l)), 1);
+    assert.match(out.join('\n'), /VERIFICATION FAILED[\s\S]*records 2–2 are missing/);
+  });
+
+  for (const [who, key] of [['without the chain key', () => guessedKey], ['with the stolen chain key', chainKey]] as const) {
+    it(`a pending grant edited to active and the chain recomputed ${who} is not honoured`, async () => {
+      const f = await storeFixture();
+      await requestGrant(f, {}, ALICE_ID, policyFrom(PENDING_POLICY));
+      await f.store.close();
+      rewriteChain(join(f.dir, JOURNAL_FILE), key(f), (b) => b.replace('"state":"pending-approval"', '"state":"active"'));
+      const again = await f.reopen();
+      assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
+      assert.match(again.getGrant('g-test')?.ignored ?? again.tampered[0]!, who.startsWith('without') ? /journal tampered|MAC mismatch/ : /token says pending-approval, the stored grant says active/);
+    });
+
+    it(`a deleted task.recorded line, chain recomputed ${who}, is detected by journal verify and at restart`, async () => {
+      const f = await storeFixture();
+      const first = await f.store.recordBypass(taskDraft('uid-1'));
+      const second = await f.store.recordBypass(taskDraft('uid-2'));
+      await f.store.close();
+      const file = join(f.dir, JOURNAL_FILE);
+      rewriteChain(file, key(f), (b) => (b.includes(first.id) ? null : b));
+      const out: string[] = [];
+      assert.equal(verifyJournal(file, { expectHead: [second.record!] }, (l) => out.push(l)), 1);
+      assert.match(out.join('\n'), who.startsWith('without') ? /MAC mismatch/ : /anchor .* says 2 records, the journal has 1/);
+      assert.match(out.join('\n'), /VERIFICATION FAILED/);
+      const again = await f.reopen();
+      assert.ok(again.tampered.length > 0);
+    });
+  }
+
+  it('journal verify passes an intact journal and checks a head from an audit annotation', async () => {
+    const f = await storeFixture();
+    const t = await f.store.recordBypass(taskDraft('uid-1'));
+    await f.store.recordBypass(taskDraft('uid-2'));
+    await f.store.close();
+    const out: string[] = [];
+    assert.match(t.record!, /^1:[0-9a-f]{16}$/);
+    assert.equal(verifyJournal(join(f.dir, JOURNAL_FILE), { expectHead: [t.record!] }, (l) => out.push(l)), 0);
+    assert.match(out[0]!, /2 records, keyed chain intact, head 2:[0-9a-f]{16}; matches the anchor .*, --expect-head 1:/);
+  });
+
+  it('a revocation carries a signed proof; a revocation written by hand is reported (and still revokes)', async () => {
+    const f = await storeFixture();
+    await requestGrant(f);
+    await f.store.revokeGrant('g-test', (g) => checkRevoke(g, ALICE_ID, policyFrom('{}'), f.now.value), 'alice', f.now.value);
+    await f.store.close();
+    const file = join(f.dir, JOURNAL_FILE);
+    assert.match(readFileSync(file, 'utf8'), /"proof":"eyJ/);
+    rewriteChain(file, chainKey(f), (b) => b.replace(/"proof":"[^"]+"/, '"proof":"forged"'));
+    writeFileSync(join(f.dir, 'keys', 'journal.anchor'), JSON.stringify(readJournalHead(f)));
+    const again = await f.reopen();
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
+    assert.match(f.sink.text, /revocation record without a genuine signature/);
+  });
+});
+
+function readJournalHead(f: { dir: string }): { count: number; head: string } {
+  const r = readJournal(readFileSync(join(f.dir, JOURNAL_FILE), 'utf8'), chainKey(f));
+  return { count: r.count, head: r.lastHash };
+}
 
 describe('embedded store: tasks', () => {
   it('records a task durably: it is there after a restart', async () => {
