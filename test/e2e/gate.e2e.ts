@@ -148,6 +148,20 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     });
   });
 
+  describe('reconcile levers on the GitOps objects themselves', () => {
+    it('denies a person suspending a Flux Kustomization', () => {
+      const r = cluster.kubectl(['-n', 'prod', 'patch', 'kustomization.kustomize.toolkit.fluxcd.io', 'apps', '--type=merge', '-p', '{"spec":{"suspend":true}}'], { as: who.alice });
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /spec\.suspend/);
+    });
+
+    it('denies a person turning off Argo CD self-heal', () => {
+      const r = cluster.kubectl(['-n', 'prod', 'patch', 'application.argoproj.io', 'guestbook', '--type=merge', '-p', '{"spec":{"syncPolicy":{"automated":{"selfHeal":false}}}}'], { as: who.alice });
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /syncPolicy\.automated/);
+    });
+  });
+
   describe('a Secret value appears nowhere', () => {
     it('denies a change to a GitOps-owned Secret without printing its values', () => {
       const r = alice(['patch', 'secret', 'db', '--type=merge', '-p', JSON.stringify({ stringData: { password: `${SECRET_VALUE}-new` } })]);
@@ -216,6 +230,14 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       assert.match(again.stderr, DENIED);
     });
 
+    it('the task is closed with evidence once the change is in Git', () => {
+      const r = aliceCli(['tasks', 'resolve', taskId, '--as', 'backported', '--evidence', 'git.example.com/guestbook/pull/42', '-o', 'json']);
+      assert.equal(r.status, 0, r.stderr);
+      const show = JSON.parse(aliceCli(['tasks', 'show', taskId, '-o', 'json']).stdout) as { state: string; resolution: { by: string; evidence: string } };
+      assert.equal(show.state, 'backported');
+      assert.deepEqual([show.resolution.by, show.resolution.evidence], ['alice', 'git.example.com/guestbook/pull/42']);
+    });
+
     it('the Secret value is in no log, task or journal', () => {
       const grant = JSON.parse(aliceCli(['grant', 'request', '-n', 'prod', 'secret/db', '--ttl', '10m', '--reason', 'rotate', '--incident', 'INC-8', '-o', 'json']).stdout) as { id: string };
       const r = alice(['patch', 'secret', 'db', '--type=merge', '-p', JSON.stringify({ stringData: { password: `${SECRET_VALUE}-rotated` } })]);
@@ -252,8 +274,7 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     it('a restart keeps the tasks and the gate', async () => {
       await dg.start();
       const list = JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout) as { state: string }[];
-      assert.equal(list.length, 2);
-      assert.ok(list.every((t) => t.state === 'pending'));
+      assert.deepEqual(list.map((t) => t.state).sort(), ['backported', 'pending']);
       assert.match(alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:6.6.6']).stderr, DENIED);
     });
   });

@@ -37,8 +37,18 @@ export function missingPrerequisite(): string | undefined {
           ? 'no kubectl on PATH'
           : undefined;
   if (reason && process.env.CI === 'true') throw new Error(`e2e: ${reason}; CI=true requires a real API server`);
-  if (reason) console.log(`e2e skipped: ${reason}`);
   return reason;
+}
+
+/** Runs `stop` when this test process ends, also on Ctrl-C or SIGTERM (nothing is left running). */
+export function onExit(stop: () => void): void {
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  }
 }
 
 /** A free TCP port on loopback (and, when `span` > 1, the ports after it too), in 20000–60000. */
@@ -103,7 +113,7 @@ export class Cluster {
     const etcdPort = await freePort(2);
     const r = spawnSync('bash', [join(SCRIPTS, 'start-cluster.sh'), dir, String(apiPort), String(etcdPort)], { encoding: 'utf8', timeout: 120_000 });
     const cluster = new Cluster(dir, r.stdout.trim(), apiPort);
-    process.once('exit', () => cluster.stop());
+    onExit(() => cluster.stop());
     if (r.status !== 0) {
       cluster.stop();
       throw new Error(`start-cluster.sh failed: ${r.stderr.trim()}`);

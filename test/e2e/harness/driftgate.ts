@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ROOT, type Cluster, type Result } from './cluster.ts';
+import { onExit, ROOT, type Cluster, type Result } from './cluster.ts';
 
 const MAIN = join(ROOT, 'src', 'main.ts');
 
@@ -31,7 +31,7 @@ export class Driftgate {
 
   constructor(o: DriftgateOptions) {
     this.o = o;
-    process.once('exit', () => this.#child?.kill('SIGKILL'));
+    onExit(() => this.#child?.kill('SIGKILL'));
   }
 
   get url(): string {

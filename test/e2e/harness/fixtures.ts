@@ -22,7 +22,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: e2e-workloads}
 rules:
-  - apiGroups: ["", apps, batch, autoscaling, networking.k8s.io, policy]
+  - apiGroups: ["", apps, batch, autoscaling, networking.k8s.io, policy, kustomize.toolkit.fluxcd.io, argoproj.io]
     resources: ["*"]
     verbs: ["*"]
 ---
@@ -81,9 +81,47 @@ const helmDeployment = deployment('web', {
   metadata: '  labels: {helm.toolkit.fluxcd.io/name: web, helm.toolkit.fluxcd.io/namespace: flux-system}',
 });
 
+/** The GitOps objects themselves, as minimal CRDs (the test API server has no Flux or Argo CD). */
+function gitopsCrd(group: string, kind: string, plural: string): string {
+  return `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.${group}}
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`;
+}
+
+/** A tenant's Flux Kustomization and an Argo CD Application ("apps in any namespace") in prod. */
+const gitopsObjects = `
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: prod}
+spec: {interval: 5m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: apps}}
+---
+apiVersion: argoproj.io/v1
+kind: Application
+metadata: {name: guestbook, namespace: prod}
+spec:
+  project: default
+  source: {repoURL: https://git.example.com/guestbook.git, path: ., targetRevision: main}
+  destination: {server: https://kubernetes.default.svc, namespace: prod}
+  syncPolicy: {automated: {prune: true, selfHeal: true}}
+`;
+
 /** Namespaces, RBAC, and the GitOps-owned objects, each created by its controller. */
 export function seed(cluster: Cluster): void {
   cluster.apply(rbac);
+  cluster.apply([gitopsCrd('kustomize.toolkit.fluxcd.io', 'Kustomization', 'kustomizations'), gitopsCrd('argoproj.io', 'Application', 'applications')].join('---\n'));
+  cluster.ok(['wait', '--for=condition=Established', 'crd/kustomizations.kustomize.toolkit.fluxcd.io', 'crd/applications.argoproj.io', '--timeout=30s']);
+  cluster.apply(gitopsObjects, { as: who.admin });
   cluster.apply(deployment('api'), { as: who.argocd, serverSide: 'argocd-controller' });
   cluster.apply(secret, { as: who.argocd, serverSide: 'argocd-controller' });
   cluster.apply(fluxConfigMap, { as: who.kustomizeController, serverSide: 'kustomize-controller' });
