@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
+import { framingErrorHandler } from './http/validate-handler.ts';
 import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -153,6 +154,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
+  server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
   people.start();

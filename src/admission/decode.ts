@@ -3,6 +3,7 @@
  * problem. Nothing here trusts the input: every field the decision reads is type-checked. (Nesting is
  * bounded where objects are walked, in diff.ts.)
  */
+import { isUtf8 } from 'node:buffer';
 import { DriftgateError } from '../errors.ts';
 import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
 
@@ -66,12 +67,39 @@ export function uidOf(parsed: unknown): string {
   return typeof parsed.request.uid === 'string' ? parsed.request.uid : '';
 }
 
+/**
+ * JSON.parse's message, without the input it quotes ("Unexpected token 'x', "…" is not valid JSON" would
+ * echo bytes of a Secret): only the engine's fixed wording and the position are kept.
+ */
+function jsonSyntaxProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const positioned = /^([A-Za-z ,':{}[\]-]+?)(?: in JSON)? (at position \d+(?: \(line \d+ column \d+\))?)/.exec(message);
+  if (positioned && !positioned[1]!.startsWith('Unexpected token')) return `${positioned[1]} ${positioned[2]}`;
+  if (message.startsWith('Unexpected end of JSON input')) return 'the body ends inside a JSON value (truncated?)';
+  return 'a character that cannot start or continue a JSON value';
+}
+
 export function parseReviewJson(body: string): unknown {
   if (body.trim() === '') throw malformed('empty body');
   try {
     return JSON.parse(body);
   } catch (err) {
-    throw malformed(`invalid JSON: ${(err as Error).message}`);
+    throw malformed(`invalid JSON: ${jsonSyntaxProblem(err)}; send the AdmissionReview as one JSON object`);
+  }
+}
+
+/** The body as text. JSON is UTF-8 (RFC 8259 §8.1): other bytes are refused, never silently replaced. */
+export function bodyText(body: Buffer): string {
+  if (!isUtf8(body)) throw malformed('the body is not valid UTF-8: send the AdmissionReview as UTF-8 JSON');
+  return body.toString('utf8');
+}
+
+/** The uid of a body that was refused before decoding (e.g. not UTF-8), when it can still be read. */
+export function uidOfBytes(body: Buffer): string {
+  try {
+    return uidOf(JSON.parse(body.toString('utf8')));
+  } catch {
+    return '';
   }
 }
 
