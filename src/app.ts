@@ -8,6 +8,7 @@ import type { ReviewDeps } from './admission/review.ts';
 import { consoleRouter, type ConsoleDeps } from './console/console.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { grantsApi, type ApiDeps } from './http/api/grants-api.ts';
+import { ownersApi, type OwnersDeps } from './http/api/owners-api.ts';
 import { isValidateRequest, validateHandler, type NodeHandler, type ValidateOptions } from './http/validate-handler.ts';
 
 export interface Readiness {
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly jwks?: () => unknown;
   /** the web console under /ui/; absent: not served */
   readonly console?: ConsoleDeps;
+  /** GET /v1/owners: GitOps owner health and open tasks; absent: not served */
+  readonly owners?: OwnersDeps;
   /** Prometheus exposition for GET /metrics */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -58,6 +61,7 @@ export function buildApi(deps: AppDeps): Express {
     });
   }
   if (deps.api) app.use(grantsApi(deps.api));
+  if (deps.owners) app.use(ownersApi(deps.owners));
   if (deps.console) app.use('/ui', consoleRouter(deps.console));
   app.use(notFound);
   app.use(errorHandler);

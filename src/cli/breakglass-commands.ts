@@ -9,11 +9,12 @@ import { readManifests } from '../manifests/read.ts';
 import { requireObjects, verifyTasks } from '../drift/verify.ts';
 import type { Report, TaskView } from '../tasks/rules.ts';
 import { CliExit } from './exit.ts';
+import { ownerSyncLine } from './status-command.ts';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 type Common = ClientOptions & { output: string };
 
-function connectionOptions(cmd: Command, formats = ['text', 'json']): Command {
+export function connectionOptions(cmd: Command, formats = ['text', 'json']): Command {
   return cmd
     .addOption(new Option('--server <url>', 'driftgate server URL (env DRIFTGATE_SERVER, default https://localhost:8443)'))
     .addOption(new Option('--token <token>', 'Bearer token (env DRIFTGATE_TOKEN; default: the kubeconfig context\'s credentials)'))
@@ -186,8 +187,12 @@ export function tasksCommand(out: Out): Command {
   });
 
   connectionOptions(tasks.command('show').description('show one task as a readable diff').argument('<id>', 'task id', idArg('task'))).action(async (id: string, o: Common) => {
-    const t = await call<Task>(resolveConnection(o), 'GET', `/v1/tasks/${encodeURIComponent(id)}`);
-    out.stdout(o.output === 'json' ? JSON.stringify(t, null, 2) : renderTask(t));
+    const c = resolveConnection(o);
+    const t = await call<Task>(c, 'GET', `/v1/tasks/${encodeURIComponent(id)}`);
+    if (o.output === 'json') return out.stdout(JSON.stringify(t, null, 2));
+    out.stdout(renderTask(t));
+    const sync = await ownerSyncLine(c, t);
+    if (sync) out.stdout(sync);
   });
   return tasks;
 }

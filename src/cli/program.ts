@@ -11,6 +11,7 @@ import { scanProgram } from '../scan/command.ts';
 import { CliExit } from './exit.ts';
 import { grantCommand, tasksCommand } from './breakglass-commands.ts';
 import { policyCommand } from './policy-command.ts';
+import { statusCommand } from './status-command.ts';
 import { issueDevToken } from '../auth/authenticator.ts';
 import { journalCommand } from './journal-command.ts';
 import { KeyRing } from '../keys/key-ring.ts';
@@ -146,6 +147,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
   program.addCommand(grantCommand(out));
   program.addCommand(tasksCommand(out));
   program.addCommand(policyCommand(out));
+  program.addCommand(statusCommand(out));
 
   const dev = program.command('dev').description('development helpers for the embedded defaults');
   dev

@@ -48,6 +48,13 @@ export interface ImportResult {
   readonly notImported: NotImported[];
 }
 
+/**
+ * Who may write a field a GitOps tool ignores: controllers (every service account, and the
+ * controller-manager's own identity), never a person. Argo CD ignoring /spec/replicas means the HPA
+ * owns it; a human `kubectl scale` is still a change behind Git's back and needs a grant.
+ */
+export const IMPORTED_WRITERS = ['system:serviceaccounts', 'system:kube-controller-manager'] as const;
+
 export function emptyResult(): ImportResult {
   return { rules: [], notImported: [] };
 }

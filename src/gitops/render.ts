@@ -1,6 +1,6 @@
 /** Printing imported rules as policy `delegations:` entries a platform engineer can review or paste. */
 import { stringify } from 'yaml';
-import type { ImportResult, ImportedRule } from './imported.ts';
+import { IMPORTED_WRITERS, type ImportResult, type ImportedRule } from './imported.ts';
 
 export function ruleToDelegation(r: ImportedRule): Record<string, unknown> {
   const scope: Record<string, unknown> = { owners: [...r.scope.owners] };
@@ -12,6 +12,7 @@ export function ruleToDelegation(r: ImportedRule): Record<string, unknown> {
     ...(r.kinds.length > 0 ? { kinds: [...r.kinds] } : {}),
     ...(r.paths.length > 0 ? { paths: [...r.paths] } : {}),
     ...(r.managers.length > 0 ? { managers: [...r.managers] } : {}),
+    writers: [...IMPORTED_WRITERS],
     scope,
   };
 }

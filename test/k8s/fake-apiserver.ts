@@ -48,6 +48,9 @@ const KINDS: Kind[] = [
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
   { group: '', version: 'v1', plural: 'services', kind: 'Service' },
   { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet' },
+  { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' },
+  { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
+  { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases', kind: 'HelmRelease' },
 ];
 
 const clone = <T>(v: T): T => structuredClone(v);
