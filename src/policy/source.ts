@@ -33,6 +33,7 @@ export class PolicyHolder {
   #policy: Policy;
   readonly source: PolicySource;
   #lastError: string | undefined;
+  #missing = false;
 
   constructor(source: PolicySource, initial: Policy) {
     this.source = source;
@@ -45,8 +46,21 @@ export class PolicyHolder {
     return this.#lastError;
   }
 
-  /** Re-reads the source; returns true when the new policy is in force. */
+  /**
+   * Re-reads the source; returns true when the new policy is in force. A policy file that is gone is
+   * reported once, not at every reload (SIGHUP, ConfigMap symlink swaps) until it is back.
+   */
   reload(logger: Logger): boolean {
+    const file = this.source.file;
+    if (file && !existsSync(file)) {
+      const first = !this.#missing;
+      this.#missing = true;
+      this.#lastError = `policy file ${file} is missing`;
+      if (first) logger.error({ source: this.source.description }, 'policy file removed: keeping the last good policy until the file is back');
+      else logger.debug({ source: this.source.description }, 'policy file still missing: keeping the last good policy');
+      return false;
+    }
+    this.#missing = false;
     try {
       this.#policy = loadFromSource(this.source);
       this.#lastError = undefined;
