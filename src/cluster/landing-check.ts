@@ -19,6 +19,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../admission/types.ts';
+import { logTaskEvent } from '../audit/break-glass-log.ts';
 import { sameValue, valueAt } from '../drift/verify.ts';
 import { errorMessage } from '../errors.ts';
 import { groupOf } from '../manifests/read.ts';
@@ -182,11 +183,12 @@ export class LandingCheck {
 
   async #close(id: string, evidence: string, at: Date): Promise<boolean> {
     try {
-      await this.#o.store.resolveTask(id, (t) => {
+      const why = `the write never reached the object: ${evidence} (another admission webhook probably denied it)`;
+      const t = await this.#o.store.resolveTask(id, (t) => {
         if (t.state !== 'pending') throw new Error(`already ${t.state}`);
-        return { state: 'not-applied', resolution: { by: 'driftgate', at: at.toISOString(), evidence: `the write never reached the object: ${evidence} (another admission webhook probably denied it)` } };
+        return { state: 'not-applied', resolution: { by: 'driftgate', at: at.toISOString(), evidence: why } };
       });
-      this.#o.logger.info({ event: 'task.resolved', task: id, state: 'not-applied', by: 'driftgate', evidence }, 'break-glass task not-applied: the bypassed write never landed');
+      logTaskEvent(this.#o.logger, 'task.resolved', t, 'driftgate', { state: 'not-applied', evidence: why });
       return true;
     } catch (err) {
       this.#o.logger.debug({ task: id, err: errorMessage(err) }, 'landing check: task already closed');

@@ -3,7 +3,9 @@
  * grants/rules.ts and tasks/rules.ts), the store call, and the notification for each grant
  * transition. HTTP stays in the callers; the rules stay in one place.
  */
+import type { Logger } from 'pino';
 import type { Clock } from '../admission/review.ts';
+import { logGrantEvent, logTaskEvent } from '../audit/break-glass-log.ts';
 import { DriftgateError } from '../errors.ts';
 import type { Grant } from '../grants/grant.ts';
 import { approve, checkDeny, checkReader, checkRevoke, newGrant, stateAt, type GrantRequest, type Identity } from '../grants/rules.ts';
@@ -23,6 +25,8 @@ export interface ServiceDeps {
   readonly policy: () => Policy;
   readonly clock: Clock;
   readonly onGrantEvent?: GrantEventHook;
+  /** the break-glass trail: one line per grant transition, resolution and verification (absent: none) */
+  readonly logger?: Logger;
 }
 
 /** A grant as callers show it: its state now, and whether the webhook honours it. */
@@ -54,6 +58,7 @@ export class BreakGlassService {
   }
 
   async #told(type: GrantEventType, g: Grant, who: Identity, reason?: string): Promise<GrantView> {
+    logGrantEvent(this.#deps.logger, type, g, who.username, reason);
     await this.#deps.onGrantEvent?.(type, g, who.username, reason);
     return grantView(g, this.#now());
   }
@@ -122,15 +127,19 @@ export class BreakGlassService {
   async resolveTask(who: Identity, id: string, as: ResolvedState, evidence: string): Promise<TaskView> {
     const now = this.#now();
     const t = await this.#deps.store.resolveTask(id, (task) => ({ state: as, resolution: checkResolve(task, who, this.#policy, as, evidence, now) }));
+    logTaskEvent(this.#deps.logger, 'task.resolved', t, who.username, { state: as, evidence });
     return this.taskView(t, now);
   }
 
   async recordVerification(who: Identity, id: string, v: Pick<VerificationRecord, 'verdict' | 'evidence' | 'explanation'>): Promise<void> {
     const now = this.#now();
+    let task: TaskSummary | undefined;
     await this.#deps.store.recordVerification(id, (t) => {
       checkTaskActor(t, who, this.#policy, 'verify');
+      task = t;
       return { at: now.toISOString(), by: who.username, verdict: v.verdict, evidence: v.evidence, explanation: v.explanation };
     });
+    if (task) logTaskEvent(this.#deps.logger, 'task.verified', task, who.username, { state: v.verdict, evidence: v.evidence });
   }
 
   report(who: Identity, since: Date): Report {

@@ -110,7 +110,7 @@ describe('landing check sweep', () => {
     assert.equal(note?.verdict, 'pending');
     assert.match(note!.explanation.join('\n'), /the write landed: .*generation is 6[\s\S]*reverted since \(written since by argocd-controller/);
     const closed = sink.lines.find((l) => l.event === 'task.resolved');
-    assert.deepEqual([closed?.task, closed?.state, closed?.by], [never.id, 'not-applied', 'driftgate']);
+    assert.deepEqual([closed?.audit, closed?.task, closed?.state, closed?.who], ['break-glass', never.id, 'not-applied', 'driftgate']);
     assert.equal(sink.lines.find((l) => l.event === 'task.landing')?.task, reverted.id);
     assert.deepEqual(await check.sweep(), []); // checked once
   });

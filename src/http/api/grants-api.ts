@@ -3,6 +3,7 @@
  * validated once with zod; every failure is `{error: {code, message}}` with its HTTP status.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../admission/review.ts';
 import type { Authenticator } from '../../auth/authenticator.ts';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   readonly onStoreError?: () => void;
   /** a grant was requested, approved, denied or revoked (notifications) */
   readonly onGrantEvent?: GrantEventHook;
+  /** the break-glass trail (grant transitions, task resolutions and verifications) */
+  readonly logger?: Logger;
 }
 
 const resource = z.strictObject({ group: z.string().default(''), kind: z.string().min(1), name: z.string().min(1) });
