@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { Metrics } from '../../src/metrics.ts';
+import { registerGitOpsMetrics } from '../../src/gitops/health-metrics.ts';
 import { examplePolicy, NOW } from '../helpers/deps.ts';
+
+/** The metrics a server in cluster mode exports (the GitOps owner gauges join the base set). */
+function metricsWithGitOps(): Metrics {
+  const m = new Metrics({ store: undefined, policy: examplePolicy, now: () => NOW }, false);
+  registerGitOpsMetrics(m.registry, () => [], () => NOW);
+  return m;
+}
 
 interface Rule {
   alert: string;
@@ -18,12 +26,12 @@ describe('deploy/monitoring/prometheusrule.yaml', () => {
 
   it('is a PrometheusRule with the alerts the runbook describes', () => {
     assert.equal(doc.kind, 'PrometheusRule');
-    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateWebhookSlow']);
+    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateWebhookSlow', 'DriftgateGitOpsNotReconciling']);
   });
 
   it('uses only metrics driftgate exports', async () => {
     const exported = new Set(
-      (await new Metrics({ store: undefined, policy: examplePolicy, now: () => NOW }, false).registry.getMetricsAsJSON()).map((m) => m.name),
+      (await metricsWithGitOps().registry.getMetricsAsJSON()).map((m) => m.name),
     );
     for (const r of rules) {
       for (const name of r.expr.match(/driftgate_[a-z_]+/g) ?? []) {
