@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
+import { framingErrorHandler } from './http/validate-handler.ts';
 import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -15,6 +16,11 @@ import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
 import type { ClusterCache } from './cluster/cluster-cache.ts';
+import type { GitOpsWatch } from './cluster/gitops-watch.ts';
+import { registerGitOpsMetrics } from './gitops/health-metrics.ts';
+import { policyWithImported } from './gitops/overlay.ts';
+import { BreakGlassService } from './service/break-glass.ts';
+import type { Identity } from './grants/rules.ts';
 import { LandingCheck } from './cluster/landing-check.ts';
 import { GrantExpiryLog } from './audit/grant-expiry.ts';
 import { Metrics } from './metrics.ts';
@@ -117,12 +123,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   let cluster: ClusterCache | undefined;
   let landingCheck: LandingCheck | undefined;
+  let gitops: GitOpsWatch | undefined;
   if (opts.clusterCache ?? opts.store === 'kubernetes') {
     const { ClusterCache } = await import('./cluster/cluster-cache.ts');
     cluster = await ClusterCache.open({ kubeConfig: await kubeConfig(), logger });
     landingCheck = new LandingCheck({ store, live: cluster, logger, now });
     landingCheck.start();
     logger.info('cluster cache: scale writes are decided from their parent objects; bypasses that never land are marked not-applied');
+    const { GitOpsWatch } = await import('./cluster/gitops-watch.ts');
+    gitops = new GitOpsWatch({ kubeConfig: await kubeConfig(), logger });
+    await gitops.start();
+    logger.info('gitops watch: delegations follow Argo CD ignoreDifferences / argocd-cm and Flux driftDetection.ignore; owner health on /metrics and GET /v1/owners');
   } else {
     logger.info('no cluster cache: every scale write in a protected namespace counts as a change to a GitOps-owned spec.replicas');
   }
@@ -136,19 +147,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else logger.info({ auth: authenticator.description }, 'grant API authentication');
 
   const metrics = new Metrics({ store, policy: policy.current, now, ...(journalHead ? { journal: journalHead } : {}) });
+  if (gitops) {
+    const g = gitops;
+    registerGitOpsMetrics(metrics.registry, () => g.health(), now);
+  }
+  const decisionPolicy = gitops ? policyWithImported(policy.current, gitops.imported) : policy.current;
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   // notifications (outbox in dataDir) and the console under /ui/
   const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });
   const expiryLog = new GrantExpiryLog({ store, logger, now }); // grants expire by the clock: log each once
   expiryLog.start();
   const app = buildApp({
-    review: { policy: policy.current, clock, grants: store, tasks: people.recorder(store), cluster, logger },
+    review: { policy: decisionPolicy, clock, grants: store, tasks: people.recorder(store), cluster, logger },
     readiness: { notReady: () => [...storeNotReady(), ...(cluster?.notReady() ?? [])] },
     validate: { onResult: (r) => metrics.observe(r) },
     api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError(), onGrantEvent: people.onGrantEvent, logger },
     console: people.console,
     jwks: () => keys.jwks(),
     metrics: exposition,
+    owners: {
+      authenticator,
+      pendingTasks: (() => {
+        const service = new BreakGlassService({ store, policy: policy.current, clock });
+        return (who: Identity) => service.listTasks(who, { state: 'pending' });
+      })(),
+      health: gitops ? () => gitops!.health() : undefined,
+    },
   });
 
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
@@ -156,6 +180,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
+  server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
   people.start();
@@ -189,6 +214,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       expiryLog.stop();
       selfManaged?.stop();
       await cluster?.close();
+      await gitops?.close();
       await people.close();
       await store.close();
     },

@@ -141,11 +141,14 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
 
   const grant = verdict.grant!;
   let taskId: string | undefined;
+  let journalRecord: string | undefined;
   if (!req.dryRun) {
     if (!deps.tasks) return noRecord(req, verdict, 'no task store is configured');
     const draft = taskDraft(req, verdict, now);
     try {
-      taskId = (await deps.tasks.recordBypass(draft)).id;
+      const recorded = await deps.tasks.recordBypass(draft);
+      taskId = recorded.id;
+      journalRecord = recorded.record;
     } catch (err) {
       deps.logger.error({ ...requestFields(req), err: errorMessage(err), grant: grant.id }, 'task record failed: bypass denied');
       return { ...noRecord(req, verdict, `the bypass task could not be recorded (${errorMessage(err)})`), storeFailed: true };
@@ -158,7 +161,7 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
     review: encodeReview(req.uid, {
       allowed: true,
       warnings: bypassWarnings(grant, taskId, now),
-      auditAnnotations: { ...decisionAnnotations(verdict), ...grantAnnotations(grant.id, taskId) },
+      auditAnnotations: { ...decisionAnnotations(verdict), ...grantAnnotations(grant.id, taskId), ...journalAnnotations(journalRecord) },
     }),
   };
 }
@@ -170,6 +173,11 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
  */
 function grantAnnotations(grantId: string, taskId: string | undefined): Record<string, string> {
   return taskId ? { grant: grantId, task: taskId } : { grant: grantId };
+}
+
+/** The task's journal record (`<seq>:<MAC prefix>`): the audit log keeps an anchor outside driftgate's disk. */
+function journalAnnotations(record: string | undefined): Record<string, string> {
+  return record ? { 'driftgate.io/journal': record, journal: record } : {};
 }
 
 function decisionAnnotations(v: Verdict): Record<string, string> {
