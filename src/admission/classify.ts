@@ -5,15 +5,21 @@
  */
 import { delegationInScope, type Policy, type ScopeTarget } from '../policy/policy.ts';
 import { matchesAny } from '../policy/path-pattern.ts';
-import { formatPath, type FieldPath } from './field-path.ts';
+import { formatPath, type FieldPath } from '../lib/field-path.ts';
 import type { FieldChange } from './diff.ts';
-import { anyFieldSetOwns, fieldSetsOf } from './managed-fields.ts';
+import { fieldOwnership, fieldsOf } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 import { isLeverPath } from './levers.ts';
+import { lossPath, type OwnershipLoss } from './ownership-loss.ts';
 import { trackingKeys } from './ownership.ts';
 import type { KubeObject, UserInfo } from './types.ts';
 
 export type ChangeClass = 'runtime' | 'ignored' | 'delegated' | 'allowance' | 'guarded';
+
+/** Why a change is guarded whatever the ignore, delegation and allowance rules say. */
+export const TRACKING_MARKER = 'tracking-marker';
+export const RECONCILE_LEVER = 'reconcile-lever';
+export const GITOPS_OWNERSHIP = 'gitops-ownership';
 
 export interface ClassifiedChange extends FieldChange {
   readonly printed: string;
@@ -53,11 +59,11 @@ function isTrackingMarker(path: FieldPath, keys: ReturnType<typeof trackingKeys>
 export function classifyChanges(changes: readonly FieldChange[], input: ClassifyInput): ClassifiedChange[] {
   const { policy, group, kind, writer, wholeObject } = input;
   const managed = input.stored?.metadata?.managedFields;
-  const gitSets = fieldSetsOf(managed, policy.gitops.fieldManagers);
+  const git = fieldOwnership(fieldsOf(managed, policy.gitops.fieldManagers));
   const markers = trackingKeys(policy);
   const delegations = policy.delegations
     .filter((d) => d.kinds(group, kind) && delegationInScope(d, input.scopeTarget) && (d.writers === undefined || writer === undefined || writerIn(d.writers, writer)))
-    .map((d) => ({ d, sets: d.managers.size > 0 ? fieldSetsOf(managed, d.managers) : [] }));
+    .map((d) => ({ d, owned: d.managers.size > 0 ? fieldOwnership(fieldsOf(managed, d.managers)) : undefined }));
   const ignore = policy.ignore.filter((r) => r.kinds(group, kind));
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));
 
@@ -67,17 +73,41 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
       printed: formatPath(c.path),
       class: cls,
       rule,
-      declaredInGit: gitSets.length > 0 ? anyFieldSetOwns(gitSets, c.path) : undefined,
+      declaredInGit: git ? git.owns(c.path) : undefined,
     });
     if (isRuntimePath(c.path)) return make('runtime');
-    if (isTrackingMarker(c.path, markers)) return make('guarded', 'tracking-marker');
-    if (isLeverPath(c.path, group, kind)) return make('guarded', 'reconcile-lever');
+    if (isTrackingMarker(c.path, markers)) return make('guarded', TRACKING_MARKER);
+    if (isLeverPath(c.path, group, kind)) return make('guarded', RECONCILE_LEVER);
     if (wholeObject) return make('guarded');
     for (const r of ignore) if (matchesAny(r.paths, c.path)) return make('ignored', r.name);
-    for (const { d, sets } of delegations) {
-      if (matchesAny(d.paths, c.path) || anyFieldSetOwns(sets, c.path)) return make('delegated', d.name);
+    for (const { d, owned } of delegations) {
+      if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) return make('delegated', d.name);
     }
-    for (const r of allowances) if (matchesAny(r.paths, c.path)) return make('allowance', r.name);
+    // An allowance is an operational action on a text value (an annotation): a list, map or number
+    // written under an allowed key is not that action.
+    if (isText(c.before) && isText(c.after)) {
+      for (const r of allowances) if (matchesAny(r.paths, c.path)) return make('allowance', r.name);
+    }
     return make('guarded');
+  });
+}
+
+function isText(v: unknown): boolean {
+  return v === undefined || typeof v === 'string';
+}
+
+/** Ownership a write takes from a GitOps field manager, as guarded changes (see ownership-loss.ts). */
+export function ownershipLossChanges(losses: readonly OwnershipLoss[]): ClassifiedChange[] {
+  return losses.map((l) => {
+    const path = lossPath(l.manager);
+    return {
+      path,
+      before: `owns ${l.before} field(s)`,
+      after: l.after === 0 ? 'owns nothing' : `owns ${l.after} field(s)${l.lost.length > 0 ? `, no longer ${l.lost.join(', ')}` : ''}`,
+      printed: formatPath(path),
+      class: 'guarded',
+      rule: GITOPS_OWNERSHIP,
+      declaredInGit: undefined,
+    };
   });
 }

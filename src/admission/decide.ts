@@ -5,16 +5,18 @@
  */
 import type { Grant } from '../grants/grant.ts';
 import type { Mode, Policy, UnmanagedCreates } from '../policy/policy.ts';
-import { classifyChanges, type ClassifiedChange } from './classify.ts';
+import { classifyChanges, ownershipLossChanges, type ClassifiedChange } from './classify.ts';
 import { diffObjects, type FieldChange } from './diff.ts';
-import { keySeg } from './field-path.ts';
+import { keySeg } from '../lib/field-path.ts';
 import { selectGrant } from './grant-match.ts';
 import { touchesLever } from './levers.ts';
 import { lazyMergeKeys } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage } from './message.ts';
 import { ownerOf, type Owner } from './ownership.ts';
-import { isSecretKind, redactSecret } from './redact.ts';
+import { ownershipLosses } from './ownership-loss.ts';
+import { EPHEMERAL_SECRET_HASH_KEY, isSecretKind, redactSecret, type SecretHashKey } from './redact.ts';
 import { describeTarget, targetOf, type Target } from './target.ts';
+import { ownValue } from '../lib/value.ts';
 import type { AdmissionRequest, KubeObject } from './types.ts';
 
 /** One vocabulary for outcomes, used by responses, logs and metrics. */
@@ -27,7 +29,6 @@ export type Rule =
   | 'gitops-controller'
   | 'system-writer'
   | 'not-gitops-owned'
-  | 'controller-created'
   | 'unmanaged-create'
   | 'no-guarded-change'
   | 'allowance'
@@ -50,6 +51,8 @@ export interface DecisionInput {
   readonly scaleParent?: ScaleParent;
   /** labels of the request's namespace when a cache knows them */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** the installation's key for hashing Secret values; absent: a key that lives as long as the process */
+  readonly secretHashKey?: SecretHashKey;
 }
 
 export interface Verdict {
@@ -81,7 +84,7 @@ export function isProtected(ns: string, policy: Policy, labels: Readonly<Record<
   if (!p.matchLabels) return false;
   // Without namespace labels, trust the webhook's namespaceSelector (same labels) to have filtered.
   if (!labels) return true;
-  return Object.entries(p.matchLabels).every(([k, v]) => labels[k] === v);
+  return Object.entries(p.matchLabels).every(([k, v]) => ownValue(labels, k) === v);
 }
 
 function modeFor(policy: Policy, ns: string): Mode {
@@ -90,11 +93,6 @@ function modeFor(policy: Policy, ns: string): Mode {
 
 function unmanagedCreatesFor(policy: Policy, ns: string): UnmanagedCreates {
   return policy.namespaces.get(ns)?.unmanagedCreates ?? policy.unmanagedCreates;
-}
-
-function hasControllerOwner(obj: KubeObject | null): boolean {
-  const refs = obj?.metadata?.ownerReferences;
-  return Array.isArray(refs) && refs.some((r) => r?.controller === true);
 }
 
 function scaleChanges(r: AdmissionRequest): FieldChange[] {
@@ -161,7 +159,7 @@ export function decide(input: DecisionInput): Verdict {
   let leverOnly = false;
   if (!owner) {
     if (r.operation === 'CREATE' && !target.clusterScoped) {
-      if (hasControllerOwner(r.object)) return verdict('allowed', 'controller-created');
+      // ownerReferences are client-supplied: a controller's creates pass by identity (rule 3) only.
       const setting = unmanagedCreatesFor(policy, target.namespace);
       if (setting === 'allow') return verdict('allowed', 'not-gitops-owned');
       if (setting === 'audit') {
@@ -183,8 +181,9 @@ export function decide(input: DecisionInput): Verdict {
 
   // Rule 5: the guarded changes.
   const secret = isSecretKind(target.group, target.kind);
-  const before = secret ? redactSecret(r.oldObject) : r.oldObject;
-  const after = secret ? redactSecret(r.object) : r.object;
+  const hashKey = input.secretHashKey ?? EPHEMERAL_SECRET_HASH_KEY;
+  const before = secret ? redactSecret(r.oldObject, hashKey) : r.oldObject;
+  const after = secret ? redactSecret(r.object, hashKey) : r.object;
   const wholeObject = r.operation !== 'UPDATE';
   let raw: FieldChange[];
   if (scale) {
@@ -211,6 +210,11 @@ export function decide(input: DecisionInput): Verdict {
     wholeObject,
     scopeTarget: { name: target.name, namespace: target.namespace, owner: owner?.id },
   }).filter((c) => c.class !== 'runtime');
+  if (r.operation === 'UPDATE' && !scale && !leverOnly) {
+    // Shrinking a GitOps manager's managedFields ownership detaches the object, like a tracking marker.
+    const losses = ownershipLosses(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, policy.gitops.fieldManagers, raw);
+    if (losses.length > 0) changes = [...changes, ...ownershipLossChanges(losses)];
+  }
   if (leverOnly) {
     // Not GitOps-owned: only the lever itself is guarded.
     changes = changes.filter((c) => c.rule === 'reconcile-lever');

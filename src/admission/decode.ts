@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { DriftgateError } from '../errors.ts';
+import { parseJsonExact } from '../lib/exact-json.ts';
 import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
 
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
@@ -82,7 +83,7 @@ function jsonSyntaxProblem(err: unknown): string {
 export function parseReviewJson(body: string): unknown {
   if (body.trim() === '') throw malformed('empty body');
   try {
-    return JSON.parse(body);
+    return parseJsonExact(body); // integers beyond 2^53 stay exact
   } catch (err) {
     throw malformed(`invalid JSON: ${jsonSyntaxProblem(err)}; send the AdmissionReview as one JSON object`);
   }

@@ -5,13 +5,18 @@
  *   Kubernetes merge keys of well-known lists), so reordering a list is not a change and a path names
  *   the container, env var or port, never an index. Other lists are atomic: one leaf, whole value.
  * - Added or removed objects are walked to their leaves, so rules can match e.g. one new annotation.
- * - null, {} and [] count as absent (the API server drops them), so they never show up as noise.
+ * - null counts as absent (the API server drops it); `{}` and `[]` are values: adding or removing an
+ *   empty map or list is a change at its path (an empty selector, `automated: {}`).
+ * - Keys are request data: they are only ever compared, read with Object.hasOwn and stored in Maps
+ *   or prototype-less objects, so `__proto__` or `constructor` is a key like any other.
  * - Every recursion here is bounded by MAX_DEPTH: hostile nesting becomes a 400, never a stack overflow.
  *   Parts of an object the walk never enters (runtime fields) are never recursed into by anyone.
  */
-import { DriftgateError } from '../errors.ts';
-import { itemSeg, keySeg, type FieldPath, type Segment } from './field-path.ts';
+import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
+import { deepEqual, isMap, MAX_DEPTH, present, tooDeep } from '../lib/value.ts';
 import { isRuntimePath } from './runtime-fields.ts';
+
+export { deepEqual, MAX_DEPTH, present };
 
 export interface FieldChange {
   readonly path: FieldPath;
@@ -31,59 +36,25 @@ export interface DiffOptions {
   readonly skipRuntime: boolean;
 }
 
-export const MAX_DEPTH = 100;
-
 type Obj = Record<string, unknown>;
 type ItemKeys = Record<string, string | number | boolean>;
 
 const BY_NAME = ['name'];
-const KNOWN_LISTS: Record<string, readonly string[]> = {
-  containers: BY_NAME,
-  initContainers: BY_NAME,
-  ephemeralContainers: BY_NAME,
-  env: BY_NAME,
-  volumes: BY_NAME,
-  volumeMounts: BY_NAME,
-  imagePullSecrets: BY_NAME,
-  resourceClaims: BY_NAME,
-  volumeDevices: ['devicePath'],
-  hostAliases: ['ip'],
-  topologySpreadConstraints: ['topologyKey', 'whenUnsatisfiable'],
-};
+const KNOWN_LISTS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['containers', BY_NAME],
+  ['initContainers', BY_NAME],
+  ['ephemeralContainers', BY_NAME],
+  ['env', BY_NAME],
+  ['volumes', BY_NAME],
+  ['volumeMounts', BY_NAME],
+  ['imagePullSecrets', BY_NAME],
+  ['resourceClaims', BY_NAME],
+  ['volumeDevices', ['devicePath']],
+  ['hostAliases', ['ip']],
+  ['topologySpreadConstraints', ['topologyKey', 'whenUnsatisfiable']],
+]);
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** null, {} and [] are treated as absent (the API server drops them): undefined for those, else v. */
-export function present(v: unknown): unknown {
-  if (v === null) return undefined;
-  if (Array.isArray(v) && v.length === 0) return undefined;
-  if (isObj(v) && Object.keys(v).length === 0) return undefined;
-  return v;
-}
-
-function tooDeep(): DriftgateError {
-  return new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: the object nests deeper than ${MAX_DEPTH} levels`);
-}
-
-export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (depth > MAX_DEPTH) throw tooDeep();
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i], depth + 1)) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !deepEqual((a as Obj)[k], (b as Obj)[k], depth + 1)) return false;
-  }
-  return true;
-}
+const isObj = isMap;
 
 /** Leaf values are printed and stored later (JSON.stringify recurses): bound their depth here. */
 function assertDepth(v: unknown, depth: number): void {
@@ -95,11 +66,11 @@ function assertDepth(v: unknown, depth: number): void {
 
 /** The Kubernetes merge keys of well-known lists; fixed by the API, so no managedFields needed. */
 function knownKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {
-  const known = KNOWN_LISTS[field];
+  const known = KNOWN_LISTS.get(field);
   if (known) return known;
   if (field === 'ports') {
-    if (items.every((i) => isObj(i) && 'containerPort' in i)) return ['containerPort', 'protocol'];
-    if (items.every((i) => isObj(i) && 'port' in i)) return ['port', 'protocol'];
+    if (items.every((i) => isObj(i) && Object.hasOwn(i, 'containerPort'))) return ['containerPort', 'protocol'];
+    if (items.every((i) => isObj(i) && Object.hasOwn(i, 'port'))) return ['port', 'protocol'];
   }
   return undefined;
 }
@@ -112,16 +83,19 @@ function nameKeys(items: readonly unknown[]): readonly string[] | undefined {
 function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefined {
   if (!isObj(item)) return undefined;
   const keys: ItemKeys = {};
+  let count = 0;
   for (const n of names) {
-    let v = item[n];
+    if (n === '__proto__') return undefined; // a merge key by that name cannot be a plain key: atomic list
+    let v = Object.hasOwn(item, n) ? item[n] : undefined;
     if (v === undefined && n === 'protocol') v = 'TCP'; // the API server's default
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       if (v === undefined && names.length > 1) continue; // optional part of a compound key
       return undefined;
     }
     keys[n] = v;
+    count += 1;
   }
-  return Object.keys(keys).length > 0 ? keys : undefined;
+  return count > 0 ? keys : undefined;
 }
 
 interface ListIndex {
@@ -143,7 +117,7 @@ function indexBy(names: readonly string[], before: readonly unknown[], after: re
       const id = JSON.stringify(k);
       if (m.has(id)) return undefined;
       // A key field the API server defaults (protocol) is part of the item's identity: fill it in.
-      m.set(id, isObj(item) && 'protocol' in k && item.protocol === undefined ? { ...item, protocol: k.protocol } : item);
+      m.set(id, isObj(item) && Object.hasOwn(k, 'protocol') && item.protocol === undefined ? { ...item, protocol: k.protocol } : item);
       if (!keys.has(id)) {
         keys.set(id, k);
         ids.push(id);
@@ -191,11 +165,19 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
   const b = present(before);
   const a = present(after);
   if (b === undefined && a === undefined) return;
+  if (inTextMap(path)) {
+    // A value in an annotation/label map, which the API stores as text: compared whole, so a map
+    // smuggled in under an allowed key is one non-text change, never text leaves below it.
+    if (!deepEqual(b, a, path.length)) push(path, b, a, out);
+    return;
+  }
   if ((b === undefined || isObj(b)) && (a === undefined || isObj(a))) {
     const bo = (b ?? {}) as Obj;
     const ao = (a ?? {}) as Obj;
+    let keys = 0;
     for (const k in bo) {
       if (!Object.hasOwn(bo, k)) continue;
+      keys += 1;
       const bv = bo[k];
       const av = Object.hasOwn(ao, k) ? ao[k] : undefined;
       if (bv === av) continue; // same primitive (or same reference): nothing below can differ
@@ -205,14 +187,23 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
     }
     for (const k in ao) {
       if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
+      keys += 1;
       path.push(keySeg(k));
       walk(path, undefined, ao[k], opts, out);
       path.pop();
     }
+    // `{}` came or went: a value (an empty selector selects everything), reported at its own path.
+    if (keys === 0 && (b === undefined || a === undefined)) push(path, b, a, out);
     return;
   }
   if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {
-    const idx = indexLists(path, (b ?? []) as unknown[], (a ?? []) as unknown[], opts);
+    const bl = (b ?? []) as unknown[];
+    const al = (a ?? []) as unknown[];
+    if (bl.length === 0 && al.length === 0) {
+      if (b === undefined || a === undefined) push(path, b, a, out); // `[]` came or went
+      return;
+    }
+    const idx = indexLists(path, bl, al, opts);
     if (idx) {
       for (const id of idx.ids) {
         path.push(itemSeg(idx.keys.get(id)!));
@@ -222,11 +213,19 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
       return;
     }
   }
-  if (!deepEqual(b, a, path.length)) {
-    assertDepth(b, path.length);
-    assertDepth(a, path.length);
-    out.push({ path: path.slice(), before: b, after: a });
-  }
+  if (!deepEqual(b, a, path.length)) push(path, b, a, out);
+}
+
+function push(path: readonly Segment[], b: unknown, a: unknown, out: FieldChange[]): void {
+  assertDepth(b, path.length);
+  assertDepth(a, path.length);
+  out.push({ path: path.slice(), before: b, after: a });
+}
+
+/** `…annotations[key]` or `…labels[key]`: a value of a map the API server keeps as string → string. */
+function inTextMap(path: readonly Segment[]): boolean {
+  const parent = path[path.length - 2];
+  return parent?.k === 'key' && (parent.key === 'annotations' || parent.key === 'labels') && path[path.length - 1]?.k === 'key';
 }
 
 /** All differing leaves from `before` to `after` (either may be undefined for CREATE / DELETE). */

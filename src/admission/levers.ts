@@ -2,7 +2,8 @@
  * Reconcile levers (SPEC §1): writes that switch GitOps off for an object without touching its spec.
  * Always guarded, whatever the ignore, delegation and allowance rules say.
  */
-import type { FieldPath } from './field-path.ts';
+import type { FieldPath } from '../lib/field-path.ts';
+import { ownValue } from '../lib/value.ts';
 
 export const LEVER_KEYS: ReadonlySet<string> = new Set([
   'kustomize.toolkit.fluxcd.io/reconcile',
@@ -12,14 +13,15 @@ export const LEVER_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /** Kinds whose spec configures the GitOps reconciler itself. */
-const RECONCILER_SPEC: Record<string, { kind: string; path: readonly string[] }> = {
-  'kustomize.toolkit.fluxcd.io/Kustomization': { kind: 'Kustomization', path: ['spec', 'suspend'] },
-  'helm.toolkit.fluxcd.io/HelmRelease': { kind: 'HelmRelease', path: ['spec', 'suspend'] },
-  'argoproj.io/Application': { kind: 'Application', path: ['spec', 'syncPolicy', 'automated'] },
-};
+const RECONCILER_SPEC: ReadonlyMap<string, readonly string[]> = new Map([
+  ['kustomize.toolkit.fluxcd.io/Kustomization', ['spec', 'suspend']],
+  ['helm.toolkit.fluxcd.io/HelmRelease', ['spec', 'suspend']],
+  // Removing `automated` (even `automated: {}`) turns auto-sync off; any edit below it is a lever too.
+  ['argoproj.io/Application', ['spec', 'syncPolicy', 'automated']],
+]);
 
 export function isReconcilerKind(group: string, kind: string): boolean {
-  return RECONCILER_SPEC[`${group}/${kind}`] !== undefined;
+  return RECONCILER_SPEC.has(`${group}/${kind}`);
 }
 
 function startsWith(path: FieldPath, keys: readonly string[]): boolean {
@@ -34,8 +36,8 @@ export function isLeverPath(path: FieldPath, group: string, kind: string): boole
   if (a?.k === 'key' && a.key === 'metadata' && b?.k === 'key' && (b.key === 'annotations' || b.key === 'labels')) {
     if (c?.k === 'key' && LEVER_KEYS.has(c.key)) return true;
   }
-  const spec = RECONCILER_SPEC[`${group}/${kind}`];
-  return spec !== undefined && startsWith(path, spec.path);
+  const spec = RECONCILER_SPEC.get(`${group}/${kind}`);
+  return spec !== undefined && startsWith(path, spec);
 }
 
 /** Cheap pre-check on an object the policy does not see as GitOps-owned: could this write pull a lever? */
@@ -47,9 +49,9 @@ export function touchesLever(
 ): boolean {
   if (isReconcilerKind(group, kind)) return true;
   for (const where of ['annotations', 'labels'] as const) {
-    const b = (before?.[where] ?? {}) as Record<string, unknown>;
-    const a = (after?.[where] ?? {}) as Record<string, unknown>;
-    for (const key of LEVER_KEYS) if (b[key] !== a[key]) return true;
+    const b = ownValue(before, where);
+    const a = ownValue(after, where);
+    for (const key of LEVER_KEYS) if (ownValue(b, key) !== ownValue(a, key)) return true;
   }
   return false;
 }

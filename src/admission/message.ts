@@ -15,6 +15,7 @@ export const MAX_LISTED_PATHS = 5;
 function gitNote(c: ClassifiedChange): string {
   if (c.rule === 'tracking-marker') return ' (GitOps tracking marker: detaches the object from Git)';
   if (c.rule === 'reconcile-lever') return ' (reconcile lever: switches GitOps off for this object)';
+  if (c.rule === 'gitops-ownership') return ' (GitOps field ownership removed: detaches the object from Git)';
   if (c.declaredInGit === true) return ' (declared in Git)';
   if (c.declaredInGit === false) return ' (not declared in Git)';
   return '';

@@ -4,6 +4,7 @@
  * managedFields (which proves ownership of fields, but names no application).
  */
 import type { Policy } from '../policy/policy.ts';
+import { ownValue } from '../lib/value.ts';
 import type { KubeObject } from './types.ts';
 
 export interface Owner {
@@ -37,13 +38,13 @@ function fromAnnotation(key: string, value: string): Owner {
 }
 
 function fromLabels(key: string, labels: Readonly<Record<string, string>>): Owner {
-  const value = labels[key] ?? '';
+  const value = ownString(labels, key) ?? '';
   for (const [prefix, kind] of [
     [FLUX_KS, 'Kustomization'],
     [FLUX_HR, 'HelmRelease'],
   ] as const) {
     if (key === `${prefix}/name`) {
-      const ns = labels[`${prefix}/namespace`];
+      const ns = ownString(labels, `${prefix}/namespace`);
       const name = ns ? `${ns}/${value}` : value;
       return { display: `Flux ${kind} ${name} (label ${key})`, id: `flux-${kind.toLowerCase()}/${name}`, via: `label ${key}` };
     }
@@ -59,12 +60,11 @@ export function ownerOf(obj: KubeObject | null, policy: Policy): Owner | undefin
   const annotations = isStringMap(md.annotations) ? md.annotations : {};
   const labels = isStringMap(md.labels) ? md.labels : {};
   for (const key of policy.gitops.trackingAnnotations) {
-    const v = annotations[key];
-    if (typeof v === 'string' && v !== '') return fromAnnotation(key, v);
+    const v = ownString(annotations, key);
+    if (v) return fromAnnotation(key, v);
   }
   for (const key of policy.gitops.trackingLabels) {
-    const v = labels[key];
-    if (typeof v === 'string' && v !== '') return fromLabels(key, labels);
+    if (ownString(labels, key)) return fromLabels(key, labels);
   }
   if (Array.isArray(md.managedFields)) {
     for (const e of md.managedFields) {
@@ -78,6 +78,11 @@ export function ownerOf(obj: KubeObject | null, policy: Policy): Owner | undefin
     }
   }
   return undefined;
+}
+
+function ownString(m: unknown, key: string): string | undefined {
+  const v = ownValue(m, key);
+  return typeof v === 'string' ? v : undefined;
 }
 
 export function isStringMap(v: unknown): v is Readonly<Record<string, string>> {

@@ -1,21 +1,34 @@
 /**
  * Secret values never leave the diff step: a Secret's data, stringData and its last-applied
- * annotation (which holds the data too after a client-side apply) are replaced by a short hash, so
- * denials, logs and tasks can still show *that* a value changed and whether two values are equal.
+ * annotation (which holds the data too after a client-side apply) are replaced by a keyed hash
+ * (HMAC-SHA256 with the installation's secret hash key), so denials, logs and tasks can still show
+ * *that* a value changed and whether two values are equal, but nobody without the key can confirm a
+ * guessed value offline. The key is data passed in; see src/keys/secret-hash-key.ts.
  */
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { LAST_APPLIED } from './runtime-fields.ts';
 import type { KubeObject } from './types.ts';
 
-export function secretHash(value: unknown): string {
+export type SecretHashKey = Uint8Array;
+
+/**
+ * For callers that have no installation key (a one-off `driftgate review`): a key that lives only as
+ * long as the process, so hashes compare within one run and confirm nothing afterwards.
+ */
+export const EPHEMERAL_SECRET_HASH_KEY: SecretHashKey = randomBytes(32);
+
+const HASH_PREFIX = '<secret hmac-sha256:';
+
+export function secretHash(value: unknown, key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return `<secret sha256:${createHash('sha256').update(text).digest('hex').slice(0, 12)}>`;
+  return `${HASH_PREFIX}${createHmac('sha256', key).update(text).digest('hex').slice(0, 16)}>`;
 }
 
-function hashValues(m: unknown): unknown {
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) return m === undefined ? m : secretHash(m);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = secretHash(v);
+function hashValues(m: unknown, key: SecretHashKey): unknown {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return m === undefined ? m : secretHash(m, key);
+  // Keys are the request's: `__proto__` must stay a data key, so no prototype to collide with.
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(m)) out[k] = secretHash((m as Record<string, unknown>)[k], key);
   return out;
 }
 
@@ -23,15 +36,18 @@ export function isSecretKind(group: string, kind: string): boolean {
   return group === '' && kind === 'Secret';
 }
 
-/** A copy of a Secret with every value hashed; other objects are returned as they are. */
-export function redactSecret(obj: KubeObject | null): KubeObject | null {
+/**
+ * A copy of a Secret with every value hashed; other objects are returned as they are. Without the
+ * installation's key, hashes compare only within this process.
+ */
+export function redactSecret(obj: KubeObject | null, key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): KubeObject | null {
   if (!obj || typeof obj !== 'object') return obj;
   const out: Record<string, unknown> = { ...obj };
-  if ('data' in obj) out.data = hashValues(obj.data);
-  if ('stringData' in obj) out.stringData = hashValues(obj.stringData);
+  if (Object.hasOwn(obj, 'data')) out.data = hashValues(obj.data, key);
+  if (Object.hasOwn(obj, 'stringData')) out.stringData = hashValues(obj.stringData, key);
   const ann = obj.metadata?.annotations;
-  if (ann && typeof ann === 'object' && typeof ann[LAST_APPLIED] === 'string') {
-    out.metadata = { ...obj.metadata, annotations: { ...ann, [LAST_APPLIED]: secretHash(ann[LAST_APPLIED]) } };
+  if (ann && typeof ann === 'object' && Object.hasOwn(ann, LAST_APPLIED) && typeof ann[LAST_APPLIED] === 'string') {
+    out.metadata = { ...obj.metadata, annotations: { ...ann, [LAST_APPLIED]: secretHash(ann[LAST_APPLIED], key) } };
   }
   return out as KubeObject;
 }

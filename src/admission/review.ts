@@ -14,6 +14,7 @@ import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.t
 import { decodeReview, parseReviewJson, uidOf } from './decode.ts';
 import { encodeError, encodeReview } from './encode.ts';
 import { bypassWarnings } from './message.ts';
+import type { SecretHashKey } from './redact.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from './types.ts';
 
 export interface Clock {
@@ -35,6 +36,8 @@ export interface ReviewDeps {
   readonly tasks: TaskRecorder | undefined;
   readonly cluster: ClusterFacts | undefined;
   readonly logger: Logger;
+  /** the installation's key for hashing Secret values (src/keys/secret-hash-key.ts) */
+  readonly secretHashKey?: SecretHashKey;
 }
 
 export type ReviewOutcome = Outcome | 'errored';
@@ -123,6 +126,7 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
     grantsFor: (t) => deps.grants.activeGrants(t.namespace, t.group, t.kind, t.name, now),
     ...(scaleParent ? { scaleParent } : {}),
     ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
+    ...(deps.secretHashKey ? { secretHashKey: deps.secretHashKey } : {}),
   });
 
   if (verdict.outcome !== 'bypassed') {

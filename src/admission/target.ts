@@ -14,12 +14,12 @@ export interface Target {
   readonly clusterScoped: boolean;
 }
 
-const SCALE_PARENTS: Record<string, string> = {
-  deployments: 'Deployment',
-  statefulsets: 'StatefulSet',
-  replicasets: 'ReplicaSet',
-  replicationcontrollers: 'ReplicationController',
-};
+const SCALE_PARENTS: ReadonlyMap<string, string> = new Map([
+  ['deployments', 'Deployment'],
+  ['statefulsets', 'StatefulSet'],
+  ['replicasets', 'ReplicaSet'],
+  ['replicationcontrollers', 'ReplicationController'],
+]);
 
 /** Groups whose kinds are unambiguous on the command line without the group suffix. */
 const SHORT_GROUPS = new Set(['', 'apps', 'batch', 'autoscaling', 'policy', 'networking.k8s.io']);
@@ -40,7 +40,7 @@ function kindOfResource(resource: string): string {
 export function targetOf(r: AdmissionRequest): Target {
   const scale = r.subResource === 'scale';
   const group = scale ? r.resource.group : r.kind.group;
-  const kind = scale ? (SCALE_PARENTS[r.resource.resource] ?? kindOfResource(r.resource.resource)) : r.kind.kind;
+  const kind = scale ? (SCALE_PARENTS.get(r.resource.resource) ?? kindOfResource(r.resource.resource)) : r.kind.kind;
   const clusterScoped = r.namespace === '' || (group === '' && kind === 'Namespace');
   return {
     group,

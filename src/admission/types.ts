@@ -1,5 +1,7 @@
 /** The parts of admission.k8s.io/v1 AdmissionReview that driftgate reads and writes. */
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+import type { Operation } from '../lib/operation.ts';
+
+export type { Operation };
 
 export interface GroupVersionKind {
   readonly group: string;

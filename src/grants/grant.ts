@@ -1,5 +1,5 @@
 /** A break-glass grant (SPEC §4): an expiring permission for named subjects to make guarded changes. */
-import type { Operation } from '../admission/types.ts';
+import type { Operation } from '../lib/operation.ts';
 
 export type GrantState = 'pending-approval' | 'active' | 'expired' | 'revoked';
 

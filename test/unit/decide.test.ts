@@ -134,7 +134,13 @@ const cases: Case[] = [
   },
   {
     name: 'allows metadata the API server owns to change (resourceVersion, managedFields, generation)',
-    spec: { oldObject: base, object: edit(base, (o) => Object.assign(o.metadata, { resourceVersion: '101', generation: 4, managedFields: [] })) },
+    spec: {
+      oldObject: base,
+      object: edit(base, (o) => {
+        Object.assign(o.metadata, { resourceVersion: '101', generation: 4 });
+        o.metadata.managedFields[0].time = '2026-11-24T12:00:00Z';
+      }),
+    },
     want: 'allowed',
   },
   {
@@ -158,10 +164,10 @@ const cases: Case[] = [
     want: 'allowed',
   },
   {
-    name: 'allows an object a controller creates (controller ownerReference)',
+    name: 'denies a hand-made object that carries a controller ownerReference (client-supplied, no evidence)',
     spec: { operation: 'CREATE', object: configMap('rs-x', { ownerReferences: [{ kind: 'ReplicaSet', name: 'x', controller: true }] }), ...cmKind },
-    want: 'allowed',
-    rule: 'controller-created',
+    want: 'denied',
+    rule: 'unmanaged-create',
   },
   {
     name: 'denies a human creating a tracked object',
@@ -455,6 +461,6 @@ describe('decide (SPEC §2, rules in order)', () => {
       assert.ok(!v.message!.includes(Buffer.from(pw).toString('base64')));
       assert.ok(!v.message!.includes(pw));
     }
-    assert.match(v.message!, /data\.password: "<secret sha256:[0-9a-f]{12}>" → "<secret sha256:[0-9a-f]{12}>"/);
+    assert.match(v.message!, /data\.password: "<secret hmac-sha256:[0-9a-f]{16}>" → "<secret hmac-sha256:[0-9a-f]{16}>"/);
   });
 });

@@ -48,8 +48,10 @@ describe('normalized diff', () => {
     assert.deepEqual(paths({ metadata: {} }, { metadata: { annotations: { 'example.com/a': 'x' } } }), ['metadata.annotations[example.com/a]']);
   });
 
-  it('treats null, {} and [] as absent', () => {
-    assert.deepEqual(paths({ a: null, b: {}, c: [] }, { d: {}, e: null }), []);
+  it('treats null as absent, and {} and [] as values', () => {
+    assert.deepEqual(paths({ a: null, e: 'x' }, { e: 'x', f: null }), []);
+    assert.deepEqual(paths({ b: {}, c: [] }, { d: {}, e: null }).sort(), ['b', 'c', 'd']);
+    assert.deepEqual(paths({ b: {}, c: [] }, { b: {}, c: [] }), []);
   });
 
   it('skips runtime fields (status, resourceVersion, managedFields, last-applied) when asked', () => {
@@ -83,7 +85,7 @@ describe('normalized diff', () => {
     const changes = diffObjects(s('c2VjcmV0'), s('b3RoZXI='), opts);
     assert.equal(changes.length, 2);
     for (const c of changes) {
-      assert.match(String(c.before), /^<secret sha256:[0-9a-f]{12}>$/);
+      assert.match(String(c.before), /^<secret hmac-sha256:[0-9a-f]{16}>$/);
       assert.notEqual(c.before, c.after);
     }
   });

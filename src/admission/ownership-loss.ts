@@ -1,0 +1,172 @@
+/**
+ * Detaching by managedFields (SPEC §2 rule 5, issue 10 item 1): an object GitOps owns only through a
+ * GitOps field manager's managedFields entry loses that evidence when a write empties managedFields
+ * (`managedFields: [{}]`), takes its fields over (`kubectl apply --server-side --force-conflicts`) or
+ * empties its fieldsV1. The next write would then see an unowned object. So a write by a non-GitOps
+ * writer that removes or shrinks a GitOps manager's ownership is itself a guarded change, like
+ * removing a tracking marker.
+ *
+ * What counts, per GitOps manager in the stored object: its entry disappears; its entry is left
+ * owning nothing; or a field it owned is taken by another manager (a force-conflicts takeover; a field
+ * taken by a delegated manager would turn the next write into a "delegated" one). A field released to
+ * nobody while the entry keeps other fields (an apply that sends fewer fields) detaches nothing.
+ *
+ * Ownership legitimately moves with a value: when a writer changes a field (an HPA's spec.replicas, a
+ * removed last-applied annotation), the API server hands that field to the writer. A taken field is
+ * excused when this write changes its value (that change is classified on its own merits) or when it
+ * is a runtime field. Linear: each field set and each change path is walked once.
+ */
+import { deepEqual } from '../lib/value.ts';
+import { formatPath, itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
+import type { FieldChange } from './diff.ts';
+import { fieldOwnership, fieldSetOf, fieldsOf, fieldsWithin, segmentKey, type FieldOwnership, type FieldSet } from './managed-fields.ts';
+import { isRuntimePath } from './runtime-fields.ts';
+import type { JsonObject, ManagedFieldsEntry } from './types.ts';
+
+export interface OwnershipLoss {
+  readonly manager: string;
+  /** owned fields (leaves) before and after the write */
+  readonly before: number;
+  readonly after: number;
+  /** a few of the lost fields, printed */
+  readonly lost: readonly string[];
+}
+
+/** Change paths as a tree of canonical segment keys; `end`: a change is at this node. */
+interface ChangeNode {
+  readonly children: Map<string, ChangeNode>;
+  end: boolean;
+}
+
+function changeTree(changes: readonly FieldChange[]): ChangeNode {
+  const root: ChangeNode = { children: new Map(), end: false };
+  for (const c of changes) {
+    let node = root;
+    for (const seg of c.path) {
+      const k = segmentKey(seg);
+      let next = node.children.get(k);
+      if (!next) node.children.set(k, (next = { children: new Map(), end: false }));
+      node = next;
+    }
+    node.end = true;
+  }
+  return root;
+}
+
+/** True when a change lies at, above or below `path`. */
+function changed(tree: ChangeNode, path: FieldPath): boolean {
+  let node = tree;
+  for (const seg of path) {
+    if (node.end) return true;
+    const next = node.children.get(segmentKey(seg));
+    if (!next) return false;
+    node = next;
+  }
+  return true;
+}
+
+function countLeaves(node: FieldSet): number {
+  if (node.whole) return 1;
+  let n = 0;
+  for (const child of node.children.values()) n += countLeaves(child);
+  return n;
+}
+
+const SHOWN = 3;
+
+interface Walk {
+  readonly excuse: ChangeNode;
+  /** what the other managers own before and after the write (asked only about lost fields) */
+  readonly othersBefore: FieldOwnership | undefined;
+  readonly othersAfter: FieldOwnership | undefined;
+  count: number;
+  readonly shown: string[];
+}
+
+/**
+ * Walks the old set against the new one and counts each owned leaf of `old` that `now` no longer
+ * holds, that another manager took, and that no change of this write excuses.
+ */
+function takenLeaves(old: FieldSet, now: FieldSet | undefined, path: Segment[], out: Walk): void {
+  if (now?.whole) return; // the new entry owns everything below
+  if (old.whole || old.children.size === 0) {
+    if (now || isRuntimePath(path) || changed(out.excuse, path)) return;
+    if (out.othersAfter?.owns(path) !== true || out.othersBefore?.owns(path) === true) return; // released, not taken
+    out.count += 1;
+    if (out.shown.length < SHOWN) out.shown.push(formatPath(path));
+    return;
+  }
+  for (const [key, child] of old.children) {
+    // `.`, `v:` and `i:` nodes name the parent's value itself: no segment of their own.
+    if (child.seg) path.push(child.seg);
+    takenLeaves(child, now?.children.get(key), path, out);
+    if (child.seg) path.pop();
+  }
+}
+
+/**
+ * The GitOps field managers whose ownership a write removes or shrinks, with nothing in the write
+ * that moves it legitimately. `changes`: the write's value changes (runtime fields excluded).
+ * A GitOps manager's entry that disappears is always a loss: the entry alone makes the object owned.
+ */
+export function ownershipLosses(
+  before: readonly ManagedFieldsEntry[] | undefined,
+  after: readonly ManagedFieldsEntry[] | undefined,
+  gitopsManagers: ReadonlySet<string>,
+  changes: readonly FieldChange[],
+): OwnershipLoss[] {
+  if (!Array.isArray(before)) return [];
+  const managers = new Set<string>();
+  for (const e of before) if (typeof e?.manager === 'string' && gitopsManagers.has(e.manager)) managers.add(e.manager);
+  if (managers.size === 0) return [];
+  const afterEntries = Array.isArray(after) ? after : [];
+  const stillThere = new Set<string>();
+  for (const e of afterEntries) if (typeof e?.manager === 'string' && managers.has(e.manager)) stillThere.add(e.manager);
+  let excuse: ChangeNode | undefined;
+  const out: OwnershipLoss[] = [];
+  for (const manager of managers) {
+    const only = new Set([manager]);
+    const oldFields = fieldsOf(before, only);
+    const newFields = fieldsOf(afterEntries, only);
+    if (stillThere.has(manager) && (sameFields(oldFields, newFields) || within(oldFields, newFields))) continue; // the usual case
+    const old = fieldSetOf(oldFields);
+    const now = fieldSetOf(newFields);
+    const owned = old ? countLeaves(old) : 0;
+    const left = now ? countLeaves(now) : 0;
+    const walk: Walk = {
+      excuse: (excuse ??= changeTree(changes)),
+      othersBefore: fieldOwnership(fieldsOfOthers(before, manager)),
+      othersAfter: fieldOwnership(fieldsOfOthers(afterEntries, manager)),
+      count: 0,
+      shown: [],
+    };
+    if (old && owned > 0 && left > 0) takenLeaves(old, now, [], walk);
+    if (!stillThere.has(manager) || (owned > 0 && left === 0) || walk.count > 0) {
+      out.push({ manager, before: owned, after: left, lost: walk.shown });
+    }
+  }
+  return out;
+}
+
+function sameFields(a: readonly JsonObject[], b: readonly JsonObject[]): boolean {
+  return a.length === b.length && a.every((f, i) => deepEqual(f, b[i]));
+}
+
+/** One entry before and after, and the new one holds every field of the old: nothing lost. */
+function within(a: readonly JsonObject[], b: readonly JsonObject[]): boolean {
+  return a.length === 1 && b.length === 1 && fieldsWithin(a[0]!, b[0]!);
+}
+
+function fieldsOfOthers(entries: readonly ManagedFieldsEntry[], manager: string): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const e of entries) {
+    const f = e?.fieldsV1;
+    if (e?.manager !== manager && typeof f === 'object' && f !== null && !Array.isArray(f)) out.push(f);
+  }
+  return out;
+}
+
+/** Where a loss is reported: `metadata.managedFields[manager=argocd-controller]`. */
+export function lossPath(manager: string): FieldPath {
+  return [keySeg('metadata'), keySeg('managedFields'), itemSeg({ manager })];
+}

@@ -1,0 +1,71 @@
+/**
+ * Values as driftgate compares them, shared by the diff, `tasks verify` and the landing check:
+ * one definition of "absent" and one exact equality.
+ *
+ * - `null` is absent (the API server drops nulls); `{}` and `[]` are values: an empty selector or an
+ *   empty `automated: {}` means something, and removing it is a change.
+ * - Integers beyond 2^53 arrive as raw JSON text (see exact-json.ts) and compare by their digits.
+ */
+import { DriftgateError } from '../errors.ts';
+
+export const MAX_DEPTH = 100;
+
+type Obj = Record<string, unknown>;
+
+interface RawJsonApi {
+  rawJSON(text: string): object;
+  isRawJSON(v: unknown): boolean;
+}
+const RAW = JSON as unknown as RawJsonApi;
+
+/** An exact number kept as its JSON text (JSON.rawJSON): a leaf, never a map. */
+export function isRawJson(v: unknown): boolean {
+  return RAW.isRawJSON(v);
+}
+
+export function rawJson(text: string): unknown {
+  return RAW.rawJSON(text);
+}
+
+/** A JSON object (a map): not null, not a list, not an exact number. */
+export function isMap(v: unknown): v is Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  // A raw JSON value has no prototype; asking only then keeps the common case cheap.
+  return Object.getPrototypeOf(v) !== null || !RAW.isRawJSON(v);
+}
+
+/** The one definition of absent: undefined and null are; `{}` and `[]` are values. */
+export function present(v: unknown): unknown {
+  return v === null ? undefined : v;
+}
+
+export function tooDeep(): DriftgateError {
+  return new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: the object nests deeper than ${MAX_DEPTH} levels`);
+}
+
+/** Exact structural equality of JSON values (raw JSON numbers compare by their text). */
+export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (depth > MAX_DEPTH) throw tooDeep();
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !deepEqual((a as Obj)[k], (b as Obj)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** Equal once null counts as absent. */
+export const sameValue = (a: unknown, b: unknown): boolean => deepEqual(present(a), present(b));
+
+/** An own property of a request's map (never one inherited from Object.prototype), or undefined. */
+export function ownValue(o: unknown, key: string): unknown {
+  return typeof o === 'object' && o !== null && Object.hasOwn(o, key) ? (o as Obj)[key] : undefined;
+}
