@@ -8,8 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
+import { keepLogs, registerWebhook, type Driftgate } from './harness/driftgate.ts';
+import { applyOverlay, replica } from './harness/install.ts';
 import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -37,26 +38,15 @@ describe('driftgate as installed from deploy/: Kubernetes store, two replicas, i
 
   const alice = (args: string[]) => cluster.kubectl(['-n', 'prod', ...args], { as: who.alice });
   const cli = (dg: Driftgate, user: string, args: string[]) => dg.cli(args, { DRIFTGATE_TOKEN: cluster.token(user) });
-  const replica = async (name: string, kubeconfig: string) =>
-    new Driftgate({
-      port: await freePort(),
-      dataDir: join(work, name, 'data'),
-      certsDir: join(work, name, 'certs'),
-      config: join(ROOT, 'deploy', 'base', 'driftgate.yaml'),
-      args: ['--store=kubernetes', '--store-namespace=driftgate', '--certs-mode=self-managed'],
-      kubeconfig,
-    });
 
   it('kubectl apply -k deploy/overlays/ha succeeds on a cluster without prometheus-operator', () => {
-    const r = cluster.kubectl(['apply', '-k', join(ROOT, 'deploy', 'overlays', 'ha')]);
-    assert.equal(r.status, 0, r.stderr);
-    cluster.ok(['wait', '--for=condition=Established', 'crd/breakglassgrants.driftgate.io', 'crd/drifttasks.driftgate.io', '--timeout=30s']);
+    applyOverlay(cluster); // throws with kubectl's message on any error
   });
 
   it('two replicas start as the driftgate ServiceAccount with the shipped RBAC; self-managed certificates set the caBundle', async () => {
     const kubeconfig = cluster.serviceAccountKubeconfig('driftgate', 'driftgate', join(work, 'sa.kubeconfig'));
-    a = await replica('a', kubeconfig);
-    b = await replica('b', kubeconfig);
+    a = await replica(work, 'a', kubeconfig);
+    b = await replica(work, 'b', kubeconfig);
     await a.start();
     await b.start();
     const secretCa = Buffer.from(cluster.json<{ data: Record<string, string> }>(['-n', 'driftgate', 'get', 'secret', 'driftgate-tls']).data['ca.crt']!, 'base64').toString('utf8');
