@@ -22,6 +22,7 @@ export class Metrics {
   readonly #duration: Histogram;
   readonly #storeErrors: Counter;
   readonly #bypasses: Counter<'namespace' | 'with_incident'>;
+  readonly #drift: Gauge<'namespace' | 'category'>;
 
   constructor(sources: MetricSources, processMetrics = true) {
     const registers = [this.registry];
@@ -43,6 +44,12 @@ export class Metrics {
       name: 'driftgate_bypasses_total',
       help: 'Writes admitted under a break-glass grant, by namespace and whether the grant names an incident',
       labelNames: ['namespace', 'with_incident'],
+      registers,
+    });
+    this.#drift = new Gauge({
+      name: 'driftgate_drift_objects',
+      help: 'Objects with drift the last scheduled scan found, by namespace and category (unrecorded: no task recorded it before that scan, which then recorded it; recorded; orphan)',
+      labelNames: ['namespace', 'category'],
       registers,
     });
     new Gauge({
@@ -102,5 +109,11 @@ export class Metrics {
 
   storeError(): void {
     this.#storeErrors.inc();
+  }
+
+  /** The last drift scan's counts replace the previous ones (a namespace no longer scanned disappears). */
+  driftObjects(counts: readonly { namespace: string; category: string; objects: number }[]): void {
+    this.#drift.reset();
+    for (const c of counts) this.#drift.set({ namespace: c.namespace, category: c.category }, c.objects);
   }
 }

@@ -16,6 +16,7 @@ import { KeyRing } from './keys/key-ring.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
 import type { ClusterCache } from './cluster/cluster-cache.ts';
+import type { DriftScanner } from './scan/scheduler.ts';
 import type { GitOpsWatch } from './cluster/gitops-watch.ts';
 import { registerGitOpsMetrics } from './gitops/health-metrics.ts';
 import { policyWithImported } from './gitops/overlay.ts';
@@ -45,6 +46,8 @@ export interface ServeOptions {
   readonly keysDir?: string;
   /** watch Deployments/StatefulSets/ReplicaSets and Namespaces (default: with the Kubernetes store) */
   readonly clusterCache?: boolean;
+  /** with the cluster cache: scan for drift that got past the gate every this many ms and record it (0: off; default 10 min) */
+  readonly scanInterval?: number;
   /** files: certificates from certsDir (dev certificates when absent); self-managed: see SelfManagedCerts */
   readonly certsMode?: 'files' | 'self-managed';
   readonly certsSecret?: string;
@@ -151,6 +154,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const g = gitops;
     registerGitOpsMetrics(metrics.registry, () => g.health(), now);
   }
+  // Drift that got past the gate (cluster mode): scanned on a schedule, recorded as detected tasks.
+  let scanner: DriftScanner | undefined;
+  if (cluster && (opts.scanInterval ?? 600_000) > 0) {
+    const { DriftScanner } = await import('./scan/scheduler.ts');
+    scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, onResult: (counts) => metrics.driftObjects(counts) });
+    scanner.start();
+  }
   const decisionPolicy = gitops ? policyWithImported(policy.current, gitops.imported) : policy.current;
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
   // notifications (outbox in dataDir) and the console under /ui/
@@ -211,6 +221,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       landingCheck?.stop();
+      scanner?.stop();
       expiryLog.stop();
       selfManaged?.stop();
       await cluster?.close();

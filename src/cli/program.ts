@@ -7,7 +7,7 @@ import { generateCertificates, writeCertificates, describeCertificate, CA_CERT, 
 import { join } from 'node:path';
 import { reviewCommand } from './review-command.ts';
 import { diffCommand } from './diff-command.ts';
-import { scanProgram } from '../scan/command.ts';
+import { scanInterval, scanProgram } from '../scan/command.ts';
 import { CliExit } from './exit.ts';
 import { grantCommand, tasksCommand } from './breakglass-commands.ts';
 import { policyCommand } from './policy-command.ts';
@@ -86,9 +86,10 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--webhook-configuration <name>', 'ValidatingWebhookConfiguration whose caBundle self-managed mode sets').env('DRIFTGATE_WEBHOOK_CONFIGURATION').default('driftgate'))
     .addOption(new Option('--service-name <name>', 'the webhook Service (certificate names)').env('DRIFTGATE_SERVICE_NAME').default('driftgate'))
     .addOption(new Option('--cluster-cache', 'watch Deployments, StatefulSets, ReplicaSets and Namespaces (default with --store kubernetes)').env('DRIFTGATE_CLUSTER_CACHE'))
+    .addOption(new Option('--scan-interval <duration>', 'with the cluster cache: scan for drift that got past the gate this often and record it as tasks (0: off)').env('DRIFTGATE_SCAN_INTERVAL').default(600_000, '10m').argParser(scanInterval))
     .addOption(new Option('--keys-dir <dir>', 'grant-signing keys (default <data-dir>/keys; in a cluster, a Secret every replica mounts)').env('DRIFTGATE_KEYS_DIR'))
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
-    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; scanInterval: number; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
       const logger = createLogger(o.logLevel);
       const running = await startServer({ ...o, logger });
       const stop = (signal: string): void => {

@@ -6,6 +6,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CliExit } from '../cli/exit.ts';
+import { errorMessage } from '../errors.ts';
+import { parseDuration } from '../util/duration.ts';
 import { createLogger } from '../log.ts';
 import { readManifests } from '../manifests/read.ts';
 import { loadFromSource, resolvePolicySource } from '../policy/source.ts';
@@ -38,6 +40,18 @@ export interface ScanOptions {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `serve --scan-interval`: a duration (10m), or 0 for no scheduled scan. */
+export function scanInterval(value: string): number {
+  if (value.trim() === '0') return 0;
+  try {
+    const ms = parseDuration(value);
+    if (ms < 60_000) throw new Error('at least 1m');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError(`${errorMessage(err)} (a duration of 1m or more, e.g. 10m; 0 turns the scan off)`);
+  }
+}
 
 function pageSize(value: string): number {
   const n = Number(value);

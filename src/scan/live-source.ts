@@ -80,7 +80,7 @@ function listFailure(what: string, err: unknown): DriftgateError {
  * Every page of one collection. A continue token that expired (410) is followed by the token the API
  * server offers in its answer, as kubectl does: the rest of the list is then read at a newer version.
  */
-export async function* listPages(kc: KubeConfig, kind: ScanKind, namespace: string | undefined, pageSize: number): AsyncGenerator<Page> {
+export async function* listPages(kc: KubeConfig, kind: ScanKind, namespace: string | undefined, pageSize: number, onForbidden?: (message: string) => void): AsyncGenerator<Page> {
   const what = `${kind.plural}${namespace === undefined ? '' : ` in ${namespace}`}`;
   let token: string | undefined;
   do {
@@ -90,6 +90,7 @@ export async function* listPages(kc: KubeConfig, kind: ScanKind, namespace: stri
       body = await getJson(kc, `${collectionPath(kind, namespace)}?${q}`);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404 && token === undefined) return; // the kind is not served here
+      if (err instanceof ApiError && err.status === 403 && onForbidden) return onForbidden(listFailure(what, err).message);
       if (err instanceof ApiError && err.status === 410 && err.body.metadata?.continue) {
         token = err.body.metadata.continue;
         continue;
@@ -120,7 +121,10 @@ export async function protectedNamespaces(kc: KubeConfig, policy: Policy, only: 
   return { scan: only.filter((n) => found.has(n)), skipped: only.filter((n) => !found.has(n)) };
 }
 
-/** Every page of every scanned kind in every namespace, one page in memory at a time. */
-export async function* livePages(kc: KubeConfig, kinds: readonly ScanKind[], namespaces: readonly string[], pageSize = 500): AsyncGenerator<Page> {
-  for (const ns of namespaces) for (const k of kinds) yield* listPages(kc, k, ns, pageSize);
+/**
+ * Every page of every scanned kind in every namespace, one page in memory at a time. With
+ * `onForbidden`, a collection the identity may not list is skipped (and reported) instead of failing.
+ */
+export async function* livePages(kc: KubeConfig, kinds: readonly ScanKind[], namespaces: readonly string[], pageSize = 500, onForbidden?: (message: string) => void): AsyncGenerator<Page> {
+  for (const ns of namespaces) for (const k of kinds) yield* listPages(kc, k, ns, pageSize, onForbidden);
 }

@@ -18,15 +18,23 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 /** The writer a detected task names: the field manager, marked so it never reads as a user. */
 export const detectedWriter = (w: WriteEvidence | undefined): string => `field-manager:${w?.manager ?? 'unknown'}`;
 
-/** Deterministic: the same object and the same changed values always give the same id. */
-export function detectedUid(report: ObjectReport, changes: readonly TaskChange[]): string {
-  const o = report.object;
-  const lines = changes.map((c) => `${c.path}\t${sha(JSON.stringify(c.after ?? null))}`).sort();
-  return `detected-${sha([o.uid ?? `${o.apiVersion}/${o.kind}/${o.namespace}/${o.name}`, ...lines].join('\n')).slice(0, 32)}`;
-}
-
 function writeKey(w: WriteEvidence | undefined): string {
   return w ? [w.manager, w.operation, w.time ?? '', w.subresource ?? ''].join('\u0000') : '';
+}
+
+/**
+ * A Secret value is only ever seen as its keyed hash, which is stable only under the installation's
+ * key; it is identified by the write that set it instead (manager, operation, time).
+ */
+function valueId(after: unknown, writer: WriteEvidence | undefined): string {
+  return typeof after === 'string' && after.startsWith('<secret ') ? `write ${writeKey(writer)}` : sha(JSON.stringify(after ?? null));
+}
+
+/** Deterministic: the same object and the same changed values always give the same id. */
+export function detectedUid(report: ObjectReport, changes: readonly TaskChange[], writer?: WriteEvidence): string {
+  const o = report.object;
+  const lines = changes.map((c) => `${c.path}\t${valueId(c.after, writer)}`).sort();
+  return `detected-${sha([o.uid ?? `${o.apiVersion}/${o.kind}/${o.namespace}/${o.name}`, ...lines].join('\n')).slice(0, 32)}`;
 }
 
 /** The task drafts for a report's unrecorded drift (none when everything is recorded). */
@@ -56,7 +64,7 @@ export function detectedDrafts(report: ObjectReport, now: Date): TaskDraft[] {
       object: { ...report.object },
       owner: report.ownerId ?? 'none',
       changes,
-      admissionUid: orphan ? detectedUid(report, [{ path: '(object)' }]) : detectedUid(report, changes),
+      admissionUid: orphan ? detectedUid(report, [{ path: '(object)' }]) : detectedUid(report, changes, writer),
       recordedAt: now.toISOString(),
       source: 'detected',
       ...(writer ? { detectedWrite: { ...writer } } : {}),
