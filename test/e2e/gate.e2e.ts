@@ -177,8 +177,12 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     let grantId = '';
     let taskId = '';
 
-    it('alice requests a grant with her Kubernetes credentials (TokenReview)', () => {
-      const r = aliceCli(['grant', 'request', '-n', 'prod', 'deployment/api', '--ttl', '30m', '--reason', 'OOMKilled, raising limits', '--incident', 'INC-7', '-o', 'json']);
+    it('alice requests a grant with kubectl breakglass and her Kubernetes credentials (TokenReview)', () => {
+      // the kubectl plugin (bin/ on the PATH), as a responder runs it
+      const r = cluster.kubectl(['breakglass', 'request', '-n', 'prod', 'deployment/api', '--ttl', '30m', '--reason', 'OOMKilled, raising limits', '--incident', 'INC-7', '-o', 'json'], {
+        as: [],
+        env: { KUBECONFIG: aliceKubeconfig, PATH: `${join(ROOT, 'bin')}:${process.env.PATH ?? ''}`, DRIFTGATE_SERVER: dg.url, DRIFTGATE_CA: dg.ca },
+      });
       assert.equal(r.status, 0, r.stderr);
       const grant = JSON.parse(r.stdout) as { id: string; state: string; requester: string };
       assert.equal(grant.state, 'active');
