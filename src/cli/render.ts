@@ -26,7 +26,7 @@ export function renderGrant(g: GrantView, now = new Date()): string {
     `  incident:   ${g.incident ?? '(none)'}`,
     `  approvals:  ${g.approvals.length === 0 ? 'none' : g.approvals.map((a) => `${a.by} at ${a.at}`).join(', ')}`,
   ];
-  if (g.revokedAt) lines.push(`  revoked:    by ${g.revokedBy ?? '?'} at ${g.revokedAt}`);
+  if (g.revokedAt) lines.push(`  revoked:    by ${g.revokedBy ?? '?'} at ${g.revokedAt}${g.revokeReason ? `: ${g.revokeReason}` : ''}`);
   if (g.honoured === false) lines.push(`  NOT HONOURED: ${g.ignoredBecause ?? 'unknown reason'}`);
   return lines.join('\n');
 }

@@ -35,6 +35,8 @@ export interface Grant {
   readonly state: GrantState;
   readonly revokedBy?: string;
   readonly revokedAt?: string;
+  /** why it was revoked (or denied), as the revoker said */
+  readonly revokeReason?: string;
   readonly token: string;
 }
 

@@ -177,7 +177,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       case 'grant.revoked': {
         const r = e.data as RevokeRecord;
         const g = this.#grants.get(r.id);
-        if (g) this.#grants.set(r.id, { ...g, revokedBy: r.by, revokedAt: r.at, state: 'revoked' });
+        if (g) this.#grants.set(r.id, { ...g, revokedBy: r.by, revokedAt: r.at, ...(r.reason ? { revokeReason: r.reason } : {}), state: 'revoked' });
         this.#proofs.push(r);
         break;
       }
@@ -266,7 +266,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       const revocation = { grantId: id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
       const rec: RevokeRecord = { id, by, at: revocation.at, ...(reason ? { reason } : {}), proof: await signRevocation(revocation, this.#keys) };
       await this.#journal.append('grant.revoked', rec);
-      const updated: Grant = { ...g, revokedBy: by, revokedAt: rec.at, state: 'revoked' };
+      const updated: Grant = { ...g, revokedBy: by, revokedAt: rec.at, ...(reason ? { revokeReason: reason } : {}), state: 'revoked' };
       this.#grants.set(id, updated);
       this.#reindex();
       return updated;

@@ -24,8 +24,8 @@ import type { BreakGlassStore } from './store.ts';
 const GROUP = 'driftgate.io';
 const VERSION = 'v1alpha1';
 
-type GrantSpec = Omit<Grant, 'id' | 'state' | 'approvals' | 'revokedBy' | 'revokedAt' | 'token'>;
-type GrantStatus = { state?: Grant['state']; approvals?: Approval[]; revokedBy?: string; revokedAt?: string; token?: string };
+type GrantSpec = Omit<Grant, 'id' | 'state' | 'approvals' | 'revokedBy' | 'revokedAt' | 'revokeReason' | 'token'>;
+type GrantStatus = { state?: Grant['state']; approvals?: Approval[]; revokedBy?: string; revokedAt?: string; revokeReason?: string; token?: string };
 interface GrantObject extends KubernetesObject {
   spec: GrantSpec;
   status?: GrantStatus;
@@ -50,6 +50,7 @@ function grantOf(o: GrantObject): Grant {
     approvals: s.approvals ?? [],
     ...(s.revokedBy ? { revokedBy: s.revokedBy } : {}),
     ...(s.revokedAt ? { revokedAt: s.revokedAt } : {}),
+    ...(s.revokeReason ? { revokeReason: s.revokeReason } : {}),
     token: s.token ?? '',
   };
 }
@@ -201,7 +202,7 @@ export class KubernetesStore implements BreakGlassStore {
   async createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
     const token = await signGrant(unsigned, this.#keys);
     // spec is the request; state, approvals and revocation live in status
-    const { id, state, approvals, revokedBy, revokedAt, ...spec } = unsigned;
+    const { id, state, approvals, revokedBy, revokedAt, revokeReason, ...spec } = unsigned;
     const g = { group: GROUP, version: VERSION, namespace: this.#ns, plural: 'breakglassgrants' };
     try {
       const created = (await this.#api.createNamespacedCustomObject({ ...g, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BreakGlassGrant', metadata: { name: id }, spec } })) as GrantObject;
@@ -248,10 +249,10 @@ export class KubernetesStore implements BreakGlassStore {
     });
   }
 
-  revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date): Promise<Grant> {
+  revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant> {
     return this.#updateGrant(id, async (grant) => {
       check(grant);
-      return { state: 'revoked', revokedBy: by, revokedAt: at.toISOString() };
+      return { state: 'revoked', revokedBy: by, revokedAt: at.toISOString(), ...(reason ? { revokeReason: reason } : {}) };
     });
   }
 
