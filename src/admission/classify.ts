@@ -28,6 +28,8 @@ export interface ClassifiedChange extends FieldChange {
   readonly rule: string | undefined;
   /** owned by a GitOps field manager in the stored object (Git declares it); undefined: unknown */
   readonly declaredInGit: boolean | undefined;
+  /** a guarded field that a delegation gives to other writers (e.g. one the GitOps tool ignores) */
+  readonly delegatedTo?: { readonly rule: string; readonly source: string | undefined; readonly writers: readonly string[] };
 }
 
 export interface ClassifyInput {
@@ -61,9 +63,13 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const managed = input.stored?.metadata?.managedFields;
   const git = fieldOwnership(fieldsOf(managed, policy.gitops.fieldManagers));
   const markers = trackingKeys(policy);
-  const delegations = policy.delegations
-    .filter((d) => d.kinds(group, kind) && delegationInScope(d, input.scopeTarget) && (d.writers === undefined || writer === undefined || writerIn(d.writers, writer)))
+  const applicable = policy.delegations
+    .filter((d) => d.kinds(group, kind) && delegationInScope(d, input.scopeTarget))
     .map((d) => ({ d, owned: d.managers.size > 0 ? fieldOwnership(fieldsOf(managed, d.managers)) : undefined }));
+  const forWriter = ({ d }: (typeof applicable)[number]) => d.writers === undefined || writer === undefined || writerIn(d.writers, writer);
+  const delegations = applicable.filter(forWriter);
+  // delegations of other writers: a denial names who may change the field, and why
+  const others = applicable.filter((x) => !forWriter(x));
   const ignore = policy.ignore.filter((r) => r.kinds(group, kind));
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));
 
@@ -87,6 +93,11 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
     // written under an allowed key is not that action.
     if (isText(c.before) && isText(c.after)) {
       for (const r of allowances) if (matchesAny(r.paths, c.path)) return make('allowance', r.name);
+    }
+    for (const { d, owned } of others) {
+      if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) {
+        return { ...make('guarded'), delegatedTo: { rule: d.name, source: d.source, writers: [...(d.writers ?? [])] } };
+      }
     }
     return make('guarded');
   });

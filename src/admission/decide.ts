@@ -11,8 +11,8 @@ import { keySeg } from '../lib/field-path.ts';
 import { selectGrant } from './grant-match.ts';
 import { touchesLever } from './levers.ts';
 import { lazyMergeKeys } from './managed-fields.ts';
-import { allowanceWarning, auditWarning, denialMessage } from './message.ts';
-import { ownerOf, type Owner } from './ownership.ts';
+import { allowanceWarning, auditWarning, denialMessage, operatorWarning } from './message.ts';
+import { operatorOf, ownerOf, type Owner } from './ownership.ts';
 import { ownershipLosses } from './ownership-loss.ts';
 import { EPHEMERAL_SECRET_HASH_KEY, isSecretKind, redactSecret, type SecretHashKey } from './redact.ts';
 import { describeTarget, targetOf, type Target } from './target.ts';
@@ -29,6 +29,7 @@ export type Rule =
   | 'gitops-controller'
   | 'system-writer'
   | 'not-gitops-owned'
+  | 'operator-owned'
   | 'unmanaged-create'
   | 'no-guarded-change'
   | 'allowance'
@@ -153,6 +154,14 @@ export function decide(input: DecisionInput): Verdict {
   } else {
     stored = r.operation === 'CREATE' ? r.object : r.oldObject;
     owner = ownerOf(stored, policy);
+  }
+
+  // An operator's child (stored controller ownerReference to a custom resource): the operator
+  // reconciles it and the GitOps-owned parent is what driftgate guards.
+  const operator = owner && r.operation !== 'CREATE' ? operatorOf(stored, policy) : undefined;
+  if (operator) {
+    owner = undefined;
+    return verdict('allowed', 'operator-owned', { warnings: [operatorWarning(target, operator)] });
   }
 
   let unmanagedCreate = false;

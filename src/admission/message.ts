@@ -5,7 +5,7 @@
 import type { Grant } from '../grants/grant.ts';
 import { formatDuration } from '../util/duration.ts';
 import type { ClassifiedChange } from './classify.ts';
-import type { Owner } from './ownership.ts';
+import type { OperatorOwner, Owner } from './ownership.ts';
 import { showValue } from './redact.ts';
 import { describeTarget, resourceRef, type Target } from './target.ts';
 import type { Operation } from './types.ts';
@@ -21,8 +21,16 @@ function gitNote(c: ClassifiedChange): string {
   return '';
 }
 
+/** "only the HPA may change it (Argo CD Application argocd/api spec.ignoreDifferences[0] ignores it)" */
+function delegationNote(c: ClassifiedChange): string {
+  const d = c.delegatedTo;
+  if (!d) return '';
+  const who = d.writers.length > 0 ? d.writers.join(', ') : 'its delegated writers';
+  return d.source ? ` [${d.source} ignores it: only ${who} may change it without a grant]` : ` [delegated to ${who} by "${d.rule}"]`;
+}
+
 export function changeLine(c: ClassifiedChange): string {
-  return `${c.printed}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}`;
+  return `${c.printed}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}${delegationNote(c)}`;
 }
 
 export function grantCommand(t: Target, op: Operation, guarded: readonly ClassifiedChange[]): string {
@@ -73,6 +81,11 @@ export function denialMessage(d: DenialInput): string {
     ...listChanges(d.guarded),
     next,
   ].join('\n');
+}
+
+/** Allowed because an operator owns the object: say who, and that the operator will put it back. */
+export function operatorWarning(target: Target, op: OperatorOwner): string {
+  return `driftgate: ${describeTarget(target)} is managed by the operator of ${op.kind} ${op.name} (${op.apiVersion}, its controller): driftgate guards that GitOps-owned ${op.kind}, not its children, and the operator may revert this change; change the ${op.kind} in Git instead`;
 }
 
 export function allowanceWarning(target: Target, names: readonly string[], user: string): string {

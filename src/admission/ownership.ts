@@ -99,3 +99,34 @@ export function trackingKeys(policy: Policy): { annotations: ReadonlySet<string>
   }
   return { annotations: new Set(policy.gitops.trackingAnnotations), labels };
 }
+
+/** The controller an object belongs to when that controller is an operator (a custom resource). */
+export interface OperatorOwner {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** Built-in API groups: the core group, the unqualified ones (apps, batch, …) and *.k8s.io. */
+function isBuiltinGroup(group: string): boolean {
+  return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+}
+
+/**
+ * An object an operator makes and keeps: its stored state has a controller ownerReference to a custom
+ * resource, and no GitOps field manager wrote any of it (operators often copy the parent's tracking
+ * labels onto their children). The parent is what Git owns and driftgate guards; the operator
+ * reconciles the child. Read from the stored object only: a client-supplied ownerReference (a CREATE)
+ * is no evidence, and adding one to a GitOps-owned object is itself a guarded change.
+ */
+export function operatorOf(stored: KubeObject | null, policy: Policy): OperatorOwner | undefined {
+  const md = stored?.metadata;
+  const refs = md?.ownerReferences;
+  if (!Array.isArray(refs)) return undefined;
+  const ref = refs.find((r) => r?.controller === true) as { apiVersion?: unknown; kind?: unknown; name?: unknown } | undefined;
+  if (!ref || typeof ref.apiVersion !== 'string' || typeof ref.kind !== 'string' || typeof ref.name !== 'string') return undefined;
+  const slash = ref.apiVersion.indexOf('/');
+  if (slash < 0 || isBuiltinGroup(ref.apiVersion.slice(0, slash))) return undefined;
+  if (Array.isArray(md?.managedFields) && md.managedFields.some((e) => typeof e?.manager === 'string' && policy.gitops.fieldManagers.has(e.manager))) return undefined;
+  return { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
+}

@@ -156,7 +156,7 @@ describe('driftgate follows what Argo CD and Flux ignore (real API server, shipp
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, DENIED);
     assert.match(r.stderr, /Argo CD application "payments"/);
-    assert.match(r.stderr, /spec\.replicas: 4 → 9/);
+    assert.match(r.stderr, /spec\.replicas: 4 → 9 .*\[Argo CD Application argocd\/payments spec\.ignoreDifferences\[0\] ignores it: only system:serviceaccounts/);
     assert.equal(replicas(), 4);
   });
 

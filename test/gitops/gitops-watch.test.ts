@@ -68,7 +68,7 @@ describe('cluster mode: delegations and health follow the GitOps tools', () => {
     assert.equal(hpa.review.response.allowed, true, hpa.review.response.status?.message);
     const human = await reviewBody(body('alice', ['oncall', 'system:authenticated']), { ...deps, policy });
     assert.equal(human.review.response.allowed, false);
-    assert.match(human.review.response.status?.message ?? '', /spec\.replicas: 3 → 7/);
+    assert.match(human.review.response.status?.message ?? '', /spec\.replicas: 3 → 7 .*\[Argo CD Application argocd\/payments spec\.ignoreDifferences\[0\] ignores it: only system:serviceaccounts, system:kube-controller-manager may change it without a grant\]/);
   });
 
   it('does not extend one application\'s ignore rule to another application\'s objects', async () => {
