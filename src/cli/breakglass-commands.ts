@@ -7,6 +7,7 @@ import { grantTable, renderGrant, renderTask, taskTable } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
 import { readManifests } from '../manifests/read.ts';
 import { requireObjects, verifyTasks } from '../drift/verify.ts';
+import { readSecretHashKey } from '../keys/secret-hash-key.ts';
 import type { Report, TaskView } from '../tasks/rules.ts';
 import { CliExit } from './exit.ts';
 import { ownerSyncLine } from './status-command.ts';
@@ -155,14 +156,17 @@ export function tasksCommand(out: Out): Command {
       .requiredOption('--desired <path>', 'rendered manifests from Git: kustomize build / helm template output (file, directory or -)')
       .option('--live <path>', 'live objects (kubectl get -o yaml): needed to resolve a task as reverted (Git keeping the old values is not enough)')
       .option('--commit <sha>', 'the Git commit the manifests were rendered from (the evidence)')
+      .addOption(new Option('--secret-hash-key <file>', "the installation's secret hash key, to compare Secret values (embedded: <data-dir>/keys/secret-hash.key)").env('DRIFTGATE_SECRET_HASH_KEY_FILE'))
       .option('--dry-run', 'show what would be resolved, change nothing'),
-  ).action(async (o: Common & { desired: string; live?: string; commit?: string; dryRun?: boolean }) => {
+  ).action(async (o: Common & { desired: string; live?: string; commit?: string; dryRun?: boolean; secretHashKey?: string }) => {
     const c = resolveConnection(o);
+    const secretHashKey = o.secretHashKey ? readSecretHashKey(o.secretHashKey) : undefined;
+    if (o.secretHashKey && !secretHashKey) throw new CliExit(2, `--secret-hash-key ${o.secretHashKey}: no such file`);
     const desired = requireObjects(readManifests(o.desired), 'desired', o.desired);
     const live = o.live ? requireObjects(readManifests(o.live), 'live', o.live) : undefined;
     const { items } = await call<{ items: TaskView[] }>(c, 'GET', '/v1/tasks?state=pending');
     const full = await Promise.all(items.map((t) => call<Task>(c, 'GET', `/v1/tasks/${encodeURIComponent(t.id)}`)));
-    const results = verifyTasks(full, { desired, ...(live ? { live } : {}) });
+    const results = verifyTasks(full, { desired, ...(live ? { live } : {}), ...(secretHashKey ? { secretHashKey } : {}) });
     const evidence = o.commit ? `commit ${o.commit}` : `desired manifests ${o.desired}`;
     const resolved: string[] = [];
     for (const r of results) {

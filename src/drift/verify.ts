@@ -2,14 +2,17 @@
  * Verifying a task against Git (SPEC §5): at each changed path, does Git's desired value now equal the
  * bypass's `after` (backported) or its `before` (reverted, once live agrees when it is available)?
  */
-import { deepEqual, present } from '../admission/diff.ts';
-import { isSecretKind, redactSecret } from '../admission/redact.ts';
+import { isSecretKind, redactSecret, type SecretHashKey } from '../admission/redact.ts';
+import { isMap, ownValue, present, sameValue } from '../lib/value.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { DriftgateError } from '../errors.ts';
 import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
 import { parsePathPattern } from '../policy/path-pattern.ts';
 import type { Task } from '../tasks/task.ts';
 import { showValue } from '../admission/redact.ts';
+
+const NO_KEY =
+  "Secret values are compared by keyed hash: pass the installation's key with --secret-hash-key FILE (embedded: <data-dir>/keys/secret-hash.key; cluster: the Secret driftgate-secret-hash-key)";
 
 export type VerifyVerdict = 'backported' | 'reverted' | 'pending';
 
@@ -20,8 +23,7 @@ export interface Verification {
   readonly explanation: readonly string[];
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = isMap;
 
 /** The value at a printed field path (`spec.template.spec.containers[name=api].image`), or undefined. */
 export function valueAt(obj: unknown, printed: string): unknown {
@@ -33,7 +35,7 @@ export function valueAt(obj: unknown, printed: string): unknown {
     } else if (seg.k === 'item') {
       if (!Array.isArray(node)) return undefined;
       node = node.find(
-        (item) => isObj(item) && Object.entries(seg.keys).every(([k, v]) => String(item[k] ?? (k === 'protocol' ? 'TCP' : '')) === v),
+        (item) => isObj(item) && Object.entries(seg.keys).every(([k, v]) => String(ownValue(item, k) ?? (k === 'protocol' ? 'TCP' : '')) === v),
       );
     } else {
       return undefined;
@@ -42,14 +44,15 @@ export function valueAt(obj: unknown, printed: string): unknown {
   return present(node);
 }
 
-/** Equal once null, {} and [] count as absent. */
-export const sameValue = (a: unknown, b: unknown): boolean => deepEqual(present(a), present(b));
+/** Equal once null counts as absent (one definition, shared with the diff and the landing check). */
+export { sameValue };
 
-function index(objects: readonly SourcedObject[]): Map<string, KubeObject> {
+/** Secrets are indexed with their values hashed by the installation's key, as the webhook hashed them. */
+function index(objects: readonly SourcedObject[], key: SecretHashKey | undefined): Map<string, KubeObject> {
   const m = new Map<string, KubeObject>();
   for (const { object } of objects) {
     const secret = isSecretKind(groupOf(object.apiVersion ?? ''), object.kind ?? '');
-    m.set(objectKey(object), secret ? redactSecret(object)! : object);
+    m.set(objectKey(object), secret ? redactSecret(object, key)! : object);
   }
   return m;
 }
@@ -58,12 +61,19 @@ export interface VerifyInputs {
   readonly desired: readonly SourcedObject[];
   /** live objects (kubectl get -o yaml), when available */
   readonly live?: readonly SourcedObject[];
+  /** the installation's secret hash key: without it, a Secret's values cannot be compared */
+  readonly secretHashKey?: SecretHashKey;
 }
 
 export function verifyTasks(tasks: readonly Task[], inputs: VerifyInputs): Verification[] {
-  const desired = index(requireObjects(inputs.desired, 'desired'));
-  const live = inputs.live ? index(requireObjects(inputs.live, 'live')) : undefined;
-  return tasks.map((t) => verifyTask(t, desired, live));
+  const key = inputs.secretHashKey;
+  const desired = index(requireObjects(inputs.desired, 'desired'), key);
+  const live = inputs.live ? index(requireObjects(inputs.live, 'live'), key) : undefined;
+  return tasks.map((t) => {
+    const v = verifyTask(t, desired, live);
+    if (key || v.verdict !== 'pending' || !isSecretKind(groupOf(t.object.apiVersion), t.object.kind)) return v;
+    return { ...v, explanation: [...v.explanation, NO_KEY] };
+  });
 }
 
 /** A revert is a fact about live, not Git: Git keeping the old values does not undo the bypass. */

@@ -1,0 +1,171 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { decide } from '../../src/admission/decide.ts';
+import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
+import { diffObjects } from '../../src/admission/diff.ts';
+import { redactSecret, secretHash } from '../../src/admission/redact.ts';
+import { verifyTasks } from '../../src/drift/verify.ts';
+import { hasLongDigitRun, parseJsonExact } from '../../src/lib/exact-json.ts';
+import { present, sameValue } from '../../src/lib/value.ts';
+import type { Task } from '../../src/tasks/task.ts';
+import { ATTACKS, bigManagedFields } from '../helpers/attacks.ts';
+import { examplePolicy, NOW, policyFrom } from '../helpers/deps.ts';
+
+const decideBody = (text: string, policy = examplePolicy(), secretHashKey?: Uint8Array) =>
+  decide({ request: decodeReview(parseReviewJson(text)), policy, now: NOW, grantsFor: () => [], ...(secretHashKey ? { secretHashKey } : {}) });
+
+for (const [cls, cases] of Object.entries(ATTACKS)) {
+  describe(`the gate against ${cls}`, () => {
+    for (const c of cases) {
+      it(c.name, () => {
+        const v = decideBody(c.body, c.policy ? policyFrom(c.policy) : examplePolicy());
+        assert.equal(v.outcome, c.want, v.message ?? v.rule);
+        if (c.rule) assert.equal(v.rule, c.rule);
+        if (c.guarded) assert.ok(v.guarded.some((g) => g.printed === c.guarded), `${c.guarded} not in ${v.guarded.map((g) => g.printed).join(', ')}`);
+      });
+    }
+  });
+}
+
+describe('the gate against large managedFields (item 6: decided, in linear time, see npm run bench:decide)', () => {
+  for (const op of ['CREATE', 'DELETE'] as const) {
+    it(`denies a ${op} whose argocd-controller entry lists 8,000 env vars, naming them declared in Git`, () => {
+      const v = decideBody(bigManagedFields(8000, op));
+      assert.equal(v.outcome, 'denied');
+      const env = v.guarded.filter((g) => g.printed.includes('.env[name=VAR_'));
+      assert.equal(env.length, 16000);
+      assert.ok(env.every((g) => g.declaredInGit === true));
+    });
+  }
+});
+
+describe('exact JSON numbers (item 5)', () => {
+  const runs: [string, boolean][] = [
+    ['', false],
+    ['123456789012345', false],
+    ['1234567890123456', true],
+    ['x1234567890123456y', true],
+    ['a'.repeat(15) + '1'.repeat(16), true],
+    ['1'.repeat(15) + ',' + '1'.repeat(15), false],
+    ['{"a":"' + '9'.repeat(40) + '"}', true],
+  ];
+  for (const [text, want] of runs) {
+    it(`finds a run of 16 digits: ${JSON.stringify(text.slice(0, 40))} → ${want}`, () => assert.equal(hasLongDigitRun(text), want));
+  }
+
+  it('keeps integers beyond 2^53 digit for digit, and writes them back unchanged', () => {
+    const v = parseJsonExact('{"a":9007199254740993,"b":[-9223372036854775807],"c":1.5,"d":42}') as Record<string, unknown>;
+    assert.equal(JSON.stringify(v), '{"a":9007199254740993,"b":[-9223372036854775807],"c":1.5,"d":42}');
+    assert.equal(sameValue(v.a, (parseJsonExact('9007199254740992') as unknown)), false);
+    assert.equal(sameValue(v.a, parseJsonExact('[9007199254740993]') && (parseJsonExact('{"x":9007199254740993}') as Record<string, unknown>).x), true);
+  });
+
+  it('reports a big integer change at the field, not inside the number', () => {
+    const a = parseJsonExact('{"spec":{"n":9007199254740993}}');
+    const b = parseJsonExact('{"spec":{"n":9007199254740992}}');
+    const changes = diffObjects(a, b, { mergeKeys: new Map(), skipRuntime: true });
+    assert.deepEqual(changes.map((c) => JSON.stringify(c.path)), ['[{"k":"key","key":"spec"},{"k":"key","key":"n"}]']);
+    assert.equal(JSON.stringify(changes[0]!.before), '9007199254740993');
+  });
+});
+
+describe('one definition of absent (item 2)', () => {
+  const values: [unknown, unknown][] = [
+    [null, undefined],
+    [{}, {}],
+    [[], []],
+  ];
+  for (const [v, want] of values) it(`present(${JSON.stringify(v)}) is ${JSON.stringify(want)}`, () => assert.deepEqual(present(v), want));
+  it('compares {} and [] with absent as different, null with absent as equal', () => {
+    assert.equal(sameValue({}, undefined), false);
+    assert.equal(sameValue([], undefined), false);
+    assert.equal(sameValue(null, undefined), true);
+  });
+});
+
+const KEY_A = new Uint8Array(32).fill(1);
+const KEY_B = new Uint8Array(32).fill(2);
+const secretObj = (password: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'prod' }, data: { password } });
+
+describe('Secret values as a keyed hash (issue 11 item 3)', () => {
+  it('hashes the same value alike under one key, and differently under another', () => {
+    assert.equal(secretHash('czNjcmV0', KEY_A), secretHash('czNjcmV0', KEY_A));
+    assert.notEqual(secretHash('czNjcmV0', KEY_A), secretHash('czNjcmV0', KEY_B));
+    assert.notEqual(secretHash('czNjcmV0', KEY_A), secretHash('b3RoZXI=', KEY_A));
+  });
+
+  it('cannot be confirmed with an unkeyed SHA-256 of a guessed value', () => {
+    const guess = createHash('sha256').update('czNjcmV0').digest('hex');
+    const shown = secretHash('czNjcmV0', KEY_A);
+    assert.ok(!shown.includes(guess.slice(0, 12)));
+    assert.match(shown, /^<secret hmac-sha256:[0-9a-f]{16}>$/);
+  });
+
+  it('hashes data, stringData and the last-applied annotation, keeping __proto__ as a data key', () => {
+    const obj = JSON.parse('{"kind":"Secret","data":{"__proto__":"YQ==","constructor":"Yg=="},"stringData":{"t":"x"},"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\\"data\\":{\\"p\\":\\"YQ==\\"}}"}}}');
+    const r = redactSecret(obj, KEY_A) as unknown as { data: Record<string, string>; stringData: Record<string, string>; metadata: { annotations: Record<string, string> } };
+    assert.deepEqual(Object.keys(r.data).sort(), ['__proto__', 'constructor']);
+    assert.equal(r.data['__proto__'], secretHash('YQ==', KEY_A));
+    assert.equal(r.stringData.t, secretHash('x', KEY_A));
+    assert.doesNotMatch(JSON.stringify(r), /YQ==|Yg==/);
+  });
+
+  it('a denial shows the hash made with the installation key, never the value', () => {
+    const text = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u', kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' },
+        name: 's', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] },
+        oldObject: { ...secretObj('b2xk'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
+        object: { ...secretObj('bmV3'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
+      },
+    });
+    const v = decideBody(text, examplePolicy(), KEY_A);
+    assert.ok(v.message!.includes(secretHash('b2xk', KEY_A)));
+    assert.ok(v.message!.includes(secretHash('bmV3', KEY_A)));
+    assert.doesNotMatch(v.message!, /b2xk|bmV3/);
+  });
+
+  const task = (before: string, after: string): Task =>
+    ({
+      id: 't-1', grantId: 'g', writer: { username: 'alice', groups: [] }, operation: 'UPDATE',
+      object: { apiVersion: 'v1', kind: 'Secret', namespace: 'prod', name: 's' }, owner: 'argocd/a',
+      changes: [{ path: 'data.password', before: secretHash(before, KEY_A), after: secretHash(after, KEY_A) }],
+      admissionUid: 'u', recordedAt: NOW.toISOString(), state: 'pending',
+    }) as unknown as Task;
+  const desired = (password: string) => [{ source: 'git.yaml', object: secretObj(password) }];
+
+  it('tasks verify compares Git\'s Secret values by hashing them with the same key', () => {
+    const [r] = verifyTasks([task('b2xk', 'bmV3')], { desired: desired('bmV3'), secretHashKey: KEY_A });
+    assert.equal(r!.verdict, 'backported');
+  });
+
+  it('tasks verify keeps a Secret task pending, and says why, without the key', () => {
+    const [r] = verifyTasks([task('b2xk', 'bmV3')], { desired: desired('bmV3') });
+    assert.equal(r!.verdict, 'pending');
+    assert.match(r!.explanation.join('\n'), /--secret-hash-key/);
+  });
+
+  it('tasks verify does not match under another key', () => {
+    const [r] = verifyTasks([task('b2xk', 'bmV3')], { desired: desired('bmV3'), secretHashKey: KEY_B });
+    assert.equal(r!.verdict, 'pending');
+  });
+});
+
+describe('tasks verify with empty values (item 2)', () => {
+  const app = (syncPolicy: unknown) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'payments', namespace: 'prod' }, spec: { syncPolicy } });
+  const task = {
+    id: 't-2', grantId: 'g', writer: { username: 'alice', groups: [] }, operation: 'UPDATE',
+    object: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'prod', name: 'payments' }, owner: 'reconciler',
+    changes: [{ path: 'spec.syncPolicy.automated', before: {} }],
+    admissionUid: 'u2', recordedAt: NOW.toISOString(), state: 'pending',
+  } as unknown as Task;
+  it('backported when Git dropped automated: {} too', () => {
+    assert.equal(verifyTasks([task], { desired: [{ source: 'g', object: app({}) }] })[0]!.verdict, 'backported');
+  });
+  it('not backported while Git still holds automated: {}', () => {
+    assert.notEqual(verifyTasks([task], { desired: [{ source: 'g', object: app({ automated: {} }) }] })[0]!.verdict, 'backported');
+  });
+});
