@@ -19,7 +19,7 @@ export interface AttackCase {
 
 type Obj = Record<string, unknown>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary object shapes
-type Loose = Obj & { spec: any; metadata: any };
+type Loose = Obj & { spec: any; metadata: any; [field: string]: any };
 
 const PROTO = '@PROTO@';
 
@@ -79,8 +79,8 @@ const ownership: AttackCase[] = [
     body: update(
       managedOnly(),
       managedOnly((o) => {
-        const containers = argoFields(o)['f:spec'] as Loose;
-        delete containers['f:template']['f:spec']['f:containers']['k:{"name":"api"}']['f:image'];
+        const spec = argoFields(o)['f:spec'] as Loose;
+        delete spec['f:template']['f:spec']['f:containers']['k:{"name":"api"}']['f:image'];
         o.metadata.managedFields.push({ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"api"}': { '.': {}, 'f:image': {} } } } } } } });
       }),
     ),
