@@ -36,6 +36,7 @@ export interface ConsoleDeps {
 export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
 const CSS = readFileSync(new URL('./static/console.css', import.meta.url));
+const FAVICON = readFileSync(new URL('./static/favicon.svg', import.meta.url));
 const REPORT_WINDOWS = ['7d', '30d', '90d'];
 
 type Authed = (req: Request, res: Response, session: Session, ctx: PageContext) => Promise<void> | void;
@@ -45,7 +46,7 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin', // no-referrer would make the browser send `Origin: null` with our own forms
     'cross-origin-opener-policy': 'same-origin',
     'cache-control': 'no-store',
   });
@@ -104,6 +105,9 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   router.get('/static/console.css', (_req, res) => {
     res.set('cache-control', 'public, max-age=3600').type('css').send(CSS);
+  });
+  router.get('/static/favicon.svg', (_req, res) => {
+    res.set('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON);
   });
   router.get('/', (_req, res) => res.redirect(303, '/ui/grants'));
 

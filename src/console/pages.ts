@@ -28,7 +28,7 @@ const NAV: [string, string][] = [
 export function layout(ctx: PageContext, title: string, current: string, body: Html): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · driftgate</title><link rel="stylesheet" href="/ui/static/console.css"></head>
+<title>${title} · driftgate</title><link rel="stylesheet" href="/ui/static/console.css"><link rel="icon" href="/ui/static/favicon.svg"></head>
 <body><header><a class="brand" href="/ui/">driftgate</a>${
     ctx.user
       ? html`<nav>${NAV.map(([path, label]) => html`<a href="/ui/${path}"${path === current ? html` aria-current="page"` : ''}>${label}</a>`)}</nav>
