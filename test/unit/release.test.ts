@@ -39,7 +39,7 @@ describe('release hygiene', () => {
   });
 
   it('has a krew manifest for the package version whose bin is the plugin', () => {
-    const m = parse(read('deploy/krew/breakglass.yaml')) as {
+    const m = parse(read('plugins/breakglass.yaml')) as {
       apiVersion: string;
       kind: string;
       metadata: { name: string };
