@@ -7,8 +7,17 @@
  * resourceVersion; a 409 re-reads and re-decides), tasks created under a name derived from the
  * admission uid, so a request retried against another replica gets 409 AlreadyExists, not a second task.
  * A task write that fails throws: the webhook then denies the bypass (no record, no bypass).
+ *
+ * Tampering (docs/storage.md): a grant's token signs its state and approvals and is bound to the
+ * object's uid; a revocation is a signed JWS written first as an annotation on the object itself
+ * (`update breakglassgrants`, which only driftgate holds), then into status. A grant with any
+ * revocation — annotation, status, or one this replica has seen — is never honoured again, whatever
+ * status says later; a status that drops a revocation is reported. Tasks carry a signature over
+ * their spec (annotation) and over their status; a task deleted, or whose spec or status does not
+ * match its signature, is reported in `tampered` and the log.
  */
 import { createHash } from 'node:crypto';
+import { SignJWT, compactVerify, decodeProtectedHeader } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -16,8 +25,8 @@ import { DriftgateError, errorMessage } from '../errors.ts';
 import type { Approval, Grant } from '../grants/grant.ts';
 import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
-import { signGrant, tokenProblem } from '../grants/token.ts';
-import type { KeyRing } from '../keys/key-ring.ts';
+import { checkRevocation, signGrant, signRevocation, tokenProblem } from '../grants/token.ts';
+import { SIGNING_ALG, type KeyRing } from '../keys/key-ring.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
 import type { BreakGlassStore } from './store.ts';
 
@@ -25,15 +34,55 @@ const GROUP = 'driftgate.io';
 const VERSION = 'v1alpha1';
 
 type GrantSpec = Omit<Grant, 'id' | 'state' | 'approvals' | 'revokedBy' | 'revokedAt' | 'revokeReason' | 'token'>;
-type GrantStatus = { state?: Grant['state']; approvals?: Approval[]; revokedBy?: string; revokedAt?: string; revokeReason?: string; token?: string };
+/** `revocation`: driftgate's signed revocation, also kept in the REVOCATION annotation */
+type GrantStatus = { state?: Grant['state']; approvals?: Approval[]; revokedBy?: string; revokedAt?: string; revokeReason?: string; token?: string; revocation?: string };
 interface GrantObject extends KubernetesObject {
   spec: GrantSpec;
   status?: GrantStatus;
 }
-type TaskStatus = { state?: TaskState; resolution?: Resolution; verifications?: VerificationRecord[] };
+/** `signature`: driftgate's JWS over the rest of the status (every status write re-signs it) */
+type TaskStatus = { state?: TaskState; resolution?: Resolution; verifications?: VerificationRecord[]; signature?: string };
 interface TaskObject extends KubernetesObject {
   spec: TaskDraft;
   status?: TaskStatus;
+}
+
+/** A signed revocation of the grant, on the object itself: status rights alone cannot remove it. */
+export const REVOCATION_ANNOTATION = 'driftgate.io/revocation';
+/** driftgate's signature over a task's spec (sha256 of its canonical JSON, bound to the task's name). */
+export const TASK_SIGNATURE_ANNOTATION = 'driftgate.io/signature';
+const TASK_SIGNATURE_TYPE = 'driftgate-task+jwt';
+
+/** JSON with object keys sorted at every level: the API server does not keep key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const digest = (what: string, name: string, v: unknown) => createHash('sha256').update(`${what}\n${name}\n`).update(canonicalJson(v)).digest('base64url');
+
+async function signTaskPart(keys: KeyRing, what: 'spec' | 'status', name: string, v: unknown): Promise<string> {
+  const { kid, key } = keys.signing;
+  return new SignJWT({ jti: name, part: what, sha256: digest(what, name, v) }).setProtectedHeader({ alg: SIGNING_ALG, kid, typ: TASK_SIGNATURE_TYPE }).sign(key);
+}
+
+/** undefined when `jws` is driftgate's signature over this part of this task; otherwise why not. */
+async function taskPartProblem(keys: KeyRing, what: 'spec' | 'status', name: string, v: unknown, jws: string | undefined): Promise<string | undefined> {
+  if (!jws) return `${what} is not signed`;
+  try {
+    const key = keys.verificationKey(decodeProtectedHeader(jws).kid);
+    if (!key) return `${what} signed with an unknown key`;
+    const { payload, protectedHeader } = await compactVerify(jws, key, { algorithms: [SIGNING_ALG] });
+    const p = JSON.parse(new TextDecoder().decode(payload)) as { jti?: string; part?: string; sha256?: string };
+    if (protectedHeader.typ !== TASK_SIGNATURE_TYPE || p.jti !== name || p.part !== what) return `${what} signature belongs to another object`;
+    return p.sha256 === digest(what, name, v) ? undefined : `${what} does not match its signature (edited)`;
+  } catch (err) {
+    return `${what} signature invalid: ${errorMessage(err)}`;
+  }
 }
 
 /** The task's object name: the same admission uid always names the same task. */
@@ -90,7 +139,6 @@ export interface KubernetesStoreOptions {
 }
 
 export class KubernetesStore implements BreakGlassStore {
-  readonly tampered: readonly string[] = [];
   readonly #api: CustomObjectsApi;
   readonly #ns: string;
   readonly #keys: KeyRing;
@@ -98,6 +146,10 @@ export class KubernetesStore implements BreakGlassStore {
   readonly #grants: ListWatch<GrantObject>;
   readonly #tasks: ListWatch<TaskObject>;
   readonly #ignored = new Map<string, string>();
+  /** grants with any revocation seen by this replica: never honoured again (monotonic) */
+  readonly #revoked = new Set<string>();
+  /** tampering detected (grant status rolled back, task edited or deleted), by object */
+  readonly #tampered = new Map<string, string>();
   /** grants this replica just wrote, until its watch delivers that version (or a newer one) */
   readonly #recent = new Map<string, { grant: Grant; rv: string }>();
   #index = new GrantIndex();
@@ -119,11 +171,42 @@ export class KubernetesStore implements BreakGlassStore {
     const onGrant = (obj: GrantObject) => {
       const mine = this.#recent.get(obj.metadata!.name!);
       if (mine && !isOlder(obj.metadata?.resourceVersion, mine.rv)) this.#recent.delete(obj.metadata!.name!);
-      void this.#verify(grantOf(obj)).then(() => this.#reindex());
+      this.#noteRevocation(obj);
+      void this.#verify(obj).then(() => this.#reindex());
     };
     this.#grants.on('add', onGrant);
     this.#grants.on('update', onGrant);
     this.#grants.on('delete', () => this.#reindex());
+    const onTask = (obj: TaskObject) => void this.#checkTask(obj);
+    this.#tasks.on('add', onTask);
+    this.#tasks.on('update', onTask);
+    this.#tasks.on('delete', (obj: TaskObject) => {
+      const why = `task ${obj.metadata?.name} (${obj.status?.state ?? 'pending'}) was deleted: driftgate never deletes tasks`;
+      this.#tampered.set(`task/${obj.metadata?.name}`, why);
+      this.#logger.error({ task: obj.metadata?.name, grant: obj.spec?.grantId }, `TASK TAMPERED: ${why}`);
+    });
+  }
+
+  /** Tampering detected since start: grant status rolled back, tasks edited or deleted. */
+  get tampered(): readonly string[] {
+    return [...this.#tampered.values()];
+  }
+
+  /**
+   * Any revocation evidence marks the grant revoked for good, at once (before signatures are
+   * checked: a revocation only takes power away). A status that no longer says revoked is reported.
+   */
+  #noteRevocation(obj: GrantObject): void {
+    const id = obj.metadata!.name!;
+    const annotated = obj.metadata?.annotations?.[REVOCATION_ANNOTATION];
+    const inStatus = Boolean(obj.status?.revokedAt || obj.status?.revocation);
+    if (!annotated && !inStatus && !this.#revoked.has(id)) return;
+    if (!inStatus) {
+      const why = `grant ${id}: status says ${obj.status?.state ?? 'nothing'} but the grant was revoked (${annotated ? 'signed revocation on the object' : 'seen revoked by this replica'}): status rolled back or edited`;
+      if (this.#tampered.get(`grant/${id}`) !== why) this.#logger.error({ grant: id }, `GRANT TAMPERED: ${why}; not honoured`);
+      this.#tampered.set(`grant/${id}`, why);
+    }
+    this.#revoked.add(id);
   }
 
   #path(plural: string): string {
@@ -170,8 +253,15 @@ export class KubernetesStore implements BreakGlassStore {
     return (['grants', 'tasks'] as const).filter((n) => !this.#synced[n]).map((n) => `kubernetes store: ${n} cache not synced`);
   }
 
-  async #verify(g: Grant): Promise<void> {
-    const problem = g.token === '' ? 'no token yet' : await tokenProblem(g, this.#keys);
+  async #verify(obj: GrantObject): Promise<void> {
+    const g = grantOf(obj);
+    const bind = { uid: obj.metadata?.uid ?? '' };
+    for (const jws of [obj.metadata?.annotations?.[REVOCATION_ANNOTATION], obj.status?.revocation]) {
+      if (!jws) continue;
+      const checked = await checkRevocation(jws, g.id, this.#keys, bind);
+      if ('problem' in checked) this.#logger.error({ grant: g.id, problem: checked.problem }, 'grant revocation without a genuine signature (written by hand?); the grant stays revoked');
+    }
+    const problem = g.token === '' ? 'no token yet' : await tokenProblem(g, this.#keys, bind);
     if (problem) {
       if (g.token !== '') this.#logger.error({ grant: g.id, problem }, 'grant ignored: its token does not prove it (object written or edited by hand?)');
       this.#ignored.set(g.id, problem);
@@ -182,7 +272,8 @@ export class KubernetesStore implements BreakGlassStore {
   async #remember(obj: GrantObject): Promise<Grant> {
     const grant = grantOf(obj);
     this.#recent.set(grant.id, { grant, rv: obj.metadata?.resourceVersion ?? '' });
-    await this.#verify(grant);
+    this.#noteRevocation(obj);
+    await this.#verify(obj);
     this.#reindex();
     return grant;
   }
@@ -190,7 +281,7 @@ export class KubernetesStore implements BreakGlassStore {
   #reindex(): void {
     const cached = this.#grants.list(this.#ns).map(grantOf);
     const all = [...cached.filter((g) => !this.#recent.has(g.id)), ...[...this.#recent.values()].map((r) => r.grant)];
-    this.#index = new GrantIndex(all.filter((g) => !this.#ignored.has(g.id) && g.token !== '' && !g.revokedAt && g.state === 'active'));
+    this.#index = new GrantIndex(all.filter((g) => !this.#ignored.has(g.id) && !this.#revoked.has(g.id) && g.token !== '' && !g.revokedAt && g.state === 'active'));
   }
 
   activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[] {
@@ -200,12 +291,13 @@ export class KubernetesStore implements BreakGlassStore {
   // ---- grants ----
 
   async createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
-    const token = await signGrant(unsigned, this.#keys);
     // spec is the request; state, approvals and revocation live in status
     const { id, state, approvals, revokedBy, revokedAt, revokeReason, ...spec } = unsigned;
     const g = { group: GROUP, version: VERSION, namespace: this.#ns, plural: 'breakglassgrants' };
     try {
       const created = (await this.#api.createNamespacedCustomObject({ ...g, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BreakGlassGrant', metadata: { name: id }, spec } })) as GrantObject;
+      // The token is bound to this object's uid: a copy recreated under the same name is another object.
+      const token = await signGrant(unsigned, this.#keys, { uid: created.metadata?.uid ?? '' });
       created.status = { state, approvals: [...approvals], token };
       return await this.#remember((await this.#api.replaceNamespacedCustomObjectStatus({ ...g, name: id, body: created })) as GrantObject);
     } catch (err) {
@@ -214,10 +306,10 @@ export class KubernetesStore implements BreakGlassStore {
   }
 
   /**
-   * Read, decide, write status with the object's resourceVersion; on 409 (someone else wrote first)
-   * read again and decide again. One loop for grants and tasks.
+   * Read, decide, write (status, or the object itself) with the object's resourceVersion; on 409
+   * (someone else wrote first) read again and decide again. One loop for grants and tasks.
    */
-  async #updateStatus<O extends KubernetesObject & { status?: object }>(plural: string, what: string, id: string, change: (obj: O) => Promise<O['status']>): Promise<O> {
+  async #update<O extends KubernetesObject & { status?: object }>(plural: string, what: string, id: string, change: (obj: O) => Promise<O>, part: 'status' | 'object' = 'status'): Promise<O> {
     const ref = { group: GROUP, version: VERSION, namespace: this.#ns, plural, name: id };
     for (let attempt = 1; ; attempt += 1) {
       let obj: O;
@@ -227,9 +319,9 @@ export class KubernetesStore implements BreakGlassStore {
         if (statusCode(err) === 404) throw new DriftgateError('NOT_FOUND', `no ${what} ${id}`);
         throw new DriftgateError('STORE_UNAVAILABLE', `cannot read ${what} ${id}: ${errorMessage(err)}`, { cause: err });
       }
-      obj.status = { ...obj.status, ...(await change(obj)) };
+      const body = await change(obj);
       try {
-        return (await this.#api.replaceNamespacedCustomObjectStatus({ ...ref, body: obj })) as O;
+        return (await (part === 'status' ? this.#api.replaceNamespacedCustomObjectStatus({ ...ref, body }) : this.#api.replaceNamespacedCustomObject({ ...ref, body }))) as O;
       } catch (err) {
         if (statusCode(err) === 409 && attempt < 5) continue;
         throw new DriftgateError('STORE_UNAVAILABLE', `cannot update ${what} ${id}: ${errorMessage(err)}`, { cause: err });
@@ -237,29 +329,47 @@ export class KubernetesStore implements BreakGlassStore {
     }
   }
 
-  async #updateGrant(id: string, change: (g: Grant) => Promise<GrantStatus>): Promise<Grant> {
-    return this.#remember(await this.#updateStatus<GrantObject>('breakglassgrants', 'grant', id, (o) => change(grantOf(o))));
+  async #updateGrant(id: string, change: (g: Grant, uid: string) => Promise<GrantStatus>): Promise<Grant> {
+    const updated = await this.#update<GrantObject>('breakglassgrants', 'grant', id, async (o) => ({ ...o, status: { ...o.status, ...(await change(grantOf(o), o.metadata?.uid ?? '')) } }));
+    return this.#remember(updated);
   }
 
   approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant> {
-    return this.#updateGrant(id, async (grant) => {
+    return this.#updateGrant(id, async (grant, uid) => {
+      if (this.#revoked.has(id)) throw new DriftgateError('CONFLICT', `grant ${id} was revoked: nothing to approve`);
       const { approval, state } = decide(grant);
       const next: Omit<Grant, 'token'> = { ...grant, approvals: [...grant.approvals, approval], state };
-      return { state, approvals: [...next.approvals], token: await signGrant(next, this.#keys) };
+      return { state, approvals: [...next.approvals], token: await signGrant(next, this.#keys, { uid }) };
     });
   }
 
-  revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant> {
-    return this.#updateGrant(id, async (grant) => {
-      check(grant);
-      return { state: 'revoked', revokedBy: by, revokedAt: at.toISOString(), ...(reason ? { revokeReason: reason } : {}) };
-    });
+  /**
+   * A signed revocation, first as an annotation on the object (undoing it needs `update` on
+   * breakglassgrants, not only on their status), then in status.
+   */
+  async revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant> {
+    let proof = '';
+    const revocation = { grantId: id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
+    await this.#update<GrantObject>(
+      'breakglassgrants',
+      'grant',
+      id,
+      async (o) => {
+        check(grantOf(o));
+        proof = await signRevocation(revocation, this.#keys, { uid: o.metadata?.uid ?? '' });
+        return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata?.annotations, [REVOCATION_ANNOTATION]: proof } } };
+      },
+      'object',
+    );
+    this.#revoked.add(id);
+    this.#reindex();
+    return this.#updateGrant(id, async () => ({ state: 'revoked', revokedBy: by, revokedAt: revocation.at, ...(reason ? { revokeReason: reason } : {}), revocation: proof }));
   }
 
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined {
     const o = this.#grants.get(id, this.#ns);
     const grant = this.#recent.get(id)?.grant ?? (o ? grantOf(o) : undefined);
-    return grant ? { grant, ignored: this.#ignored.get(id) } : undefined;
+    return grant ? { grant, ignored: this.#ignored.get(id) ?? this.#tampered.get(`grant/${id}`) } : undefined;
   }
 
   listGrants(filter: { state?: string; namespace?: string }, now: Date): Grant[] {
@@ -273,13 +383,14 @@ export class KubernetesStore implements BreakGlassStore {
 
   async recordBypass(draft: TaskDraft): Promise<{ id: string }> {
     const name = taskName(draft.admissionUid);
+    const signature = await signTaskPart(this.#keys, 'spec', name, draft);
     try {
       await this.#api.createNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
         namespace: this.#ns,
         plural: 'drifttasks',
-        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DriftTask', metadata: { name }, spec: draft },
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DriftTask', metadata: { name, annotations: { [TASK_SIGNATURE_ANNOTATION]: signature } }, spec: draft },
       });
     } catch (err) {
       if (statusCode(err) !== 409) throw new DriftgateError('STORE_UNAVAILABLE', `cannot record the task in the Kubernetes API: ${errorMessage(err)}`, { cause: err });
@@ -301,8 +412,37 @@ export class KubernetesStore implements BreakGlassStore {
       .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
   }
 
+  /** Every status write re-signs the status (spec and status are checked as the cache sees them). */
   async #updateTask(id: string, change: (t: Task) => TaskStatus): Promise<Task> {
-    return taskOf(await this.#updateStatus<TaskObject>('drifttasks', 'task', id, async (o) => change(taskOf(o))));
+    const updated = await this.#update<TaskObject>('drifttasks', 'task', id, async (o) => {
+      const { signature: _old, ...status } = { ...o.status, ...change(taskOf(o)) };
+      return { ...o, status: { ...status, signature: await signTaskPart(this.#keys, 'status', id, status) } };
+    });
+    return taskOf(updated);
+  }
+
+  /** Checks a task's spec and status signatures as the cache delivers it; reports a mismatch once. */
+  async #checkTask(obj: TaskObject): Promise<void> {
+    const name = obj.metadata?.name ?? '';
+    const problems: string[] = [];
+    const spec = await taskPartProblem(this.#keys, 'spec', name, obj.spec, obj.metadata?.annotations?.[TASK_SIGNATURE_ANNOTATION]);
+    if (spec) problems.push(spec);
+    // A new task's status is the CRD default ({state: pending}) until driftgate writes a signed one.
+    const status = obj.status ?? {};
+    const isDefault = Object.keys(status).every((k) => k === 'state') && (status.state ?? 'pending') === 'pending';
+    if (!isDefault) {
+      const { signature, ...rest } = status;
+      const st = await taskPartProblem(this.#keys, 'status', name, rest, signature);
+      if (st) problems.push(st);
+    }
+    const key = `task/${name}`;
+    if (problems.length === 0) {
+      if (this.#tampered.delete(key)) this.#logger.warn({ task: name }, 'task matches its signatures again');
+      return;
+    }
+    const why = `task ${name}: ${problems.join('; ')}`;
+    if (this.#tampered.get(key) !== why) this.#logger.error({ task: name, grant: obj.spec?.grantId, problems }, `TASK TAMPERED: ${why}`);
+    this.#tampered.set(key, why);
   }
 
   async resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary> {

@@ -163,6 +163,7 @@ const API_CALLS = [
   { call: 'getNamespacedCustomObject', group: 'driftgate.io', resource: 'drifttasks', verb: 'get' },
   { call: 'createNamespacedCustomObject', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'create' },
   { call: 'createNamespacedCustomObject', group: 'driftgate.io', resource: 'drifttasks', verb: 'create' },
+  { call: 'replaceNamespacedCustomObject(', group: 'driftgate.io', resource: 'breakglassgrants', verb: 'update' },
   { call: 'replaceNamespacedCustomObjectStatus', group: 'driftgate.io', resource: 'breakglassgrants/status', verb: 'update' },
   { call: 'replaceNamespacedCustomObjectStatus', group: 'driftgate.io', resource: 'drifttasks/status', verb: 'update' },
   { call: 'readNamespacedSecret', group: '', resource: 'secrets', verb: 'get' },
