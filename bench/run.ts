@@ -27,6 +27,7 @@ import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
 import { runDecisionBench } from './decide.ts';
 import { freePort, median, percentile } from './stats.ts';
 import { seedStore } from './seed.ts';
+import { runScanBench, scanLine } from './scan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
     const cmE2E = await configMapEndToEnd(dgPort, ca);
     const cmFloor = await configMapEndToEnd(floorPort, ca);
     const scale = await scaleScenario(dir, certs, ca);
+    const scan = await runScanBench(10_000);
 
     const summary = Object.fromEntries(
       targets.map((t) => {
@@ -267,11 +269,12 @@ async function main(): Promise<void> {
     console.log(`  floor     p50 ${fmt(cmFloor.p50)} ms, p99 ${fmt(cmFloor.p99)} ms, max ${fmt(cmFloor.max)} ms  (transport + JSON.parse alone)`);
     console.log(`\n10,000 active grants + 100,000 tasks in the store (seeded in ${fmt(scale.seedSeconds, 1)} s; start-up with replay and token checks ${fmt(scale.startSeconds, 1)} s):`);
     console.log(`  saturation ${fmt(scale.sat.rps, 0)} req/s (empty store: ${fmt(summary.driftgate.saturationRps, 0)}); 500 req/s p50 ${fmt(scale.r500.p50)} ms, p99 ${fmt(scale.r500.p99)} ms (empty store: ${fmt(summary.driftgate.at500.p99Ms)}); RSS ${fmt(scale.memoryMiB.rss, 0)} MiB (peak ${fmt(scale.memoryMiB.peak, 0)})   target: unchanged within noise, ≤ 256 MiB`);
+    console.log(`\ndriftgate scan of the API double (issue 14; target: seconds, bounded memory):\n  ${scanLine(scan)}`);
     console.log('\ndecision alone (no HTTP, no TLS):');
     for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
 
     const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, configMapFloor: cmFloor, scale, micro } }));
+    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, configMapFloor: cmFloor, scale, scan, micro } }));
   } finally {
     for (const t of targets) t.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
