@@ -7,7 +7,6 @@
  * style at all) and no-store; a POST must come from this origin (Sec-Fetch-Site / Origin) and carry
  * the session's CSRF token; the session cookie is SameSite=Strict; every value is escaped by html.ts.
  */
-import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Clock } from '../admission/review.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -18,6 +17,7 @@ import type { Policy } from '../policy/policy.ts';
 import type { BreakGlassService } from '../service/break-glass.ts';
 import { RESOLVED_STATES, type ResolvedState, type TaskView } from '../tasks/rules.ts';
 import { parseDuration } from '../util/duration.ts';
+import { CONSOLE_CSS, FAVICON_SVG } from './assets.ts';
 import { bypassesPerDay, openAndOverdue, timeToResolution } from './charts.ts';
 import type { Html } from './html.ts';
 import { errorPage, grantsPage, loginPage, notificationsPage, reportPage, taskPage, tasksPage, TASK_STATE_FILTERS, type PageContext, type TaskFilters } from './pages.ts';
@@ -35,8 +35,6 @@ export interface ConsoleDeps {
 
 export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
-const CSS = readFileSync(new URL('./static/console.css', import.meta.url));
-const FAVICON = readFileSync(new URL('./static/favicon.svg', import.meta.url));
 const REPORT_WINDOWS = ['7d', '30d', '90d'];
 
 type Authed = (req: Request, res: Response, session: Session, ctx: PageContext) => Promise<void> | void;
@@ -104,10 +102,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     };
 
   router.get('/static/console.css', (_req, res) => {
-    res.set('cache-control', 'public, max-age=3600').type('css').send(CSS);
+    res.set('cache-control', 'public, max-age=3600').type('css').send(CONSOLE_CSS);
   });
   router.get('/static/favicon.svg', (_req, res) => {
-    res.set('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON);
+    res.set('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON_SVG);
   });
   router.get('/', (_req, res) => res.redirect(303, '/ui/grants'));
 

@@ -36,6 +36,10 @@ describe('console: authentication', () => {
     assert.equal(login.headers['x-frame-options'], 'DENY');
     assert.equal(login.headers['cache-control'], 'no-store');
     assert.doesNotMatch(login.text, /<script|style=/i);
+    const css = await request(app).get('/ui/static/console.css');
+    assert.equal(css.status, 200);
+    assert.match(css.headers['content-type']!, /^text\/css/);
+    assert.match(css.text, /pre\.diff \.add/);
   });
 
   it('logs in with a dev token: a HttpOnly, Secure, SameSite=Strict host-only session cookie', async () => {

@@ -1,4 +1,8 @@
-/* driftgate console: one stylesheet, no inline styles (Content-Security-Policy: default-src 'self'). */
+/**
+ * The console's stylesheet and icon, served from /ui/static/ (not inline: the Content Security Policy
+ * allows no inline style). Kept as module constants so the compiled build (dist/) carries them.
+ */
+export const CONSOLE_CSS = `/* driftgate console: one stylesheet, no inline styles (Content-Security-Policy: default-src 'self'). */
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #f7f8fa; --accent: #1f5fbf; --bad: #b3261e; --ok: #1b7f3b; --warn: #a15c00; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
@@ -65,3 +69,7 @@ svg .series-1, .legend .series-1::before { fill: var(--bad); background: var(--b
 .legend { margin: 0 0 .3rem; color: var(--muted); }
 .legend .key::before { content: ""; display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
 .totals { font-size: 1rem; }
+`;
+
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#15243d"/><path d="M4 4h5a3 3 0 0 1 0 6H4z" fill="none" stroke="#fff" stroke-width="2"/><path d="M4 12h8" stroke="#cfe0ff" stroke-width="2"/></svg>
+`;
