@@ -80,20 +80,20 @@ export function grantsPage(ctx: PageContext, grants: readonly GrantView[], requi
     'Break-glass grants',
     'grants',
     html`${flash(message)}
-<h2>Waiting for approval <span class="count">${pending.length}</span></h2>
+<h2>Waiting for approval <span class="count">${pending.length}</span></h2>${capped(pending.length)}
 ${
   pending.length === 0
     ? html`<p class="empty">No request is waiting.</p>`
-    : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Waiting</th><th>Approvals</th><th>Decide</th></tr></thead><tbody>${pending.map(
+    : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Waiting</th><th>Approvals</th><th>Decide</th></tr></thead><tbody>${pending.slice(0, MAX_ROWS).map(
         (g) =>
           html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${ago(g.createdAt, ctx.now)}</td><td>${g.approvals.length} of ${required(g)}${g.approvals.map((a) => html`<br><small>${a.by}</small>`)}</td><td class="actions">${actionForm(ctx, `/ui/grants/${g.id}/approve`, 'Approve', 'approve', true)}${actionForm(ctx, `/ui/grants/${g.id}/deny`, 'Deny', 'deny', true)}${actionForm(ctx, `/ui/grants/${g.id}/revoke`, 'Revoke', 'revoke', false)}</td></tr>`,
       )}</tbody></table>`
 }
-<h2>Active <span class="count">${active.length}</span></h2>
+<h2>Active <span class="count">${active.length}</span></h2>${capped(active.length)}
 ${
   active.length === 0
     ? html`<p class="empty">No grant is active.</p>`
-    : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Subjects</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Time left</th><th></th></tr></thead><tbody>${active.map(
+    : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Subjects</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Time left</th><th></th></tr></thead><tbody>${active.slice(0, MAX_ROWS).map(
         (g) =>
           html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${[...g.subjects.users, ...g.subjects.groups.map((x) => `group ${x}`)].join(', ')}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${formatDuration(Date.parse(g.expiresAt) - ctx.now.getTime())}</td><td class="actions">${actionForm(ctx, `/ui/grants/${g.id}/revoke`, 'Revoke', 'revoke', true)}</td></tr>`,
       )}</tbody></table>`
@@ -124,6 +124,13 @@ function stateBadge(t: { state: string; overdue: boolean }): Html {
   return html`<span class="state ${t.overdue ? 'overdue' : t.state}">${t.overdue ? 'overdue' : t.state}</span>`;
 }
 
+/** rows a list page shows at most; narrower filters find the rest */
+export const MAX_ROWS = 500;
+
+function capped(n: number): Html {
+  return n > MAX_ROWS ? html`<p class="hint">Showing the first ${MAX_ROWS} of ${n}: narrow the list with the filters.</p>` : html``;
+}
+
 export function tasksPage(ctx: PageContext, tasks: readonly TaskView[], f: TaskFilters): Html {
   const field = (name: keyof TaskFilters, label: string) => html`<label>${label} <input name="${name}" value="${f[name]}"></label>`;
   return layout(
@@ -133,11 +140,11 @@ export function tasksPage(ctx: PageContext, tasks: readonly TaskView[], f: TaskF
     html`<form method="get" action="/ui/tasks" class="filters">
 <label>State <select name="state">${TASK_STATE_FILTERS.map((s) => html`<option${s === f.state ? html` selected` : ''}>${s}</option>`)}</select></label>
 ${field('namespace', 'Namespace')}${field('owner', 'Owner')}${field('writer', 'Writer')}${field('incident', 'Incident')}<button>Filter</button></form>
-<p class="count">${tasks.length} task(s)</p>
+<p class="count">${tasks.length} task(s)</p>${capped(tasks.length)}
 ${
   tasks.length === 0
     ? html`<p class="empty">No task matches.</p>`
-    : html`<table><thead><tr><th>Task</th><th>State</th><th>Object</th><th>Owner</th><th>Writer</th><th>Grant</th><th>Incident</th><th>Recorded</th></tr></thead><tbody>${tasks.map(
+    : html`<table><thead><tr><th>Task</th><th>State</th><th>Object</th><th>Owner</th><th>Writer</th><th>Grant</th><th>Incident</th><th>Recorded</th></tr></thead><tbody>${tasks.slice(0, MAX_ROWS).map(
         (t) =>
           html`<tr><td><a href="/ui/tasks/${encodeURIComponent(t.id)}">${t.id}</a></td><td>${stateBadge(t)}</td><td>${t.kind} <code>${t.namespace}/${t.name}</code></td><td>${t.owner}</td><td>${t.writer}</td><td><code>${t.grantId}</code></td><td>${t.incident ?? '—'}</td><td>${ago(t.recordedAt, ctx.now)} ago</td></tr>`,
       )}</tbody></table>`

@@ -221,6 +221,16 @@ describe('console: tasks', () => {
     assert.doesNotMatch(done.text, /name="evidence"/); // no second resolve form
   });
 
+  it('shows at most 500 rows and says how to find the rest', async () => {
+    const { login, app, f } = await consoleSetup();
+    await Promise.all(Array.from({ length: 501 }, (_, i) => f.store.recordBypass(taskDraft(`uid-${i}`))));
+    const { cookie } = await login(...LEAD);
+    const page = await request(app).get('/ui/tasks').set('cookie', cookie);
+    assert.match(page.text, /501 task\(s\)/);
+    assert.match(page.text, /Showing the first 500 of 501: narrow the list with the filters\./);
+    assert.equal(page.text.match(/<a href="\/ui\/tasks\/t-/g)?.length, 500);
+  });
+
   it('answers 404 for a task that does not exist', async () => {
     const { login, app } = await consoleSetup();
     const { cookie } = await login(...LEAD);
