@@ -38,7 +38,7 @@ export function orphanFinding(obj: KubeObject, policy: Policy, controllerManager
     path: '(object)',
     ...(made ? { writer: made } : {}),
     note: made
-      ? `${notInGit}no GitOps application owns it; made by ${made.manager}${made.time ? ` at ${made.time}` : ''}: put it into Git or delete it`
+      ? `${notInGit}no GitOps application owns it: put it into Git, or delete it`
       : `${notInGit}no GitOps application owns it; the dump has no managedFields to tell who made it (kubectl get --show-managed-fields)`,
   };
 }
