@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.ts';
-import { startServer } from '../server.ts';
 import { generateCertificates, writeCertificates, describeCertificate, CA_CERT, TLS_CERT } from '../tls/certs.ts';
 import { join } from 'node:path';
 import { reviewCommand } from './review-command.ts';
@@ -15,7 +14,6 @@ import { statusCommand } from './status-command.ts';
 import { issueDevToken } from '../auth/authenticator.ts';
 import { journalCommand } from './journal-command.ts';
 import { KeyRing } from '../keys/key-ring.ts';
-import { rotateSecretKey } from '../keys/secret-keys.ts';
 import { parseDuration } from '../util/duration.ts';
 
 function port(value: string): number {
@@ -91,6 +89,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
     .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; scanInterval: number; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
       const logger = createLogger(o.logLevel);
+      const { startServer } = await import('../server.ts'); // loaded only to serve: the CLI stays light
       const running = await startServer({ ...o, logger });
       const stop = (signal: string): void => {
         logger.info({ signal }, 'shutting down');
@@ -178,6 +177,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
         const { KubeConfig } = await import('@kubernetes/client-node');
         const kc = new KubeConfig();
         kc.loadFromDefault();
+        const { rotateSecretKey } = await import('../keys/secret-keys.ts');
         out.stdout(`new signing key ${await rotateSecretKey(kc, o.namespace, o.secret)} in Secret ${o.namespace}/${o.secret}`);
         return;
       }

@@ -6,7 +6,14 @@
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
+
+// node-forge is loaded only when a certificate is made (first start, renewal): a serving process that
+// finds its certificates never holds it in memory.
+const require = createRequire(import.meta.url);
+let loaded: typeof Forge | undefined;
+const lazyForge = (): typeof Forge => (loaded ??= require('node-forge') as typeof Forge);
 import { DriftgateError, errorMessage } from '../errors.ts';
 
 export interface CertOptions {
@@ -35,7 +42,7 @@ function serial(): string {
   return b.toString('hex');
 }
 
-function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
+function validity(cert: Forge.pki.Certificate, now: Date, days: number): void {
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew
   cert.validity.notAfter = new Date(now.getTime() + days * 86_400_000);
 }
@@ -51,6 +58,7 @@ export interface CertificateAuthority {
 
 /** A CA for the webhook, valid twice as long as the serving certificates it signs (at least a year). */
 export function generateCA(opts: CertOptions): CertificateAuthority {
+  const forge = lazyForge();
   const now = opts.now ?? new Date();
   const caKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
   const ca = forge.pki.createCertificate();
@@ -71,6 +79,7 @@ export function generateCA(opts: CertOptions): CertificateAuthority {
 
 /** A serving certificate for the webhook Service, signed by `authority`. */
 export function issueServingCertificate(authority: CertificateAuthority, opts: CertOptions): { cert: string; key: string } {
+  const forge = lazyForge();
   const now = opts.now ?? new Date();
   const ca = forge.pki.certificateFromPem(authority.cert);
   const caKey = forge.pki.privateKeyFromPem(authority.key);
