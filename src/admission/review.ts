@@ -181,7 +181,7 @@ function grantAnnotations(grantId: string, taskId: string | undefined): Record<s
 
 /** The task's journal record (`<seq>:<MAC prefix>`): the audit log keeps an anchor outside driftgate's disk. */
 function journalAnnotations(record: string | undefined): Record<string, string> {
-  return record ? { 'driftgate.io/journal': record, journal: record } : {};
+  return record ? { journal: record } : {}; // stored as `validate.driftgate.io/journal` (no `/` of its own)
 }
 
 function decisionAnnotations(v: Verdict): Record<string, string> {

@@ -1,7 +1,7 @@
 /**
  * `driftgate journal verify`: checks the embedded journal's keyed chain with the installation's chain
  * key, against the anchor kept with the keys and against any `--expect-head` taken from outside (a
- * bypass's `driftgate.io/journal` audit annotation, the `driftgate_journal_head_info` metric).
+ * bypass's `validate.driftgate.io/journal` audit annotation, the `driftgate_journal_head_info` metric).
  * Exit 0 intact, 1 failed verification, 2 cannot check (no file, no key).
  */
 import { existsSync } from 'node:fs';
@@ -58,7 +58,7 @@ export function journalCommand(out: { stdout: (s: string) => void }): Command {
     .argument('[file]', 'journal file', 'data/journal.jsonl')
     .addOption(new Option('--keys-dir <dir>', 'the server\'s keys directory (chain key and anchor; default <journal dir>/keys)').env('DRIFTGATE_KEYS_DIR'))
     .option('--anchor <file>', 'the anchor file (default <keys-dir>/journal.anchor)')
-    .option('--expect-head <seq:mac>', 'a record that must be in the journal, e.g. from a bypass\'s driftgate.io/journal audit annotation (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--expect-head <seq:mac>', 'a record that must be in the journal, e.g. from a bypass\'s validate.driftgate.io/journal audit annotation (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action((file: string, o: VerifyOptions) => {
       throw new CliExit(verifyJournal(file, o, out.stdout));
     });

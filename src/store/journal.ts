@@ -229,7 +229,7 @@ export function writeAnchorSync(file: string, a: Anchor): void {
 /** Parses `<count>:<mac prefix>` (the audit annotation / --expect-head form). */
 export function parseAnchor(text: string): Anchor {
   const m = /^(\d{1,15}):([0-9a-f]{12,64})$/.exec(text.trim());
-  if (!m) throw new DriftgateError('INPUT_INVALID', `"${text}" is not <record count>:<MAC prefix of at least 12 hex>, e.g. 1042:3f9a0c1d2e4b (from a bypass's driftgate.io/journal audit annotation)`);
+  if (!m) throw new DriftgateError('INPUT_INVALID', `"${text}" is not <record count>:<MAC prefix of at least 12 hex>, e.g. 1042:3f9a0c1d2e4b (from a bypass's validate.driftgate.io/journal audit annotation)`);
   return { count: Number(m[1]), head: m[2]! };
 }
 

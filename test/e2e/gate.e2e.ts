@@ -217,12 +217,14 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       assert.match(show.stdout, new RegExp(grantId));
     });
 
-    it('the API server keeps the audit annotations (validate.driftgate.io/grant, task, decision) and rejects none', () => {
+    it('the API server keeps the audit annotations (validate.driftgate.io/grant, task, decision, journal) and rejects none', () => {
       const events = cluster.auditEvents().filter((e) => e.annotations?.['validate.driftgate.io/task'] === taskId);
       assert.ok(events.length >= 1, 'an audit event carries the task id');
       assert.equal(events[0]!.user.username, 'alice');
       assert.equal(events[0]!.annotations!['validate.driftgate.io/grant'], grantId);
       assert.equal(events[0]!.annotations!['validate.driftgate.io/decision'], 'grant');
+      // the embedded journal's record, an anchor outside driftgate's disk (`driftgate journal verify --expect-head`)
+      assert.match(events[0]!.annotations!['validate.driftgate.io/journal'] ?? '', /^\d+:[0-9a-f]{12,}$/);
       assert.doesNotMatch(cluster.apiserverLog(), /annotation key has invalid format/);
     });
 
