@@ -1,0 +1,78 @@
+/**
+ * End to end, the attacks that a real API server makes possible, against driftgate installed from
+ * deploy/ (Kubernetes store, its own ServiceAccount): detaching an object from GitOps by emptying its
+ * managedFields, and undoing a revocation by editing a grant's status.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
+import { keepLogs, registerWebhook, type Driftgate } from './harness/driftgate.ts';
+import { deployment, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
+import { applyOverlay, replica } from './harness/install.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const skip = missingPrerequisite() ?? false;
+const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
+
+describe('driftgate holds against detaching and tampered records', { skip }, () => {
+  let cluster: Cluster;
+  let dg: Driftgate;
+  const work = skip ? '' : tempDir('driftgate-e2e-hard-');
+
+  before(async () => {
+    cluster = await Cluster.start();
+    seed(cluster);
+    applyOverlay(cluster);
+    dg = await replica(work, 'a', cluster.serviceAccountKubeconfig('driftgate', 'driftgate', join(work, 'sa.kubeconfig')));
+    await dg.start();
+    await registerWebhook(cluster, dg, () => unmanagedCreateIsDenied(cluster));
+  });
+
+  after(async () => {
+    await dg?.stop();
+    cluster?.stop();
+    keepLogs(cluster, dg, 'hardening');
+  });
+
+  const alice = (args: string[]) => cluster.kubectl(['-n', 'prod', ...args], { as: who.alice });
+  const cli = (user: string, args: string[]) => dg.cli(args, { DRIFTGATE_TOKEN: cluster.token(user) });
+
+  describe('an object Argo CD owns only through managedFields (no tracking marker)', () => {
+    before(() => {
+      cluster.apply(deployment('worker', { metadata: '' }), { as: who.argocd, serverSide: 'argocd-controller' });
+    });
+    const managers = () => cluster.json<{ metadata: { managedFields?: { manager: string }[] } }>(['-n', 'prod', 'get', 'deployment', 'worker', '--show-managed-fields']).metadata.managedFields?.map((m) => m.manager) ?? [];
+
+    it('denies a person emptying its managedFields (detaching it from GitOps), so the next write is still guarded', () => {
+      const r = alice(['patch', 'deployment', 'worker', '--type=json', '-p', '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]']);
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /Deployment prod\/worker/);
+      assert.ok(managers().includes('argocd-controller'), JSON.stringify(managers()));
+      assert.match(alice(['set', 'image', 'deployment/worker', 'worker=registry.example.com/worker:6.6.6']).stderr, DENIED);
+    });
+  });
+
+  describe('a revocation cannot be undone by editing the grant', () => {
+    it('a revoked grant whose status is set back to active is never honoured again', async () => {
+      const requested = cli('alice', ['grant', 'request', '-n', 'prod', 'deployment/api', '--ttl', '30m', '--reason', 'hotfix', '--incident', 'INC-77', '-o', 'json']);
+      assert.equal(requested.status, 0, requested.stderr);
+      const id = (JSON.parse(requested.stdout) as { id: string }).id;
+      const write = () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:7.7.7', '--dry-run=server']);
+      assert.equal(write().status, 0, 'the grant admits the write before it is revoked');
+      assert.equal(cli('alice', ['grant', 'revoke', id, '--reason', 'done']).status, 0);
+      // the attacker: anyone who may update breakglassgrants/status
+      const grant = cluster.json<{ status: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'breakglassgrant', id]);
+      delete grant.status.revokedAt;
+      delete grant.status.revokedBy;
+      grant.status.state = 'active';
+      cluster.ok(['replace', '--subresource=status', '-f', '-'], { input: JSON.stringify(grant) });
+      assert.equal(cluster.ok(['-n', 'driftgate', 'get', 'breakglassgrant', id, '-o', 'jsonpath={.status.state}']), 'active');
+      for (let i = 0; i < 20; i++) {
+        assert.match(write().stderr, DENIED, `attempt ${i}: the tampered grant admitted the write`);
+        await sleep(100);
+      }
+    });
+  });
+});
