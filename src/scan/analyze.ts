@@ -5,7 +5,7 @@
  * the recorded tasks.
  */
 import { ownerOf } from '../admission/ownership.ts';
-import { isSecretKind, redactSecret } from '../admission/redact.ts';
+import { isSecretKind, redactSecret, type SecretHashKey } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { groupOf } from '../manifests/read.ts';
 import type { Policy } from '../policy/policy.ts';
@@ -20,6 +20,8 @@ export interface AnalyzeContext {
   readonly controllerManagers: ReadonlySet<string>;
   readonly desired: DesiredIndex | undefined;
   readonly ledger: TaskLedger;
+  /** the installation's key for Secret value hashes (as the webhook's tasks hold them); absent: this process's own */
+  readonly secretHashKey: SecretHashKey | undefined;
 }
 
 export function refOf(o: KubeObject): ObjectRef {
@@ -43,7 +45,7 @@ function findingsOf(obj: KubeObject, ctx: AnalyzeContext, owned: boolean): Findi
   }
   const group = groupOf(obj.apiVersion ?? '');
   const kind = obj.kind ?? '';
-  const shown = isSecretKind(group, kind) ? redactSecret(obj)! : obj;
+  const shown = isSecretKind(group, kind) ? redactSecret(obj, ctx.secretHashKey)! : obj;
   const findings = attributedFindings({ policy, group, kind, object: shown, controllerManagers }).map((f) => (f.category === 'guarded' ? { ...f, recorded: false } : f));
   if (ctx.desired) findings.push({ category: 'orphan', path: '(object)', note: 'GitOps-owned but not in the desired manifests: removed from Git and not pruned, or the manifests are incomplete' });
   return findings;

@@ -37,6 +37,7 @@ export interface ScanOptions {
   readonly store?: 'none' | 'kubernetes';
   readonly storeNamespace: string;
   readonly quiet?: boolean;
+  readonly secretHashKey?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -76,6 +77,20 @@ async function openTaskStore(kc: KubeConfig, namespace: string): Promise<BreakGl
   return KubernetesStore.open({ kubeConfig: kc, namespace, keys, logger: createLogger('silent') });
 }
 
+/**
+ * Secret values are compared as the installation's keyed hashes (the webhook's tasks hold those): from
+ * --secret-hash-key, else with --store kubernetes the Secret the replicas share; else this run's own key.
+ */
+async function secretHashKeyFor(o: ScanOptions, kc: KubeConfig | undefined): Promise<Uint8Array | undefined> {
+  const { readSecretHashKey, loadSecretHashKeyFromSecret } = await import('../keys/secret-hash-key.ts');
+  if (o.secretHashKey) {
+    const key = readSecretHashKey(o.secretHashKey);
+    if (!key) throw new CliExit(2, `driftgate: --secret-hash-key ${o.secretHashKey}: no such file`);
+    return key;
+  }
+  return kc && o.store === 'kubernetes' ? loadSecretHashKeyFromSecret(kc, o.storeNamespace) : undefined;
+}
+
 function* dumpPages(paths: readonly string[]): Generator<ScanPage> {
   for (const p of paths) yield { items: readManifests(p).map((s) => s.object), collection: p };
 }
@@ -100,6 +115,7 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
   const storeKind = o.store ?? 'none';
   if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --scan-interval` records instead)');
   const kc = live || storeKind === 'kubernetes' ? await loadKubeConfig(o) : undefined;
+  const secretHashKey = await secretHashKeyFor(o, kc);
   const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o.storeNamespace) : undefined;
   try {
     let input: Pick<ScanInput, 'pages' | 'source' | 'namespaces'>;
@@ -119,6 +135,7 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
       ...(store ? { tasks: store } : {}),
       ...(o.record && store ? { record: store } : {}),
       now: new Date(),
+      ...(secretHashKey ? { secretHashKey } : {}),
       progress: progressPrinter(out, o.quiet ?? false),
     });
     out.stdout(renderScan(result, o.output, o.showAll ?? false));
@@ -144,6 +161,7 @@ export function scanProgram(out: Out): Command {
     .addOption(new Option('--page-size <n>', 'objects per list request').default(500).argParser(pageSize))
     .addOption(new Option('--store <kind>', 'where tasks are: none (every guarded drift counts as unrecorded), kubernetes (DriftTask objects)').choices(['none', 'kubernetes']).default('none'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
+    .addOption(new Option('--secret-hash-key <file>', "the installation's secret hash key, to match Secret drift with recorded tasks (embedded: <data-dir>/keys/secret-hash.key; --store kubernetes reads the shared Secret)").env('DRIFTGATE_SECRET_HASH_KEY_FILE'))
     .option('--record', 'record each unrecorded drift as a task (source: detected), once per object and change')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (dumps: string[], o: ScanOptions) => {

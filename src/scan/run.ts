@@ -34,6 +34,8 @@ export interface ScanInput {
   /** namespaces to scan (a live scan has already chosen them); default: every protected one */
   readonly namespaces?: ReadonlySet<string>;
   readonly now: Date;
+  /** the installation's Secret hash key, so Secret drift matches the webhook's tasks across runs */
+  readonly secretHashKey?: Uint8Array;
   /** called after each page with the number of objects scanned so far */
   readonly progress?: (scanned: number, collection: string | undefined) => void;
 }
@@ -44,7 +46,7 @@ const kindKey = (o: KubeObject) => `${groupOf(o.apiVersion ?? '')}/${o.kind ?? '
 
 export async function runScan(input: ScanInput): Promise<ScanResult> {
   const { policy } = input;
-  const ctx = { policy, controllerManagers: input.controllerManagers, desired: input.desired, ledger: new TaskLedger(input.tasks) };
+  const ctx = { policy, controllerManagers: input.controllerManagers, desired: input.desired, ledger: new TaskLedger(input.tasks), secretHashKey: input.secretHashKey };
   const objects: ObjectReport[] = [];
   const counts = { objects: zero(), findings: zero() };
   const namespaces = new Set<string>();

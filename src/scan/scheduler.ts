@@ -47,6 +47,7 @@ export interface DriftScannerOptions {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly intervalMs: number;
+  readonly secretHashKey?: Uint8Array;
   readonly kinds?: readonly ScanKind[];
   readonly pageSize?: number;
   /** after each scan (metrics) */
@@ -102,6 +103,7 @@ export class DriftScanner {
         record: this.#o.store,
         namespaces: new Set(scan),
         now: this.#o.now(),
+        ...(this.#o.secretHashKey ? { secretHashKey: this.#o.secretHashKey } : {}),
       });
       const counts = driftCounts(result);
       this.#o.onResult?.(counts, result);
