@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { escapeHtml, html } from '../../src/console/html.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/console.ts';
 import { bypassesPerDay, openAndOverdue, timeToResolution } from '../../src/console/charts.ts';
+import { issueDevToken } from '../../src/auth/authenticator.ts';
 import { KeyRing } from '../../src/keys/key-ring.ts';
 import type { TaskView } from '../../src/tasks/rules.ts';
 import { ALICE_ID, BOB_LEAD, REQUEST, taskDraft } from '../helpers/breakglass.ts';
@@ -62,6 +63,22 @@ describe('console: authentication', () => {
     assert.match(noCookie.text, /expired or came from another site/);
     const empty = await request(app).post('/ui/login').set('cookie', cookie).type('form').send({ _csrf: nonce, token: ' ' });
     assert.equal(empty.status, 400);
+  });
+
+  it('ends a session after an hour, and never outlives the token it was made from', async () => {
+    const { app, f, login } = await consoleSetup();
+    const { cookie } = await login(...LEAD);
+    f.now.value = new Date(NOW.getTime() + 3601_000);
+    const late = await request(app).get('/ui/grants').set('cookie', cookie);
+    assert.equal(late.status, 303);
+    assert.equal(late.headers.location, '/ui/login');
+
+    f.now.value = NOW;
+    const form = await request(app).get('/ui/login');
+    const nonce = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const short = await issueDevToken(f.dir, 'bob', ['sre-leads'], 600, NOW);
+    const res = await request(app).post('/ui/login').set('cookie', `__Host-driftgate-login=${nonce}`).type('form').send({ _csrf: nonce, token: short });
+    assert.match(String(res.headers['set-cookie']), /__Host-driftgate-session=[^;]+; Path=\/; Max-Age=600;/);
   });
 
   it('ignores a forged session: signed by another key, or a grant-signing JWT of another type', async () => {

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/log.ts';
@@ -182,6 +182,37 @@ describe('notifications: the outbox', () => {
   it('backs off exponentially up to maxBackoff', () => {
     const n = policyFrom('notifications: {initialBackoff: 5s, maxBackoff: 1m}').notifications;
     assert.deepEqual([1, 2, 3, 4, 5, 6, 40].map((a) => backoffMs(a, n)), [5000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
+  });
+});
+
+describe('notifications: the outbox file', () => {
+  it('survives a crash in the middle of a write: the torn line is cut, everything before it delivered', async () => {
+    const s = await setup((file, r) => policyWith(webhookSink(r, file)));
+    s.receiver.status = 503;
+    await s.notifier.emit(fact(1));
+    await s.notifier.emit(fact(2));
+    await s.notifier.close();
+    appendFileSync(join(s.dir, 'outbox.jsonl'), '{"t":"event","event":{"key":"torn'); // kill -9 mid-write
+    s.receiver.status = 200;
+    const again = await s.open();
+    await until(() => again.status().pending.length === 0 && s.receiver.accepted().size === 2, 'both delivered after the restart');
+    await again.close();
+    assert.deepEqual([...s.receiver.accepted().keys()].sort(), ['test.fact:1', 'test.fact:2']);
+    assert.match(s.sink.text, /incomplete last line \(crash during a write\) cut off/);
+    assert.ok(readFileSync(join(s.dir, 'outbox.jsonl'), 'utf8').endsWith('\n'));
+  });
+
+  it('reports the same drift once, and drift on new paths again', async () => {
+    const s = await setup((file, r) => policyWith(webhookSink(r, file)));
+    const finding = { namespace: 'prod', kind: 'Deployment', name: 'api', owner: 'argocd/payments', paths: ['spec.replicas', 'metadata.labels.tier'] };
+    await s.notifier.driftFound(finding);
+    await s.notifier.driftFound({ ...finding, paths: ['metadata.labels.tier', 'spec.replicas'] });
+    await s.notifier.driftFound({ ...finding, paths: ['spec.replicas'] });
+    await until(() => s.notifier.status().pending.length === 0 && s.receiver.deliveries.length === 2, 'two findings delivered');
+    await s.notifier.close();
+    const bodies = s.receiver.deliveries.map((d) => JSON.parse(d.body) as { type: string; summary: string });
+    assert.deepEqual(bodies.map((b) => b.type), ['drift.found', 'drift.found']);
+    assert.match(bodies[0]!.summary, /^Unrecorded drift on Deployment prod\/api \(owner argocd\/payments\): spec\.replicas, metadata\.labels\.tier$/);
   });
 });
 
