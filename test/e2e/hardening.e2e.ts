@@ -54,25 +54,49 @@ describe('driftgate holds against detaching and tampered records', { skip }, () 
     });
   });
 
-  describe('a revocation cannot be undone by editing the grant', () => {
-    it('a revoked grant whose status is set back to active is never honoured again', async () => {
+  describe('records that hold: edits to grants and tasks by someone without driftgate\'s key', () => {
+    let grantId = '';
+    let taskId = '';
+    const write = () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:7.7.7', '--dry-run=server']);
+    /** driftgate reports tampering in its log (as it arrives through its watch) */
+    const reported = async (what: RegExp) => {
+      for (let i = 0; i < 100 && !what.test(dg.log); i++) await sleep(100);
+      assert.match(dg.log, what);
+    };
+
+    it('a write under a grant records a task', () => {
       const requested = cli('alice', ['grant', 'request', '-n', 'prod', 'deployment/api', '--ttl', '30m', '--reason', 'hotfix', '--incident', 'INC-77', '-o', 'json']);
       assert.equal(requested.status, 0, requested.stderr);
-      const id = (JSON.parse(requested.stdout) as { id: string }).id;
-      const write = () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:7.7.7', '--dry-run=server']);
-      assert.equal(write().status, 0, 'the grant admits the write before it is revoked');
-      assert.equal(cli('alice', ['grant', 'revoke', id, '--reason', 'done']).status, 0);
+      grantId = (JSON.parse(requested.stdout) as { id: string }).id;
+      const r = alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:1.2.7']);
+      assert.equal(r.status, 0, r.stderr);
+      taskId = /bypass recorded as task (t-\S+?):/.exec(r.stderr)![1]!;
+      assert.equal(cli('alice', ['grant', 'revoke', grantId, '--reason', 'done']).status, 0);
+      assert.match(write().stderr, DENIED);
+    });
+
+    it('a revoked grant whose status is set back to active is never honoured again, and is reported', async () => {
       // the attacker: anyone who may update breakglassgrants/status
-      const grant = cluster.json<{ status: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'breakglassgrant', id]);
+      const grant = cluster.json<{ status: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'breakglassgrant', grantId]);
       delete grant.status.revokedAt;
       delete grant.status.revokedBy;
       grant.status.state = 'active';
       cluster.ok(['replace', '--subresource=status', '-f', '-'], { input: JSON.stringify(grant) });
-      assert.equal(cluster.ok(['-n', 'driftgate', 'get', 'breakglassgrant', id, '-o', 'jsonpath={.status.state}']), 'active');
+      assert.equal(cluster.ok(['-n', 'driftgate', 'get', 'breakglassgrant', grantId, '-o', 'jsonpath={.status.state}']), 'active');
       for (let i = 0; i < 20; i++) {
         assert.match(write().stderr, DENIED, `attempt ${i}: the tampered grant admitted the write`);
         await sleep(100);
       }
+      await reported(new RegExp(`"grant":"${grantId}".*GRANT TAMPERED`));
+    });
+
+    it('a task closed by hand in its status, and a task deleted, are reported', async () => {
+      const task = cluster.json<{ status?: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'drifttask', taskId]);
+      task.status = { ...task.status, state: 'accepted', resolution: { by: 'mallory', at: new Date().toISOString(), evidence: 'nothing to see' } };
+      cluster.ok(['replace', '--subresource=status', '-f', '-'], { input: JSON.stringify(task) });
+      await reported(new RegExp(`"task":"${taskId}".*TASK TAMPERED`));
+      cluster.ok(['-n', 'driftgate', 'delete', 'drifttask', taskId]);
+      await reported(new RegExp(`TASK TAMPERED: task ${taskId} \\(accepted\\) was deleted`));
     });
   });
 });
