@@ -13,6 +13,11 @@ import { NOW } from '../helpers/deps.ts';
 import { fixtureText } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { consoleSetup, XSS_REASON } from './setup.ts';
+import { Notifier } from '../../src/notify/notifier.ts';
+import { createLogger } from '../../src/log.ts';
+import { policyFrom } from '../helpers/deps.ts';
+import { storeFixture } from '../helpers/breakglass.ts';
+import { until } from '../notify/receiver.ts';
 
 const LEAD = ['bob', ['sre-leads']] as const;
 
@@ -287,5 +292,32 @@ describe('console: report', () => {
     ]);
     assert.deepEqual(bypassesPerDay(tasks, NOW, 5).map((r) => `${r.label}:${r.values[0]}`), ['11-20:1', '11-21:0', '11-22:0', '11-23:0', '11-24:4']);
     assert.deepEqual(timeToResolution(tasks, new Date('2026-11-01T00:00:00Z')).map((r) => r.values[0]), [1, 0, 0, 1, 0]);
+  });
+});
+
+describe('console: notifications', () => {
+  it('lists dead letters with their last error, and retries one', async () => {
+    const dir = tempDir('driftgate-console-notify-');
+    const policy = policyFrom(`
+breakGlass: {approval: {required: 1, approvers: {groups: [sre-leads]}}}
+notifications: {maxAttempts: 1, sinks: [{name: nowhere, type: slack, urlEnv: DRIFTGATE_TEST_NO_SUCH_VARIABLE}]}
+`);
+    const f = await storeFixture(dir);
+    const notifier = await Notifier.open({ dataDir: dir, policy: () => policy, store: f.store, logger: createLogger('silent') });
+    notifier.start({ sweep: false });
+    await notifier.emit({ key: 'drift.found:x', type: 'drift.found', at: NOW.toISOString(), summary: 'Unrecorded drift on <b>api</b>', data: {} });
+    await until(() => notifier.status().dead.length === 1, 'a dead letter');
+    const { app, login } = await consoleSetup(policy, notifier);
+    const { cookie, csrf } = await login(...LEAD);
+    const page = await request(app).get('/ui/notifications').set('cookie', cookie);
+    assert.match(page.text, /Sinks: nowhere/);
+    assert.match(page.text, /Dead letters <span class="count">1<\/span>/);
+    assert.match(page.text, /Unrecorded drift on &lt;b&gt;api&lt;\/b&gt;/);
+    assert.match(page.text, /sink nowhere URL environment variable DRIFTGATE_TEST_NO_SUCH_VARIABLE is not set/);
+    const retried = await request(app).post('/ui/notifications/retry').set('cookie', cookie).type('form').send({ _csrf: csrf, key: 'drift.found:x', sink: 'nowhere' });
+    assert.equal(retried.status, 303);
+    const unknown = await request(app).post('/ui/notifications/retry').set('cookie', cookie).type('form').send({ _csrf: csrf, key: 'nope', sink: 'nowhere' });
+    assert.equal(unknown.status, 404);
+    await notifier.close();
   });
 });
