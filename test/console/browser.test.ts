@@ -155,6 +155,9 @@ notifications:
     await until(() => receiver.accepted().size === 3, 'requested, approved and first use delivered');
     const types = receiver.deliveries.map((d) => d.headers['x-driftgate-event']).sort();
     assert.deepEqual(types, ['grant.approved', 'grant.first-used', 'grant.requested']);
+    const metrics = await (await context.request.get(`${base}/metrics`)).text();
+    assert.match(metrics, /driftgate_notifications_total\{sink="approvers",result="delivered"\} 3/);
+    assert.match(metrics, /driftgate_notifications_dead_letters 0/);
     await page.click('nav a[href="/ui/notifications"]');
     assert.match((await page.locator('main').textContent()) ?? '', /Sinks: approvers/);
     await shot('notifications');
