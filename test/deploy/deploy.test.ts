@@ -73,7 +73,7 @@ describe('deploy/ manifests', () => {
         assert.ok(base.includes(`${target.kind}/${target.metadata.name}`), `${relative(ROOT, k)}: patch ${p.path} targets no ${target.kind}/${target.metadata.name}`);
       }
     }
-    assert.deepEqual(kustomizations.map((k) => relative(DEPLOY, dirname(k))).sort(), ['base', 'crds', 'monitoring', 'overlays/cert-manager', 'overlays/embedded', 'overlays/ha']);
+    assert.deepEqual(kustomizations.map((k) => relative(DEPLOY, dirname(k))).sort(), ['base', 'crds', 'monitoring', 'overlays/cert-manager', 'overlays/embedded', 'overlays/ha', 'self-protection']);
   });
 
   it('runs at least two non-root replicas with a read-only root filesystem, probes and resources', () => {
@@ -226,7 +226,7 @@ describe('kubectl kustomize renders every overlay into valid manifests', () => {
         const M = await model(o.apiVersion, o.kind);
         assert.ok(M, `no schema for ${o.apiVersion} ${o.kind}`);
         assert.doesNotThrow(() => new M(o).validate(), `${overlay}: ${o.kind} ${o.metadata.name} is invalid`);
-        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingWebhookConfiguration'].includes(o.kind);
+        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind);
         assert.equal(o.metadata.namespace, clusterScoped ? undefined : 'driftgate', `${o.kind} ${o.metadata.name}`);
       }
       const deployment = objects.find((o) => o.kind === 'Deployment') as Any;
