@@ -45,6 +45,13 @@ export function grantTable(grants: readonly GrantView[]): string {
   );
 }
 
+/** A detected task's evidence: the managedFields entry that wrote the fields (no grant, no identity). */
+function detectedBy(t: Task): string {
+  const w = t.detectedWrite;
+  const by = w ? `field manager ${w.manager} (${w.operation}${w.subresource ? ` /${w.subresource}` : ''})${w.time ? ` at ${w.time}` : ''}` : 'an unknown writer';
+  return `drift found by driftgate scan, written by ${by}; no grant`;
+}
+
 export function renderTask(t: Task): string {
   const lines = [
     `task ${t.id}  ${t.state}  (recorded ${t.recordedAt})`,
@@ -52,12 +59,14 @@ export function renderTask(t: Task): string {
     `  operation: ${t.operation}   admission uid ${t.admissionUid}`,
     `  writer:    ${t.writer.username} (groups: ${t.writer.groups.join(', ') || 'none'})`,
     `  owner:     ${t.owner}`,
-    `  grant:     ${t.grantId}${t.incident ? `   incident ${t.incident}` : ''}`,
+    t.grantId || t.source !== 'detected' ? `  grant:     ${t.grantId}${t.incident ? `   incident ${t.incident}` : ''}` : `  detected:  ${detectedBy(t)}`,
     `  changes (${t.changes.length}): revert them, or put them into Git`,
   ];
   for (const c of t.changes) {
     const note = c.declaredInGit === true ? '  [declared in Git]' : c.declaredInGit === false ? '  [not declared in Git]' : '';
-    lines.push(`    ${c.path}${note}`, `      - ${showValue(c.before, 200)}`, `      + ${showValue(c.after, 200)}`);
+    // A scan sees only the value a write left; what it replaced is not known unless Git said (--desired).
+    const before = t.source === 'detected' && !Object.hasOwn(c, 'before') ? '(not known: found after the write)' : showValue(c.before, 200);
+    lines.push(`    ${c.path}${note}`, `      - ${before}`, `      + ${showValue(c.after, 200)}`);
   }
   for (const v of t.verifications ?? []) {
     lines.push(`  verified:  ${v.at} by ${v.by} against ${v.evidence}: ${v.verdict}`, ...v.explanation.map((l) => `    ${l}`));
@@ -69,6 +78,6 @@ export function renderTask(t: Task): string {
 export function taskTable(tasks: readonly TaskSummary[]): string {
   return table(
     ['ID', 'STATE', 'OBJECT', 'WRITER', 'GRANT', 'RECORDED'],
-    tasks.map((t) => [t.id, t.state, `${t.kind}/${t.namespace}/${t.name}`, t.writer, t.grantId, t.recordedAt]),
+    tasks.map((t) => [t.id, t.state, `${t.kind}/${t.namespace}/${t.name}`, t.writer, t.grantId || (t.source === 'detected' ? '(detected)' : ''), t.recordedAt]),
   );
 }

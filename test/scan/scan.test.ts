@@ -15,6 +15,7 @@ import type { KubeObject } from '../../src/admission/types.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import type { TaskDraft } from '../../src/tasks/task.ts';
 import { verifyTasks } from '../../src/drift/verify.ts';
+import { renderTask, taskTable } from '../../src/cli/render.ts';
 import { examplePolicy, NOW, policyFrom } from '../helpers/deps.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import {
@@ -250,6 +251,17 @@ describe('into the loop: recorded and unrecorded drift, scan --record', () => {
     const third = await scan(objects(), { store, record: true });
     assert.equal(third.summary.findings.recorded, first.summary.findings.unrecorded);
     assert.equal(store.listTasks({}).length, 8);
+    await store.close();
+  });
+
+  it('shows a detected task with its evidence instead of a grant (tasks show, tasks list)', async () => {
+    const store = await openStore();
+    await scan([argoDeploymentEditedByHand()], { store, record: true });
+    const summary = store.listTasks({}).find((t) => t.writer === 'field-manager:kubectl-edit')!;
+    const shown = renderTask(store.getTask(summary.id)!);
+    assert.match(shown, /detected: {2}drift found by driftgate scan, written by field manager kubectl-edit \(Update\) at 2026-11-24T21:32:34Z; no grant/);
+    assert.match(shown, /spec\.revisionHistoryLimit {2}\[not declared in Git\]\n {6}- \(not known: found after the write\)\n {6}\+ 7/);
+    assert.match(taskTable([summary]), /field-manager:kubectl-edit\s+\(detected\)/);
     await store.close();
   });
 
