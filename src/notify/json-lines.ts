@@ -3,7 +3,7 @@
  * disk (write + datasync; concurrent appends share one datasync). Replay at open hands back every
  * complete record and cuts off a torn last line (a crash in the middle of a write).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DriftgateError, errorMessage } from '../errors.ts';
@@ -15,9 +15,20 @@ interface Queued {
 }
 
 export interface Replay {
+  /** records read */
+  readonly records: number;
   /** lines that were not JSON (skipped) */
   readonly unreadable: number;
   readonly tornTail: boolean;
+}
+
+function syncDir(dir: string): void {
+  const d = openSync(dir, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
 }
 
 export class JsonLines {
@@ -31,9 +42,18 @@ export class JsonLines {
     this.#fh = fh;
   }
 
-  static async open(file: string, onRecord: (r: Record<string, unknown>) => void): Promise<{ lines: JsonLines; replay: Replay }> {
+  /**
+   * Opens (creating) the file and replays it. `compact`, given the number of records read, may return
+   * a shorter list that says the same: the file is then replaced by it (written, synced, renamed).
+   */
+  static async open(
+    file: string,
+    onRecord: (r: Record<string, unknown>) => void,
+    compact: (records: number) => readonly Record<string, unknown>[] | undefined = () => undefined,
+  ): Promise<{ lines: JsonLines; replay: Replay }> {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    let records = 0;
     let unreadable = 0;
     let tornTail = false;
     if (existsSync(file)) {
@@ -43,6 +63,7 @@ export class JsonLines {
         if (line === '') continue;
         try {
           onRecord(JSON.parse(line) as Record<string, unknown>);
+          records += 1;
         } catch {
           unreadable += 1;
         }
@@ -53,14 +74,22 @@ export class JsonLines {
       }
     } else {
       closeSync(openSync(file, 'a', 0o600));
-      const d = openSync(dir, 'r'); // the new directory entry is durable too
-      try {
-        fsyncSync(d);
-      } finally {
-        closeSync(d);
-      }
+      syncDir(dir); // the new directory entry is durable too
     }
-    return { lines: new JsonLines(file, await open(file, 'a', 0o600)), replay: { unreadable, tornTail } };
+    const shorter = compact(records);
+    if (shorter) {
+      const tmp = `${file}.compact`;
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeFileSync(fd, shorter.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+      syncDir(dir);
+    }
+    return { lines: new JsonLines(file, await open(file, 'a', 0o600)), replay: { records, unreadable, tornTail } };
   }
 
   append(record: Record<string, unknown>): Promise<void> {

@@ -28,8 +28,11 @@ export interface Delivery {
 type EventRecord = { event: Notification; sinks: string[] };
 type AttemptRecord = { key: string; sink: string; attempt: number; ok: boolean; status?: number; error?: string; nextAt?: number; dead?: boolean };
 type RetryRecord = { key: string; sink: string; by: string };
-/** a line of the file: `t` is the record type, `at` when it was written */
-type Line = { t: 'created' } | ({ t: 'event' } & EventRecord) | ({ t: 'attempt' } & AttemptRecord) | ({ t: 'retry' } & RetryRecord);
+/** a line of the file: `t` is the record type, `at` when it was written; `known` lists keys of finished events (compaction) */
+type Line = { t: 'created' } | ({ t: 'event' } & EventRecord) | ({ t: 'attempt' } & AttemptRecord) | ({ t: 'retry' } & RetryRecord) | { t: 'known'; keys: string[] };
+
+/** compact at start once the file holds this many records and four times what compaction would keep */
+export const COMPACT_AFTER = 1000;
 
 const id = (key: string, sink: string): string => `${key}\u0000${sink}`;
 
@@ -41,7 +44,7 @@ export class Outbox {
   /** deliveries not yet delivered (pending and dead); delivered ones are forgotten */
   readonly #open = new Map<string, Delivery>();
   #createdAt = '';
-  #replay: Replay = { unreadable: 0, tornTail: false };
+  #replay: Replay = { records: 0, unreadable: 0, tornTail: false };
 
   private constructor(now: () => Date) {
     this.#now = now;
@@ -54,7 +57,11 @@ export class Outbox {
 
   static async open(dataDir: string, now: () => Date): Promise<Outbox> {
     const outbox = new Outbox(now);
-    const { lines, replay } = await JsonLines.open(join(dataDir, OUTBOX_FILE), (r) => outbox.#apply(r as Line & { at: string }));
+    const { lines, replay } = await JsonLines.open(
+      join(dataDir, OUTBOX_FILE),
+      (r) => outbox.#apply(r as Line & { at: string }),
+      (records) => outbox.#compacted(records),
+    );
     outbox.#file = lines;
     outbox.#replay = replay;
     if (outbox.#createdAt === '') outbox.#createdAt = await outbox.#append({ t: 'created' });
@@ -81,9 +88,33 @@ export class Outbox {
       case 'retry':
         this.#applyRetry(r, Date.parse(r.at));
         break;
+      case 'known':
+        for (const k of r.keys) this.#keys.add(k);
+        break;
       default:
         break;
     }
+  }
+
+  /**
+   * The same state in fewer records, when the file has grown: the keys of finished events (so a fact
+   * is still never sent twice), and each open delivery with its attempts so far.
+   */
+  #compacted(records: number): (Line & { at: string })[] | undefined {
+    if (this.#createdAt === '' || records < COMPACT_AFTER || records < 4 * (this.#open.size * 2 + this.#keys.size / 500 + 2)) return undefined;
+    const at = this.#createdAt;
+    const open = new Set([...this.#open.values()].map((d) => d.event.key));
+    const done = [...this.#keys].filter((k) => !open.has(k));
+    const out: (Line & { at: string })[] = [{ t: 'created', at }];
+    for (let i = 0; i < done.length; i += 500) out.push({ t: 'known', keys: done.slice(i, i + 500), at });
+    for (const d of this.#open.values()) {
+      out.push({ t: 'event', event: d.event, sinks: [d.sink], at: new Date(d.attempts === 0 ? d.nextAt : Date.parse(d.event.at)).toISOString() });
+      if (d.attempts > 0) {
+        const attempt: AttemptRecord = { key: d.event.key, sink: d.sink, attempt: d.attempts, ok: false, ...(d.lastError ? { error: d.lastError } : {}), ...(d.status === 'dead' ? { dead: true } : { nextAt: d.nextAt }) };
+        out.push({ t: 'attempt', ...attempt, at: d.lastAttemptAt ?? at });
+      }
+    }
+    return out;
   }
 
   #addEvent(r: EventRecord, at: number): void {
