@@ -30,7 +30,8 @@ function itemKeys(key: string): ItemKeys | undefined {
     return undefined;
   }
   if (!isObj(v)) return undefined;
-  const out: ItemKeys = {};
+  // Keys come from the object (client-written): `__proto__` must stay a data key.
+  const out = Object.create(null) as ItemKeys;
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return undefined;

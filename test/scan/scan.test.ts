@@ -64,6 +64,11 @@ describe('managedFields attribution', () => {
     ]);
   });
 
+  it('keeps prototype-named keys as data: a field and a merge key called __proto__', () => {
+    const set = JSON.parse('{"f:metadata":{"f:labels":{"f:__proto__":{}}},"f:spec":{"f:ports":{"k:{\\"__proto__\\":\\"x\\"}":{".":{}}}}}') as Record<string, unknown>;
+    assert.deepEqual(leafPaths(set).map(formatPath), ['metadata.labels.__proto__', 'spec.ports[__proto__=x]']);
+  });
+
   it('treats an atomic field, a set (v:) and an indexed list (i:) as one leaf', () => {
     const set = { 'f:spec': { 'f:selector': {}, 'f:finalizers': { 'v:"a"': {} }, 'f:args': { 'i:0': {} } } };
     assert.deepEqual(leafPaths(set).map(formatPath), ['spec.selector', 'spec.finalizers', 'spec.args']);
@@ -125,6 +130,12 @@ describe('unrecorded drift from managedFields', () => {
     const f = byPath(findings(r, 'web'))['spec.replicas'];
     assert.equal(f?.category, 'runtime');
     assert.equal(f?.rule, 'controller kube-controller-manager');
+  });
+
+  it('reports a hand-written label named __proto__ like any other', async () => {
+    const o = JSON.parse(JSON.stringify(argoDeploymentEditedByHand()).replace('"tier":"backend"', '"__proto__":"backend"').replace('"f:tier":{}', '"f:__proto__":{}')) as KubeObject;
+    const f = byPath(findings(await scan([o]), 'api'))['metadata.labels.__proto__'];
+    assert.deepEqual([f?.category, f?.live, f?.writer?.manager], ['guarded', 'backend', 'kubectl-label']);
   });
 
   it('hashes Secret values: the password never appears in text, Markdown or JSON', async () => {
