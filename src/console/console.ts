@@ -8,6 +8,7 @@
  * the session's CSRF token; the session cookie is SameSite=Strict; every value is escaped by html.ts.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
 import type { Clock } from '../admission/review.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { DriftgateError, errorMessage } from '../errors.ts';
@@ -31,6 +32,8 @@ export interface ConsoleDeps {
   /** signs and checks session cookies (driftgate's grant-signing keys) */
   readonly keys: SessionKeys;
   readonly notifier?: Pick<Notifier, 'status' | 'retry'>;
+  /** where unexpected failures are logged (the page says only that one happened) */
+  readonly logger?: Logger;
 }
 
 export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
@@ -76,7 +79,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   });
   const failed = (res: Response, ctx: PageContext, err: unknown, back: string) => {
     if (err instanceof DriftgateError) return send(res, errorPage(ctx, err.status, err.message, back), err.status);
-    return send(res, errorPage(ctx, 500, `internal error: ${errorMessage(err)}`, back), 500);
+    deps.logger?.error({ err: errorMessage(err), user: ctx.user?.username }, 'console: request failed');
+    return send(res, errorPage(ctx, 500, 'internal error: the server log has the details', back), 500);
   };
 
   /** Pages need a session (else: to the login form); POSTs also need this origin and the CSRF token. */

@@ -86,7 +86,7 @@ ${
     ? html`<p class="empty">No request is waiting.</p>`
     : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Waiting</th><th>Approvals</th><th>Decide</th></tr></thead><tbody>${pending.slice(0, MAX_ROWS).map(
         (g) =>
-          html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${ago(g.createdAt, ctx.now)}</td><td>${g.approvals.length} of ${required(g)}${g.approvals.map((a) => html`<br><small>${a.by}</small>`)}</td><td class="actions">${actionForm(ctx, `/ui/grants/${g.id}/approve`, 'Approve', 'approve', true)}${actionForm(ctx, `/ui/grants/${g.id}/deny`, 'Deny', 'deny', true)}${actionForm(ctx, `/ui/grants/${g.id}/revoke`, 'Revoke', 'revoke', false)}</td></tr>`,
+          html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${ago(g.createdAt, ctx.now)}</td><td>${g.approvals.length} of ${required(g)}${g.approvals.map((a) => html`<br><small>${a.by}</small>`)}</td><td class="actions">${actionForm(ctx, `/ui/grants/${encodeURIComponent(g.id)}/approve`, 'Approve', 'approve', true)}${actionForm(ctx, `/ui/grants/${encodeURIComponent(g.id)}/deny`, 'Deny', 'deny', true)}${actionForm(ctx, `/ui/grants/${encodeURIComponent(g.id)}/revoke`, 'Revoke', 'revoke', false)}</td></tr>`,
       )}</tbody></table>`
 }
 <h2>Active <span class="count">${active.length}</span></h2>${capped(active.length)}
@@ -95,7 +95,7 @@ ${
     ? html`<p class="empty">No grant is active.</p>`
     : html`<table><thead><tr><th>Grant</th><th>Requester</th><th>Subjects</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Time left</th><th></th></tr></thead><tbody>${active.slice(0, MAX_ROWS).map(
         (g) =>
-          html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${[...g.subjects.users, ...g.subjects.groups.map((x) => `group ${x}`)].join(', ')}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${formatDuration(Date.parse(g.expiresAt) - ctx.now.getTime())}</td><td class="actions">${actionForm(ctx, `/ui/grants/${g.id}/revoke`, 'Revoke', 'revoke', true)}</td></tr>`,
+          html`<tr id="${g.id}"><td><code>${g.id}</code>${honour(g)}</td><td>${g.requester}</td><td>${[...g.subjects.users, ...g.subjects.groups.map((x) => `group ${x}`)].join(', ')}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${formatDuration(Date.parse(g.expiresAt) - ctx.now.getTime())}</td><td class="actions">${actionForm(ctx, `/ui/grants/${encodeURIComponent(g.id)}/revoke`, 'Revoke', 'revoke', true)}</td></tr>`,
       )}</tbody></table>`
 }
 <h2>Ended</h2>

@@ -50,7 +50,7 @@ export async function openPeopleLoop(o: PeopleLoopOptions): Promise<PeopleLoop> 
   return {
     notifier,
     onGrantEvent: notifier.onGrantEvent,
-    console: { service, authenticator: o.authenticator, policy: o.policy, clock: o.clock, keys: o.keys, notifier },
+    console: { service, authenticator: o.authenticator, policy: o.policy, clock: o.clock, keys: o.keys, notifier, logger: o.logger },
     recorder: (inner) => notifier.recorder(inner),
     start: () => notifier.start({ sweep: o.sweep }),
     close: () => notifier.close(),
