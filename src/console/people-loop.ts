@@ -44,7 +44,7 @@ export interface PeopleLoop {
 
 export async function openPeopleLoop(o: PeopleLoopOptions): Promise<PeopleLoop> {
   const notifier = await Notifier.open({ dataDir: o.dataDir, policy: o.policy, store: o.store, logger: o.logger, registry: o.registry, now: () => o.clock.now() });
-  const service = new BreakGlassService({ store: o.store, policy: o.policy, clock: o.clock, onGrantEvent: notifier.onGrantEvent });
+  const service = new BreakGlassService({ store: o.store, policy: o.policy, clock: o.clock, onGrantEvent: notifier.onGrantEvent, logger: o.logger });
   const sinks = o.policy().notifications.sinks.length;
   o.logger.info({ sinks, sweep: o.sweep }, sinks > 0 ? 'notifications: delivering from <data-dir>/outbox.jsonl' : 'notifications: no sinks configured (policy key notifications.sinks); events are kept in the outbox');
   return {
