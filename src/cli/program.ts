@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.ts';
 import { generateCertificates, writeCertificates, describeCertificate, CA_CERT, TLS_CERT } from '../tls/certs.ts';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { reviewCommand } from './review-command.ts';
 import { diffCommand } from './diff-command.ts';
 import { scanInterval, scanProgram } from '../scan/command.ts';
@@ -60,8 +60,13 @@ function uniformUsage(root: Command): void {
   visit(root);
 }
 
-export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: string) => void }): Command {
-  const program = new Command('driftgate')
+/**
+ * `invokedAs`: the executable's name. As the kubectl plugin (`kubectl-breakglass`, which runs
+ * `breakglass …`), usage lines read as the responder typed them: `kubectl breakglass request …`.
+ */
+export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: string) => void }, invokedAs = basename(process.argv[1] ?? '')): Command {
+  const plugin = invokedAs === 'kubectl-breakglass';
+  const program = new Command(plugin ? 'kubectl' : 'driftgate')
     .description('Keeps GitOps honest at the moment of the write: a validating admission webhook with break-glass grants.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
@@ -144,7 +149,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     });
 
   program.addCommand(scanProgram(out));
-  program.addCommand(grantCommand(out));
+  program.addCommand(grantCommand(out, plugin ? 'breakglass' : 'grant'));
   program.addCommand(tasksCommand(out));
   program.addCommand(policyCommand(out));
   program.addCommand(statusCommand(out));

@@ -53,7 +53,7 @@ describe('the executables in bin/', { concurrency: true }, () => {
   it('run as a kubectl plugin from any directory: `kubectl breakglass` is `driftgate grant`', { skip: !existsSync('/usr/bin/kubectl') && 'no kubectl' }, async () => {
     const r = await exec('/usr/bin/kubectl', ['breakglass', '--help'], { PATH: `${join(ROOT, 'bin')}:${NODE_DIR}:/usr/bin:/bin` });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /request, approve, revoke and inspect break-glass grants/);
+    assert.match(r.stdout, /^Usage: kubectl breakglass \[options\] \[command\]\n\nrequest, approve, revoke and inspect break-glass grants/);
     assert.match(r.stdout, /request \[options\] <resources\.\.\.>/);
     const list = await exec('/usr/bin/kubectl', ['plugin', 'list'], { PATH: `${join(ROOT, 'bin')}:/usr/bin:/bin` });
     assert.match(list.stdout, /bin\/kubectl-breakglass$/m);
