@@ -160,6 +160,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const { DriftScanner } = await import('./scan/scheduler.ts');
     scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, onResult: (counts) => metrics.driftObjects(counts) });
     scanner.start();
+    scanner.follow(cluster);
   }
   const decisionPolicy = gitops ? policyWithImported(policy.current, gitops.imported) : policy.current;
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });

@@ -4,9 +4,16 @@
  * task in the server's store and publishing what it found as `driftgate_drift_objects`. Scans never
  * overlap; a failed scan is logged and retried at the next tick. A collection the server may not list
  * (RBAC trimmed on purpose) is skipped with a warning.
+ *
+ * Between scans, the cluster cache's watches (Deployments, StatefulSets) feed changed objects in:
+ * they are analysed in batches a little later (`batchMs`), so the task a break-glass bypass recorded
+ * has reached the store's cache before its write is judged.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { isProtected } from '../admission/decide.ts';
+import type { KubeObject } from '../admission/types.ts';
+import type { LiveChange } from '../cluster/landing-check.ts';
 import { errorMessage } from '../errors.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { BreakGlassStore } from '../store/store.ts';
@@ -52,12 +59,28 @@ export interface DriftScannerOptions {
   readonly pageSize?: number;
   /** after each scan (metrics) */
   readonly onResult?: (counts: readonly DriftCount[], result: ScanResult) => void;
+  /** how long watched changes wait before they are analysed (default 30 s) */
+  readonly batchMs?: number;
 }
+
+/** What the scanner needs of the cluster cache to follow changes between scans. */
+export interface WatchedObjects {
+  onChange(listener: (change: LiveChange) => void): void;
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+}
+
+/** Kinds whose watched changes are analysed (the cache also watches ReplicaSets: controller products). */
+const FOLLOWED = new Set(['Deployment', 'StatefulSet']);
+/** Changes held between batches at most; past that the next scheduled scan covers them. */
+const MAX_PENDING = 5_000;
 
 export class DriftScanner {
   readonly #o: DriftScannerOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<ScanResult | undefined> | undefined;
+  readonly #pending = new Map<string, KubeObject>();
+  #batch: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(o: DriftScannerOptions) {
     this.#o = o;
@@ -75,7 +98,55 @@ export class DriftScanner {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#batch);
+  }
+
+  /** Analyses objects the watches see change, between scheduled scans. */
+  follow(live: WatchedObjects): void {
+    live.onChange((c) => {
+      if (this.#stopped || c.type === 'gap' || c.type === 'delete' || !FOLLOWED.has(c.object.kind ?? '')) return;
+      const md = c.object.metadata;
+      const ns = md?.namespace;
+      if (!ns || !md?.name) return;
+      const policy = this.#o.policy();
+      const labels = live.namespaceLabels(ns);
+      // Selector protection needs the namespace's labels: unknown ones wait for the scheduled scan.
+      if (!policy.protectedNamespaces.names.has(ns) && (!labels || !isProtected(ns, policy, labels))) return;
+      if (this.#pending.size >= MAX_PENDING) return;
+      this.#pending.set(`${ns}/${c.object.kind}/${md.name}`, c.object);
+      this.#batch ??= setTimeout(() => void this.flush(), this.#o.batchMs ?? 30_000);
+      this.#batch.unref();
+    });
+  }
+
+  /** Analyses (and records) the changed objects collected since the last batch. */
+  async flush(): Promise<ScanResult | undefined> {
+    this.#batch = undefined;
+    const items = [...this.#pending.values()];
+    this.#pending.clear();
+    if (items.length === 0) return undefined;
+    try {
+      const result = await runScan({
+        pages: [{ items }],
+        source: 'cluster (watched changes)',
+        policy: this.#o.policy(),
+        controllerManagers: new Set(DEFAULT_CONTROLLER_MANAGERS),
+        tasks: this.#o.store,
+        record: this.#o.store,
+        namespaces: new Set(items.map((o) => o.metadata!.namespace!)),
+        now: this.#o.now(),
+        ...(this.#o.secretHashKey ? { secretHashKey: this.#o.secretHashKey } : {}),
+      });
+      if (result.summary.findings.unrecorded > 0) {
+        this.#o.logger.warn({ objects: items.length, unrecorded: result.summary.findings.unrecorded, tasks: result.recordedTasks?.length ?? 0 }, 'drift: a watched change got past the gate; recorded as detected tasks');
+      }
+      return result;
+    } catch (err) {
+      this.#o.logger.warn({ err: errorMessage(err) }, 'drift check of watched changes failed; the next scheduled scan covers them');
+      return undefined;
+    }
   }
 
   /** One scan (joins the one running, if any); undefined when it failed. */

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClusterCache } from '../../src/cluster/cluster-cache.ts';
 import { KeyRing } from '../../src/keys/key-ring.ts';
 import { createLogger } from '../../src/log.ts';
 import { Metrics } from '../../src/metrics.ts';
@@ -10,10 +12,11 @@ import { examplePolicy, NOW } from '../helpers/deps.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from '../k8s/fake-apiserver.ts';
 import { kubeConfigFor } from '../k8s/kubeconfig.ts';
-import { argoDeploymentEditedByHand, handMadeConfigMap } from './objects.ts';
+import { argoDeploymentEditedByHand, fluxDeploymentWithHpaAndHotfix, handMadeConfigMap } from './objects.ts';
 
 describe('the server\'s scheduled drift scan (cluster mode)', () => {
   let api: FakeApiServer;
+  let server: string;
   let store: EmbeddedStore;
   let scanner: DriftScanner;
   const metrics = new Metrics({ store: undefined, policy: examplePolicy, now: () => NOW }, false);
@@ -24,7 +27,7 @@ describe('the server\'s scheduled drift scan (cluster mode)', () => {
 
   before(async () => {
     api = new FakeApiServer();
-    const server = await api.start();
+    server = await api.start();
     api.put('deployments', argoDeploymentEditedByHand() as never);
     api.put('configmaps', handMadeConfigMap() as never);
     const dir = tempDir();
@@ -49,6 +52,23 @@ describe('the server\'s scheduled drift scan (cluster mode)', () => {
     assert.equal(store.listTasks({}).length, 7);
     assert.equal(r?.summary.findings.unrecorded, 0);
     assert.deepEqual(await gauge(), { 'prod/unrecorded': 0, 'prod/recorded': 2, 'prod/orphan': 1, 'prod/guarded': 1 });
+  });
+
+  it('between scans, judges the Deployments the cluster cache sees change, in batches', async () => {
+    const cache = await ClusterCache.open({ kubeConfig: kubeConfigFor(server), logger: createLogger('silent'), delay: (ms) => sleep(Math.min(ms, 50)) });
+    const follower = new DriftScanner({ kubeConfig: kubeConfigFor(server), policy: examplePolicy, store, logger: createLogger('silent'), now: () => NOW, intervalMs: 600_000, batchMs: 20 });
+    try {
+      follower.follow(cache);
+      const before = store.listTasks({}).length;
+      api.put('deployments', fluxDeploymentWithHpaAndHotfix() as never); // a hotfix image by client-side apply
+      api.put('deployments', { ...fluxDeploymentWithHpaAndHotfix(), metadata: { ...fluxDeploymentWithHpaAndHotfix().metadata, name: 'web', namespace: 'dev' } } as never); // unprotected
+      for (let i = 0; i < 200 && store.listTasks({}).length === before; i += 1) await sleep(25);
+      const added = store.listTasks({}).slice(before);
+      assert.deepEqual(added.map((t) => `${t.namespace}/${t.name} ${t.writer}`), ['prod/web field-manager:kubectl-client-side-apply']);
+    } finally {
+      follower.stop();
+      await cache.close();
+    }
   });
 
   it('logs and survives a scan the API server refuses', async () => {
