@@ -26,6 +26,7 @@ import { LandingCheck } from './cluster/landing-check.ts';
 import { GrantExpiryLog } from './audit/grant-expiry.ts';
 import { Metrics } from './metrics.ts';
 import { openPeopleLoop } from './console/people-loop.ts';
+import { unrecordedDrift } from './notify/drift.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
@@ -154,18 +155,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const g = gitops;
     registerGitOpsMetrics(metrics.registry, () => g.health(), now);
   }
+  // notifications (outbox in dataDir) and the console under /ui/
+  const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });
   // Drift that got past the gate (cluster mode): scanned on a schedule, recorded as detected tasks.
   let scanner: DriftScanner | undefined;
   if (cluster && (opts.scanInterval ?? 600_000) > 0) {
     const { DriftScanner } = await import('./scan/scheduler.ts');
-    scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, onResult: (counts) => metrics.driftObjects(counts) });
+    scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, onResult: (counts, result) => {
+      metrics.driftObjects(counts);
+      for (const found of unrecordedDrift(result)) void people.notifier.driftFound(found); // drift.found (once per object and paths)
+    } });
     scanner.start();
     scanner.follow(cluster);
   }
   const decisionPolicy = gitops ? policyWithImported(policy.current, gitops.imported) : policy.current;
   const exposition = async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() });
-  // notifications (outbox in dataDir) and the console under /ui/
-  const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });
   const expiryLog = new GrantExpiryLog({ store, logger, now }); // grants expire by the clock: log each once
   expiryLog.start();
   const app = buildApp({
