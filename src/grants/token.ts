@@ -95,7 +95,7 @@ export async function tokenProblem(g: Grant, keys: KeyRing, bind: Binding = {}):
   const signed = g.state === 'revoked' || g.state === 'expired' ? { ...g, state: v.payload.state === 'active' ? 'active' : 'pending-approval' } as const : g;
   const expected = claimsOf(signed, bind);
   if (deepEqual(v.payload, expected)) return undefined;
-  if (v.payload.state !== expected.state) return `token says ${String(v.payload.state ?? 'no state')}, the stored grant says ${g.state} (edited state, or a token from before driftgate 0.2)`;
+  if (v.payload.state !== expected.state) return `token says ${String(v.payload.state ?? 'no state')}, the stored grant says ${g.state} (edited state, or a token from an older driftgate)`;
   if (bind.uid && v.payload.uid !== bind.uid) return 'token was signed for another object (deleted and recreated?)';
   return 'token claims do not match the stored grant (edited record)';
 }

@@ -38,7 +38,7 @@ const PREFIX_LENGTH = '{"mac":"","prev":"","body":'.length + 128;
 const LEGACY_PREFIX = '{"hash":"';
 
 export const LEGACY_MESSAGE =
-  'was written by a driftgate before 0.2 (unkeyed hash chain, unsigned grant states); it is not trusted. ' +
+  'was written by an older driftgate (unkeyed hash chain, unsigned grant states); it is not trusted. ' +
   'Check it with the old version, then move it aside (keep it as evidence) and start with an empty journal: see docs/storage.md "Upgrading from an unkeyed journal"';
 
 /** Where the journal's head must be (from the anchor file, or an audit annotation). */
@@ -58,7 +58,7 @@ export interface JournalReading {
   readonly goodBytes: number;
   /** an incomplete last line (a crash mid-write): not trusted, safe to cut */
   readonly tornTail: boolean;
-  /** the file is in the unkeyed format of driftgate < 0.2 */
+  /** the file is in the unkeyed format of older versions */
   readonly legacy: boolean;
   /** breaks in the chain or disagreements with an anchor: any entry here means the file was edited */
   readonly problems: readonly string[];
