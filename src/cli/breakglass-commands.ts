@@ -2,11 +2,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Grant } from '../grants/grant.ts';
 import type { Task, TaskSummary } from '../tasks/task.ts';
-import { call, resolveConnection, type ClientOptions } from './client.ts';
+import { call, loadKubeConfig, resolveConnection, type ClientOptions } from './client.ts';
 import { grantTable, renderGrant, renderTask, taskTable } from './render.ts';
 import { parseResourceRef } from './resource-ref.ts';
 import { readManifests } from '../manifests/read.ts';
 import { requireObjects, verifyTasks } from '../drift/verify.ts';
+import { liveObjectsOf } from '../drift/live-from-cluster.ts';
 import { readSecretHashKey } from '../keys/secret-hash-key.ts';
 import type { Report, TaskView } from '../tasks/rules.ts';
 import { CliExit } from './exit.ts';
@@ -155,17 +156,24 @@ export function tasksCommand(out: Out): Command {
       .description('close pending tasks whose change is now in Git (backported) or undone (reverted); exit 1 while overdue tasks remain')
       .requiredOption('--desired <path>', 'rendered manifests from Git: kustomize build / helm template output (file, directory or -)')
       .option('--live <path>', 'live objects (kubectl get -o yaml): needed to resolve a task as reverted (Git keeping the old values is not enough)')
+      .addOption(new Option('--live-from-cluster', "instead of --live: read each task's object from the cluster with the kubeconfig context (--kubeconfig, --context)").conflicts('live'))
       .option('--commit <sha>', 'the Git commit the manifests were rendered from (the evidence)')
       .addOption(new Option('--secret-hash-key <file>', "the installation's secret hash key, to compare Secret values (embedded: <data-dir>/keys/secret-hash.key)").env('DRIFTGATE_SECRET_HASH_KEY_FILE'))
       .option('--dry-run', 'show what would be resolved, change nothing'),
-  ).action(async (o: Common & { desired: string; live?: string; commit?: string; dryRun?: boolean; secretHashKey?: string }) => {
+  ).action(async (o: Common & { desired: string; live?: string; liveFromCluster?: boolean; commit?: string; dryRun?: boolean; secretHashKey?: string }) => {
     const c = resolveConnection(o);
     const secretHashKey = o.secretHashKey ? readSecretHashKey(o.secretHashKey) : undefined;
     if (o.secretHashKey && !secretHashKey) throw new CliExit(2, `--secret-hash-key ${o.secretHashKey}: no such file`);
     const desired = requireObjects(readManifests(o.desired), 'desired', o.desired);
-    const live = o.live ? requireObjects(readManifests(o.live), 'live', o.live) : undefined;
+    const dump = o.live ? requireObjects(readManifests(o.live), 'live', o.live) : undefined;
     const { items } = await call<{ items: TaskView[] }>(c, 'GET', '/v1/tasks?state=pending');
     const full = await Promise.all(items.map((t) => call<Task>(c, 'GET', `/v1/tasks/${encodeURIComponent(t.id)}`)));
+    let live = dump;
+    if (o.liveFromCluster) {
+      const kc = await loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
+      if (!kc) throw new CliExit(2, 'driftgate: --live-from-cluster needs a kubeconfig: --kubeconfig FILE, $KUBECONFIG or ~/.kube/config');
+      live = await liveObjectsOf(kc, full);
+    }
     const results = verifyTasks(full, { desired, ...(live ? { live } : {}), ...(secretHashKey ? { secretHashKey } : {}) });
     const evidence = o.commit ? `commit ${o.commit}` : `desired manifests ${o.desired}`;
     const resolved: string[] = [];

@@ -11,6 +11,7 @@ import { request, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { errorMessage } from '../errors.ts';
 import { CliExit } from './exit.ts';
@@ -96,8 +97,23 @@ const NO_TOKEN =
  * API, not for driftgate.
  */
 async function kubeconfigToken(kube: Connection['kube'], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const kc = await loadKubeConfig(kube, env);
+  if (!kc) return undefined;
+  const opts: RequestOptions = { headers: {} };
+  try {
+    await kc.applyToHTTPSOptions(opts);
+  } catch (err) {
+    throw new CliExit(1, `driftgate: the kubeconfig context "${kc.getCurrentContext()}" could not produce credentials: ${errorMessage(err)} (log in again with your cluster's tool, e.g. the exec plugin named in the kubeconfig)`);
+  }
+  const headers = opts.headers as Record<string, string | undefined>;
+  const m = /^Bearer\s+(\S+)$/i.exec(headers.Authorization ?? headers.authorization ?? '');
+  return m?.[1];
+}
+
+/** The kubeconfig (--kubeconfig, $KUBECONFIG, ~/.kube/config) at --context; undefined when there is none. */
+export async function loadKubeConfig(kube: Connection['kube'], env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig | undefined> {
   const file = kube.kubeconfig ?? (env.KUBECONFIG || join(homedir(), '.kube', 'config'));
-  // No kubeconfig at all is "no token", not an error (and spares loading the Kubernetes client).
+  // No kubeconfig at all is undefined, not an error (and spares loading the Kubernetes client).
   if (!kube.kubeconfig && !file.split(':').some((f) => f && existsSync(f))) return undefined;
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
@@ -113,15 +129,7 @@ async function kubeconfigToken(kube: Connection['kube'], env: NodeJS.ProcessEnv)
     }
     kc.setCurrentContext(kube.context);
   }
-  const opts: RequestOptions = { headers: {} };
-  try {
-    await kc.applyToHTTPSOptions(opts);
-  } catch (err) {
-    throw new CliExit(1, `driftgate: the kubeconfig context "${kc.getCurrentContext()}" could not produce credentials: ${errorMessage(err)} (log in again with your cluster's tool, e.g. the exec plugin named in the kubeconfig)`);
-  }
-  const headers = opts.headers as Record<string, string | undefined>;
-  const m = /^Bearer\s+(\S+)$/i.exec(headers.Authorization ?? headers.authorization ?? '');
-  return m?.[1];
+  return kc;
 }
 
 const TLS_TRUST = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE']);

@@ -68,7 +68,8 @@ export interface VerifyInputs {
 export function verifyTasks(tasks: readonly Task[], inputs: VerifyInputs): Verification[] {
   const key = inputs.secretHashKey;
   const desired = index(requireObjects(inputs.desired, 'desired'), key);
-  const live = inputs.live ? index(requireObjects(inputs.live, 'live'), key) : undefined;
+  // no live object is evidence too (read from the cluster: absent); an empty dump file is refused by the CLI
+  const live = inputs.live ? index(inputs.live, key) : undefined;
   return tasks.map((t) => {
     const v = verifyTask(t, desired, live);
     if (key || v.verdict !== 'pending' || !isSecretKind(groupOf(t.object.apiVersion), t.object.kind)) return v;
@@ -77,7 +78,7 @@ export function verifyTasks(tasks: readonly Task[], inputs: VerifyInputs): Verif
 }
 
 /** A revert is a fact about live, not Git: Git keeping the old values does not undo the bypass. */
-const NO_LIVE = 'Git kept the old values, but live was not checked: a revert needs live evidence (--live with kubectl get -o yaml of the objects)';
+const NO_LIVE = 'Git kept the old values, but live was not checked: a revert needs live evidence (--live with kubectl get -o yaml of the objects, or --live-from-cluster)';
 
 /** Whether the desired manifests declare anything in this namespace (or omit namespaces, as rendered output often does). */
 function covers(desired: Map<string, KubeObject>, namespace: string): boolean {

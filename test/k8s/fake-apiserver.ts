@@ -11,6 +11,7 @@
  * - list → `{kind: <Kind>List, metadata: {resourceVersion, continue?}}`, paged by `limit` + `continue`; `?watch=true&resourceVersion=N` streams
  *   newline-delimited `{type, object}` events after N, with BOOKMARK events when
  *   `allowWatchBookmarks=true`, and a 410 Gone ERROR event when N was compacted away.
+ * - Discovery: `GET /apis/<group>/<version>` lists the resources served there.
  * - Test hooks: dropWatches() (connections cut, as a load balancer does), compact(), unavailable.
  * - POST /apis/authentication.k8s.io/v1/tokenreviews answers from a token table.
  */
@@ -54,6 +55,23 @@ const KINDS: Kind[] = [
 ];
 
 const clone = <T>(v: T): T => structuredClone(v);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ValidatingWebhookConfiguration']);
+
+/** `GET /apis/<group>/<version>` (or `/api/v1`): the resources served there, as clients discover kinds. */
+function discovery(group: string, version: string) {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources: KINDS.filter((k) => k.group === group && k.version === version).map((k) => ({
+      name: k.plural,
+      singularName: k.kind.toLowerCase(),
+      namespaced: !CLUSTER_SCOPED.has(k.kind),
+      kind: k.kind,
+      verbs: ['create', 'delete', 'get', 'list', 'update', 'watch'],
+    })),
+  };
+}
 /** What bumps `generation`: everything but metadata and status (as for Deployments and CRDs with a status subresource). */
 const specOf = ({ metadata: _m, status: _s, ...rest }: Obj): string => JSON.stringify(rest);
 
@@ -168,6 +186,7 @@ export class FakeApiServer {
       namespace = rest[1];
       rest = rest.slice(2);
     }
+    if (rest.length === 0 && method === 'GET') return this.#json(res, 200, discovery(group, version));
     const kind = KINDS.find((k) => k.group === group && k.version === version && k.plural === rest[0]);
     if (!kind) return this.#status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const [, name, sub] = rest;

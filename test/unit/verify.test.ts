@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { valueAt, verifyTasks } from '../../src/drift/verify.ts';
+import { requireObjects, valueAt, verifyTasks } from '../../src/drift/verify.ts';
 import { readManifests } from '../../src/manifests/read.ts';
 import type { Task } from '../../src/tasks/task.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -106,9 +106,13 @@ describe('tasks verify against Git', () => {
     assert.throws(() => readManifests(tree({ 'desired.yaml': 'kustomize failed\n' })), { code: 'INPUT_INVALID', message: /expected Kubernetes objects, found string/ });
   });
 
-  it('refuses an empty live dump', () => {
-    const desired = readManifests(tree({ 'api.yaml': deployment('api:1.2.0', '512Mi') }));
-    assert.throws(() => verifyTasks([task('x', { operation: 'CREATE' })], { desired, live: [] }), { code: 'INPUT_INVALID', message: /--live: no Kubernetes objects/ });
+  it('refuses an empty live dump, but takes objects the cluster does not have as absent live', () => {
+    assert.throws(() => requireObjects([], 'live', 'live.yaml'), { code: 'INPUT_INVALID', message: /--live live\.yaml: no Kubernetes objects/ });
+    const desired = readManifests(tree({ 'cm.yaml': CM }));
+    const handMade = task('x', { operation: 'CREATE', object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod', name: 'scratch' } });
+    const [r] = verifyTasks([handMade], { desired, live: [] });
+    assert.equal(r!.verdict, 'reverted', r!.explanation.join('\n'));
+    assert.match(r!.explanation.join('\n'), /neither in Git nor live: the hand-made object was removed/);
   });
 
   it('reads values by merge-key paths, with the API default protocol', () => {
