@@ -179,7 +179,7 @@ describe('the grant and task commands against a server', () => {
 
   it('says to pass --ca when the server\'s certificate is signed by another CA', async () => {
     const other = join(dir, 'other-ca');
-    writeCertificates(other, generateCertificates({ service: 'x', namespace: 'y' }));
+    writeCertificates(other, generateCertificates({ service: 'x', namespace: 'y', days: 30 }));
     const r = await cli(['grant', 'list'], { ...env, DRIFTGATE_TOKEN: token, DRIFTGATE_CA: join(other, 'ca.crt') });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /presents a certificate not signed by a CA this command trusts \(.*other-ca\/ca\.crt; .*\): pass the CA that signed it with --ca FILE/);
