@@ -43,6 +43,7 @@ export type Landing =
 /** Whether the watch saw an object with this uid: unknown when it was not watching without a gap. */
 export type SeenByWatch = (uid: string) => boolean | 'unknown';
 
+const NOTE_EVIDENCE = 'landing check (live object and its watch)';
 const notApplied = (evidence: string): Landing => ({ verdict: 'not-applied', evidence });
 const unknown = (evidence: string): Landing => ({ verdict: 'unknown', evidence });
 
@@ -113,7 +114,8 @@ export interface LandingCheckOptions {
 
 export class LandingCheck {
   readonly #o: Required<LandingCheckOptions>;
-  readonly #checked = new Set<string>();
+  /** tasks checked already, with when they were recorded (forgotten once out of the window) */
+  readonly #checked = new Map<string, number>();
   /** uids the watch saw (created within the window), with when */
   readonly #seen = new Map<string, number>();
   /** the watch has run without a gap since then (undefined: no watch) */
@@ -158,6 +160,7 @@ export class LandingCheck {
   async sweep(): Promise<string[]> {
     const now = this.#o.now().getTime();
     for (const [uid, at] of this.#seen) if (at < now - 2 * this.#o.windowMs) this.#seen.delete(uid);
+    for (const [id, recorded] of this.#checked) if (recorded < now - this.#o.windowMs) this.#checked.delete(id);
     const marked: string[] = [];
     for (const s of this.#o.store.listTasks({ state: 'pending' })) {
       const age = now - Date.parse(s.recordedAt);
@@ -166,7 +169,7 @@ export class LandingCheck {
       if (!task) continue;
       const live = this.#o.live.liveObject(groupOf(task.object.apiVersion), task.object.kind, task.object.namespace, task.object.name);
       if (live === 'unknown') continue; // not a watched kind, or the cache is not synced yet
-      this.#checked.add(s.id);
+      this.#checked.set(s.id, Date.parse(s.recordedAt));
       const l = landing(task, live, this.#seenByWatch(task.recordedAt));
       const fields = { event: 'task.landing', task: s.id, grant: task.grantId, landing: l.verdict, evidence: l.evidence };
       if (l.verdict === 'not-applied') {
@@ -197,12 +200,14 @@ export class LandingCheck {
   }
 
   async #note(task: Task, explanation: string[], at: Date): Promise<void> {
+    // once per task, though another replica (or this one, before a restart) may have looked too
+    if (task.verifications?.some((v) => v.by === 'driftgate' && v.evidence === NOTE_EVIDENCE)) return;
     try {
       await this.#o.store.recordVerification(task.id, () => ({
         at: at.toISOString(),
         by: 'driftgate',
         verdict: 'pending',
-        evidence: 'landing check (live object and its watch)',
+        evidence: NOTE_EVIDENCE,
         explanation: [...explanation, 'confirm with driftgate tasks verify --live, or resolve it as reverted'],
       }));
     } catch (err) {

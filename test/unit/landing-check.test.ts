@@ -113,6 +113,9 @@ describe('landing check sweep', () => {
     assert.deepEqual([closed?.audit, closed?.task, closed?.state, closed?.who], ['break-glass', never.id, 'not-applied', 'driftgate']);
     assert.equal(sink.lines.find((l) => l.event === 'task.landing')?.task, reverted.id);
     assert.deepEqual(await check.sweep(), []); // checked once
+    const replica = new LandingCheck({ store: f.store, live, logger: createLogger('silent'), now: () => f.now.value, afterMs: 60_000 });
+    assert.deepEqual(await replica.sweep(), []); // another replica, or this one after a restart
+    assert.equal(f.store.getTask(reverted.id)!.verifications?.length, 1); // the revert is noted once
   });
 
   it('remembers the objects its watch saw, and forgets what it saw before a gap', async () => {
