@@ -289,6 +289,8 @@ const openForWrite: OpenAppend = async (file) => {
 
 /** Free space below which a journal that failed for lack of space stays unavailable. */
 const MIN_FREE_BYTES = 64 * 1024;
+/** How long the anchor may lag the journal while driftgate runs (close writes it at once). */
+const ANCHOR_EVERY_MS = 50;
 /** After a failure other than a full disk, how long the journal reports itself unavailable. */
 const RETRY_AFTER_MS = 10_000;
 
@@ -323,7 +325,7 @@ export class Journal {
   /** the last write failed and was cut back; cleared by a successful write or free space */
   #unavailable: { reason: string; at: number; space: boolean } | undefined;
   #anchorWrite: Promise<void> = Promise.resolve();
-  #anchorPending = false;
+  #anchorTimer: NodeJS.Timeout | undefined;
 
   private constructor(file: string, fh: AppendHandle, o: JournalOptions, reading: JournalReading, size: number) {
     this.file = file;
@@ -465,24 +467,32 @@ export class Journal {
     }
   }
 
-  /** Rewrites the anchor file after a durable write (off the acknowledgement path, coalesced). */
+  /**
+   * Rewrites the anchor file after durable writes: off the acknowledgement path, at most every
+   * ANCHOR_EVERY_MS (a burst of bypasses costs one rename), and at close.
+   */
   #saveAnchor(): void {
-    if (this.#anchorPending) return;
-    this.#anchorPending = true;
-    this.#anchorWrite = this.#anchorWrite.then(async () => {
-      this.#anchorPending = false;
-      const tmp = `${this.#anchorFile}.tmp`;
-      try {
-        await writeFile(tmp, anchorText(this.anchor), { mode: 0o600 });
-        await rename(tmp, this.#anchorFile);
-      } catch {
-        // A lagging anchor is still a valid lower bound; the next write tries again.
-      }
-    });
+    if (this.#anchorTimer) return;
+    this.#anchorTimer = setTimeout(() => {
+      this.#anchorTimer = undefined;
+      this.#anchorWrite = this.#anchorWrite.then(() => this.#writeAnchor());
+    }, ANCHOR_EVERY_MS);
+    this.#anchorTimer.unref();
+  }
+
+  async #writeAnchor(): Promise<void> {
+    const tmp = `${this.#anchorFile}.tmp`;
+    try {
+      await writeFile(tmp, anchorText(this.anchor), { mode: 0o600 });
+      await rename(tmp, this.#anchorFile);
+    } catch {
+      // A lagging anchor is still a valid lower bound; the next write tries again.
+    }
   }
 
   async close(): Promise<void> {
     while (this.#flushing || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    clearTimeout(this.#anchorTimer);
     await this.#anchorWrite;
     if (!this.#failed && this.#seq > 0) writeAnchorSync(this.#anchorFile, this.anchor);
     await this.#fh.close();
