@@ -81,14 +81,21 @@ async function openTaskStore(kc: KubeConfig, namespace: string): Promise<BreakGl
  * Secret values are compared as the installation's keyed hashes (the webhook's tasks hold those): from
  * --secret-hash-key, else with --store kubernetes the Secret the replicas share; else this run's own key.
  */
-async function secretHashKeyFor(o: ScanOptions, kc: KubeConfig | undefined): Promise<Uint8Array | undefined> {
+async function secretHashKeyFor(o: ScanOptions, kc: KubeConfig | undefined, out: Out): Promise<Uint8Array | undefined> {
   const { readSecretHashKey, loadSecretHashKeyFromSecret } = await import('../keys/secret-hash-key.ts');
   if (o.secretHashKey) {
     const key = readSecretHashKey(o.secretHashKey);
     if (!key) throw new CliExit(2, `driftgate: --secret-hash-key ${o.secretHashKey}: no such file`);
     return key;
   }
-  return kc && o.store === 'kubernetes' ? loadSecretHashKeyFromSecret(kc, o.storeNamespace) : undefined;
+  if (!kc || o.store !== 'kubernetes') return undefined;
+  try {
+    return await loadSecretHashKeyFromSecret(kc, o.storeNamespace);
+  } catch (err) {
+    // The rest of the scan does not need it: say what is lost and go on.
+    out.stderr(`driftgate: ${errorMessage(err)}; Secret drift cannot be matched with recorded tasks in this run (pass --secret-hash-key FILE)`);
+    return undefined;
+  }
 }
 
 function* dumpPages(paths: readonly string[]): Generator<ScanPage> {
@@ -115,7 +122,7 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
   const storeKind = o.store ?? 'none';
   if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --scan-interval` records instead)');
   const kc = live || storeKind === 'kubernetes' ? await loadKubeConfig(o) : undefined;
-  const secretHashKey = await secretHashKeyFor(o, kc);
+  const secretHashKey = await secretHashKeyFor(o, kc, out);
   const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o.storeNamespace) : undefined;
   try {
     let input: Pick<ScanInput, 'pages' | 'source' | 'namespaces'>;
