@@ -48,6 +48,7 @@ const VERB: Record<'grant.requested' | 'grant.approved' | 'grant.denied' | 'gran
 /** A grant transition made by a person (request, approval, denial, revocation). */
 export function grantEvent(type: keyof typeof VERB, g: Grant, actor: string, at: Date, policy: Policy, reason?: string): Notification {
   const approvers = approvalRule(policy, g.namespace).approvers;
+  const who = [...approvers.users, ...[...approvers.groups].map((x) => `group ${x}`)].join(', ');
   const waiting = type === 'grant.requested' && g.state === 'pending-approval';
   return {
     key: `${type}:${g.id}:${actor}`,
@@ -56,7 +57,7 @@ export function grantEvent(type: keyof typeof VERB, g: Grant, actor: string, at:
     summary:
       `Break-glass grant ${g.id} ${VERB[type]} by ${actor}: ${g.namespace} ${scopeOf(g)}` +
       (g.incident ? ` (incident ${g.incident})` : '') +
-      (waiting ? ' — waiting for approval' : ''),
+      (waiting ? ` — waiting for approval${who ? ` by ${who}` : ''}` : ''),
     data: {
       ...grantData(g),
       actor,

@@ -189,7 +189,8 @@ export class Notifier {
       this.#inFlight.set(id, run);
     }
     if (next !== Infinity && this.#inFlight.size < MAX_IN_FLIGHT) {
-      this.#timer = setTimeout(() => this.#pump(), Math.max(0, next - now)).unref();
+      // at most an hour ahead: a timer past 2^31 ms would fire at once, and clocks move
+      this.#timer = setTimeout(() => this.#pump(), Math.min(Math.max(0, next - now), 3_600_000)).unref();
     }
   }
 

@@ -166,13 +166,14 @@ describe('console: grants', () => {
   });
 
   it('denies through the API too (POST /v1/grants/{id}/deny), with the same rule', async () => {
-    const { app, service, token } = await consoleSetup();
+    const { app, service, token, events } = await consoleSetup();
     const g = await service.requestGrant(ALICE_ID, REQUEST);
     const byRequester = await request(app).post(`/v1/grants/${g.id}/deny`).set('authorization', `Bearer ${await token('alice', ['oncall'])}`).send({});
     assert.equal(byRequester.status, 403);
     const res = await request(app).post(`/v1/grants/${g.id}/deny`).set('authorization', `Bearer ${await token('bob', ['sre-leads'])}`).send({ reason: 'no' });
     assert.equal(res.status, 200);
     assert.equal(res.body.state, 'revoked');
+    assert.deepEqual(events.map((e) => `${e.type} ${e.actor}`), ['grant.requested alice', 'grant.denied bob']);
   });
 
   it('refuses a reader outside requesters, approvers and auditors', async () => {

@@ -165,7 +165,7 @@ describe('notifications: the outbox', () => {
     const d = s.receiver.deliveries[0]!;
     assert.equal(d.path, '/services/T000/B000/XXXX');
     assert.deepEqual(Object.keys(JSON.parse(d.body) as object), ['text']);
-    assert.match((JSON.parse(d.body) as { text: string }).text, /Break-glass grant g-test requested by alice: prod apps\/Deployment\/api \(incident INC-7\) — waiting for approval/);
+    assert.match((JSON.parse(d.body) as { text: string }).text, /Break-glass grant g-test requested by alice: prod apps\/Deployment\/api \(incident INC-7\) — waiting for approval by group sre-leads$/);
   });
 
   it('tells the approvers who they are on grant.requested', () => {
