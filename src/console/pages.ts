@@ -70,6 +70,13 @@ export function loginPage(ctx: PageContext, loginCsrf: string, error?: string): 
   );
 }
 
+/** How a grant ended: expired, revoked or denied (a deny is the revoke transition with reason "denied[: …]"), by whom and why. */
+function howEnded(g: GrantView): Html {
+  const denied = g.revokeReason !== undefined && /^denied(: |$)/.test(g.revokeReason);
+  const why = denied ? g.revokeReason!.replace(/^denied(: )?/, '') : g.revokeReason;
+  return html`${denied ? 'denied' : g.state}${g.revokedBy ? html`<br><small>by ${g.revokedBy}${why ? `: ${why}` : ''}</small>` : ''}`;
+}
+
 export function grantsPage(ctx: PageContext, grants: readonly GrantView[], required: (g: Grant) => number, message?: string): Html {
   const pending = grants.filter((g) => g.state === 'pending-approval');
   const active = grants.filter((g) => g.state === 'active');
@@ -104,7 +111,7 @@ ${
     ? html`<p class="empty">None yet.</p>`
     : html`<table><thead><tr><th>Grant</th><th>State</th><th>Requester</th><th>Scope</th><th>Reason</th><th>Incident</th><th>Ended</th></tr></thead><tbody>${ended.map(
         (g) =>
-          html`<tr><td><code>${g.id}</code></td><td>${g.state}${g.revokedBy ? html`<br><small>by ${g.revokedBy}</small>` : ''}</td><td>${g.requester}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${(g.revokedAt ?? g.expiresAt).replace('T', ' ').slice(0, 16)}</td></tr>`,
+          html`<tr><td><code>${g.id}</code></td><td>${howEnded(g)}</td><td>${g.requester}</td><td>${scope(g)}</td><td class="reason">${g.reason}</td><td>${g.incident ?? '—'}</td><td>${(g.revokedAt ?? g.expiresAt).replace('T', ' ').slice(0, 16)}</td></tr>`,
       )}</tbody></table>`
 }`,
   );

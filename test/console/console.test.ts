@@ -158,6 +158,8 @@ describe('console: grants', () => {
     const again = await request(app).post(`/ui/grants/${g.id}/deny`).set('cookie', bob.cookie).type('form').send({ _csrf: bob.csrf });
     assert.equal(again.status, 409);
     assert.match(again.text, /is revoked: only a request waiting for approval can be denied/);
+    const page = await request(app).get('/ui/grants').set('cookie', bob.cookie);
+    assert.match(page.text, new RegExp(`<code>${g.id}</code></td><td>denied<br><small>by bob: use the runbook</small>`));
 
     const g2 = await service.requestGrant(ALICE_ID, REQUEST);
     const revoked = await request(app).post(`/ui/grants/${g2.id}/revoke`).set('cookie', alice.cookie).type('form').send({ _csrf: alice.csrf });
