@@ -108,11 +108,22 @@ notifications:
     await shot('grants-pending');
   });
 
-  it('approves the pending grant', async () => {
+  it('approves the pending grant, and denies another', async () => {
     await page.locator(`tr[id="${grantId}"] form:has(button.approve) input[name="reason"]`).fill('checked with the incident commander');
     await page.click(`tr[id="${grantId}"] button.approve`);
     assert.equal(await page.locator('.flash').textContent(), `Grant ${grantId} approved.`);
     assert.match((await page.locator('h2', { hasText: 'Active' }).textContent()) ?? '', /Active\s*1/);
+
+    const res = await context.request.post(`${base}/v1/grants`, {
+      headers: await bearer('alice', ['oncall']),
+      data: { namespace: 'prod', resources: [{ group: 'apps', kind: 'Deployment', name: '*' }], ttl: '4h', reason: 'just in case', incident: 'INC-7' },
+    });
+    const wide = ((await res.json()) as { id: string }).id;
+    await page.reload();
+    await page.locator(`tr[id="${wide}"] form:has(button.deny) input[name="reason"]`).fill('too wide: name the deployment');
+    await page.click(`tr[id="${wide}"] button.deny`);
+    assert.equal(await page.locator('.flash').textContent(), `Grant ${wide} denied.`);
+    assert.match((await page.locator('main table').last().textContent()) ?? '', /denied\s*by bob: too wide: name the deployment/);
     await shot('grants');
   });
 
@@ -152,11 +163,11 @@ notifications:
   });
 
   it('told the approvers, once per event', async () => {
-    await until(() => receiver.accepted().size === 3, 'requested, approved and first use delivered');
+    await until(() => receiver.accepted().size === 5, 'two requests, an approval, a denial and a first use delivered');
     const types = receiver.deliveries.map((d) => d.headers['x-driftgate-event']).sort();
-    assert.deepEqual(types, ['grant.approved', 'grant.first-used', 'grant.requested']);
+    assert.deepEqual(types, ['grant.approved', 'grant.denied', 'grant.first-used', 'grant.requested', 'grant.requested']);
     const metrics = await (await context.request.get(`${base}/metrics`)).text();
-    assert.match(metrics, /driftgate_notifications_total\{sink="approvers",result="delivered"\} 3/);
+    assert.match(metrics, /driftgate_notifications_total\{sink="approvers",result="delivered"\} 5/);
     assert.match(metrics, /driftgate_notifications_dead_letters 0/);
     await page.click('nav a[href="/ui/notifications"]');
     assert.match((await page.locator('main').textContent()) ?? '', /Sinks: approvers/);
