@@ -74,13 +74,8 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));
 
   return changes.map((c) => {
-    const make = (cls: ChangeClass, rule?: string): ClassifiedChange => ({
-      ...c,
-      printed: formatPath(c.path),
-      class: cls,
-      rule,
-      declaredInGit: git ? git.owns(c.path) : undefined,
-    });
+    const make = (cls: ChangeClass, rule?: string, delegatedTo?: ClassifiedChange['delegatedTo']): ClassifiedChange =>
+      new Classified(c, cls, rule, git ? git.owns(c.path) : undefined, delegatedTo);
     if (isRuntimePath(c.path)) return make('runtime');
     if (isTrackingMarker(c.path, markers)) return make('guarded', TRACKING_MARKER);
     if (isLeverPath(c.path, group, kind)) return make('guarded', RECONCILE_LEVER);
@@ -96,11 +91,44 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
     }
     for (const { d, owned } of others) {
       if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) {
-        return { ...make('guarded'), delegatedTo: { rule: d.name, source: d.source, writers: [...(d.writers ?? [])] } };
+        return make('guarded', undefined, { rule: d.name, source: d.source, writers: [...(d.writers ?? [])] });
       }
     }
     return make('guarded');
   });
+}
+
+/**
+ * A classified change. Its printed path is made on first read: a denial prints five paths, and a
+ * deleted object with 100,000 fields must not pay for formatting the rest.
+ */
+class Classified implements ClassifiedChange {
+  readonly path: FieldPath;
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly class: ChangeClass;
+  readonly rule: string | undefined;
+  readonly declaredInGit: boolean | undefined;
+  readonly delegatedTo?: ClassifiedChange['delegatedTo'];
+  #printed: string | undefined;
+
+  constructor(c: FieldChange, cls: ChangeClass, rule: string | undefined, declaredInGit: boolean | undefined, delegatedTo: ClassifiedChange['delegatedTo'] | undefined) {
+    this.path = c.path;
+    this.before = c.before;
+    this.after = c.after;
+    this.class = cls;
+    this.rule = rule;
+    this.declaredInGit = declaredInGit;
+    if (delegatedTo) this.delegatedTo = delegatedTo;
+  }
+
+  get printed(): string {
+    return (this.#printed ??= formatPath(this.path));
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { path: this.path, before: this.before, after: this.after, printed: this.printed, class: this.class, rule: this.rule, declaredInGit: this.declaredInGit, ...(this.delegatedTo ? { delegatedTo: this.delegatedTo } : {}) };
+  }
 }
 
 function isText(v: unknown): boolean {

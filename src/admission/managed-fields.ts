@@ -5,9 +5,11 @@
  * FieldsV1 keys: `f:<field>` a field, `k:<json>` a list item by merge key, `v:<json>` a set value,
  * `i:<n>` an item by index, `.` the node itself.
  *
- * Field sets are indexed once per request into a tree of Maps keyed by canonical segment keys, so
- * asking whether a set owns a path costs the path's length, never the size of the set: a request
- * whose managedFields lists 8,000 env vars is decided in linear time.
+ * A field set is read as the API server wrote it. `f:` keys are looked up directly; the `k:` items
+ * of a node are indexed by their canonical key the first time a path asks for one (a Map per list
+ * node, built once), so asking whether a set owns a path costs the path's length, never the size
+ * of the set: a request whose managedFields lists 8,000 env vars is decided in linear time.
+ * Several sets are merged into one union first, so many entries cannot multiply the cost either.
  */
 import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import type { JsonObject, ManagedFieldsEntry } from './types.ts';
@@ -82,72 +84,121 @@ export function lazyMergeKeys(entries: readonly ManagedFieldsEntry[]): { get(pat
   };
 }
 
-/**
- * A union of FieldsV1 sets, indexed. `whole`: some entry owns this node as a leaf (an atomic field such
- * as `f:selector: {}`), so it owns everything below. `seg`: the path segment the node stands for
- * (absent for `.`, `v:` and `i:` nodes, which name the parent's value itself).
- */
-export class FieldSet {
-  readonly children = new Map<string, FieldSet>();
-  whole = false;
-  readonly seg: Segment | undefined;
-  constructor(seg: Segment | undefined) {
-    this.seg = seg;
-  }
-}
-
 const MAX_SET_DEPTH = 64;
-
-function newNode(seg: Segment | undefined): FieldSet {
-  return new FieldSet(seg);
-}
 
 /** Canonical key of an associative-list item: its merge keys sorted, values as text. */
 function itemKey(keys: Readonly<Record<string, unknown>>): string {
-  const names = Object.keys(keys).sort();
-  return `k:${JSON.stringify(names.map((n) => [n, String(keys[n])]))}`;
+  const names = Object.keys(keys);
+  if (names.length === 1) return `k:${names[0]!}\u0000${String(keys[names[0]!])}`;
+  return `k:${JSON.stringify(names.sort().map((n) => [n, String(keys[n])]))}`;
 }
 
-/** The canonical key of a path segment, as field-set nodes are keyed. */
+// Item segments are shared by every change below one list item: canonicalize each once.
+const SEGMENT_KEYS = new WeakMap<object, string>();
+
+/** The canonical key of a path segment: `f:<name>`, or the canonical item key. */
 export function segmentKey(seg: Segment): string {
-  return seg.k === 'key' ? `f:${seg.key}` : itemKey(seg.keys);
+  if (seg.k === 'key') return `f:${seg.key}`;
+  let k = SEGMENT_KEYS.get(seg.keys);
+  if (k === undefined) SEGMENT_KEYS.set(seg.keys, (k = itemKey(seg.keys)));
+  return k;
 }
 
-function insert(node: FieldSet, fields: JsonObject, depth: number): void {
-  let any = false;
-  for (const key in fields) {
-    if (!Object.hasOwn(fields, key)) continue;
-    any = true;
-    const child = fields[key];
-    if (!isObject(child) || depth >= MAX_SET_DEPTH) continue;
-    let canonical = key;
-    let seg: Segment | undefined;
-    if (key.startsWith('f:')) seg = keySeg(key.slice(2));
-    else if (key.startsWith('k:')) {
-      const item = parseItemKey(key);
-      if (!item) continue; // unreadable: matches nothing
-      const keys = Object.create(null) as Record<string, string | number | boolean>;
-      for (const n of Object.keys(item)) {
-        const v = item[n];
-        keys[n] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
-      }
-      seg = itemSeg(keys);
-      canonical = itemKey(keys);
-    }
-    let next = node.children.get(canonical);
-    if (!next) node.children.set(canonical, (next = newNode(seg)));
-    insert(next, child, depth + 1);
+/** The canonical key of a raw `k:{…}` key, or undefined when it does not parse. */
+export function canonicalOfRaw(k: string): string | undefined {
+  const item = parseItemKey(k);
+  return item ? itemKey(item) : undefined;
+}
+
+/** The item segment a raw `k:{…}` key stands for. */
+export function itemSegOfRaw(k: string): Segment | undefined {
+  const item = parseItemKey(k);
+  if (!item) return undefined;
+  const keys = Object.create(null) as Record<string, string | number | boolean>;
+  for (const n of Object.keys(item)) {
+    const v = item[n];
+    keys[n] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
   }
-  if (!any) node.whole = true;
+  return itemSeg(keys);
 }
 
-/** One indexed set for several FieldsV1 objects (the entries of one or more managers). */
-export function fieldSetOf(sets: readonly JsonObject[]): FieldSet | undefined {
-  if (sets.length === 0) return undefined;
-  const root = newNode(undefined);
-  for (const s of sets) insert(root, s, 0);
-  root.whole = false; // an empty entry owns nothing
-  return root;
+/** The segment a raw FieldsV1 key stands for; undefined for `.`, `v:` and `i:` (the node itself). */
+export function segmentOfRaw(k: string): Segment | undefined {
+  if (k.startsWith('f:')) return keySeg(k.slice(2));
+  return k.startsWith('k:') ? itemSegOfRaw(k) : undefined;
+}
+
+// The `k:` items of a list node, by canonical key: built once per node, on the first item lookup.
+const ITEMS = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/** The child of `node` for the item key `want` (canonical). */
+function itemChild(node: JsonObject, want: string): JsonObject | undefined {
+  let index = ITEMS.get(node);
+  if (!index) {
+    index = new Map();
+    for (const k in node) {
+      const child = node[k];
+      if (!Object.hasOwn(node, k) || !k.startsWith('k:') || !isObject(child)) continue;
+      const c = canonicalOfRaw(k);
+      if (c !== undefined && !index.has(c)) index.set(c, child);
+    }
+    ITEMS.set(node, index);
+  }
+  return index.get(want);
+}
+
+/** The child of a raw field-set node at `seg`. */
+export function childAt(node: JsonObject, seg: Segment): JsonObject | undefined {
+  if (seg.k === 'key') {
+    const f = `f:${seg.key}`;
+    const next = Object.hasOwn(node, f) ? node[f] : undefined;
+    return isObject(next) ? next : undefined;
+  }
+  return itemChild(node, segmentKey(seg));
+}
+
+// Whether a node holds anything: `for…in` lists every key first, so a 20,000-item node is asked once.
+const HOLDS = new WeakMap<JsonObject, boolean>();
+
+/** A node that holds nothing below it owns its whole value (an atomic field such as `f:selector: {}`). */
+export function ownsWhole(node: JsonObject): boolean {
+  let holds = HOLDS.get(node);
+  if (holds === undefined) HOLDS.set(node, (holds = hasKeys(node)));
+  return !holds;
+}
+
+// Union nodes that own their whole value (an empty node in some entry).
+const WHOLE = new WeakSet<object>();
+
+/** Copies `src` into `into` (prototype-less), an empty node winning: it owns everything below. */
+function mergeInto(into: Record<string, unknown>, src: JsonObject, depth: number): void {
+  for (const k in src) {
+    if (!Object.hasOwn(src, k)) continue;
+    const v = src[k];
+    if (!isObject(v) || depth >= MAX_SET_DEPTH) continue;
+    const have = into[k] as Record<string, unknown> | undefined;
+    if (have !== undefined && WHOLE.has(have)) continue;
+    const holds = hasKeys(v);
+    if (!holds) {
+      const whole = Object.create(null) as Record<string, unknown>;
+      WHOLE.add(whole);
+      into[k] = whole;
+    } else if (have === undefined) {
+      const copy = Object.create(null) as Record<string, unknown>;
+      mergeInto(copy, v, depth + 1);
+      into[k] = copy;
+    } else {
+      mergeInto(have, v, depth + 1);
+    }
+  }
+}
+
+/** One field set for several FieldsV1 objects (the entries of one or more managers). */
+export function unionOf(sets: readonly JsonObject[]): JsonObject | undefined {
+  if (sets.length <= 1) return sets[0];
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const s of sets) mergeInto(out, s, 0);
+  return out;
 }
 
 /** The FieldsV1 objects of the managedFields entries written by any of `managers`. */
@@ -160,40 +211,29 @@ export function fieldsOf(entries: readonly ManagedFieldsEntry[] | undefined, man
   return out;
 }
 
-/** The indexed union of the fields `managers` own: one set, or none when no entry is theirs. */
-export function fieldSetsOf(entries: readonly ManagedFieldsEntry[] | undefined, managers: ReadonlySet<string>): FieldSet[] {
-  const set = fieldSetOf(fieldsOf(entries, managers));
+/** The union of the fields `managers` own: one set, or none when no entry is theirs. */
+export function fieldSetsOf(entries: readonly ManagedFieldsEntry[] | undefined, managers: ReadonlySet<string>): JsonObject[] {
+  const set = unionOf(fieldsOf(entries, managers));
   return set ? [set] : [];
-}
-
-// A raw FieldsV1 object passed to fieldSetOwns is indexed once, on first use.
-const INDEXED = new WeakMap<JsonObject, FieldSet>();
-
-function indexed(set: FieldSet | JsonObject): FieldSet {
-  if (set instanceof FieldSet) return set;
-  let found = INDEXED.get(set);
-  if (!found) INDEXED.set(set, (found = fieldSetOf([set])!));
-  return found;
 }
 
 /**
  * True when the set owns `path`: the path exists in it, or it owns an ancestor as a leaf
  * (an atomic field such as `f:selector: {}` owns everything below it).
  */
-export function fieldSetOwns(set: FieldSet | JsonObject | undefined, path: FieldPath): boolean {
+export function fieldSetOwns(set: JsonObject | undefined, path: FieldPath): boolean {
   if (!set) return false;
-  const root = indexed(set);
-  let node = root;
+  let node = set;
   for (const seg of path) {
-    if (node.whole) return true;
-    const next = node.children.get(segmentKey(seg));
+    if (node !== set && ownsWhole(node)) return true;
+    const next = childAt(node, seg);
     if (!next) return false;
     node = next;
   }
   return true;
 }
 
-export function anyFieldSetOwns(sets: readonly (FieldSet | JsonObject)[], path: FieldPath): boolean {
+export function anyFieldSetOwns(sets: readonly JsonObject[], path: FieldPath): boolean {
   return sets.some((s) => fieldSetOwns(s, path));
 }
 
@@ -202,67 +242,10 @@ export interface FieldOwnership {
   owns(path: FieldPath): boolean;
 }
 
-// Canonical item keys of raw `k:{…}` keys repeat across requests; remember them (bounded).
-const ITEM_KEYS = new Map<string, string | null>();
-
-function canonicalOfRaw(k: string): string | undefined {
-  let c = ITEM_KEYS.get(k);
-  if (c === undefined) {
-    const item = parseItemKey(k);
-    c = item ? itemKey(item) : null;
-    if (ITEM_KEYS.size >= KEY_NAMES_MAX) ITEM_KEYS.clear();
-    ITEM_KEYS.set(k, c);
-  }
-  return c ?? undefined;
-}
-
-/** fieldSetOwns on the raw FieldsV1 object: costs up to the set's size, no index built. */
-function rawOwns(set: JsonObject, path: FieldPath): boolean {
-  let node: JsonObject = set;
-  for (const seg of path) {
-    if (node !== set && !hasKeys(node)) return true;
-    let next: unknown;
-    if (seg.k === 'key') {
-      const f = `f:${seg.key}`;
-      next = Object.hasOwn(node, f) ? node[f] : undefined;
-    } else {
-      const want = itemKey(seg.keys);
-      for (const k in node) {
-        if (Object.hasOwn(node, k) && k.startsWith('k:') && canonicalOfRaw(k) === want) {
-          next = node[k];
-          break;
-        }
-      }
-    }
-    if (!isObject(next)) return false;
-    node = next;
-  }
-  return true;
-}
-
-/** Raw lookups a single set answers before it is indexed: a few changes never pay for an index. */
-const RAW_LOOKUPS = 8;
-
-/**
- * Ownership of the union of `sets`, answered in time linear in the request: one set is first asked
- * directly (a handful of lookups, each at most the set's size), then indexed once; several sets
- * are indexed as one union at once, so many entries cannot multiply the cost of each lookup.
- */
+/** Ownership of the union of `sets`; linear in the request however many entries and paths. */
 export function fieldOwnership(sets: readonly JsonObject[]): FieldOwnership | undefined {
-  if (sets.length === 0) return undefined;
-  let index: FieldSet | undefined = sets.length > 1 ? fieldSetOf(sets) : undefined;
-  let raw = 0;
-  const only = sets[0]!;
-  return {
-    owns(path) {
-      if (!index && raw < RAW_LOOKUPS) {
-        raw += 1;
-        return rawOwns(only, path);
-      }
-      index ??= fieldSetOf(sets)!;
-      return fieldSetOwns(index, path);
-    },
-  };
+  const set = unionOf(sets);
+  return set ? { owns: (path) => fieldSetOwns(set, path) } : undefined;
 }
 
 /** True when every field `a` holds is held by `b` too (same serialization, as the API server writes). */

@@ -19,7 +19,7 @@
 import { deepEqual } from '../lib/value.ts';
 import { formatPath, itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import type { FieldChange } from './diff.ts';
-import { fieldOwnership, fieldSetOf, fieldsOf, fieldsWithin, segmentKey, type FieldOwnership, type FieldSet } from './managed-fields.ts';
+import { childAt, fieldOwnership, fieldsOf, fieldsWithin, ownsWhole, segmentKey, segmentOfRaw, unionOf, type FieldOwnership } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 import type { JsonObject, ManagedFieldsEntry } from './types.ts';
 
@@ -65,14 +65,20 @@ function changed(tree: ChangeNode, path: FieldPath): boolean {
   return true;
 }
 
-function countLeaves(node: FieldSet): number {
-  if (node.whole) return 1;
+/** Owned leaves below a node (a node that holds nothing owns its whole value). */
+function countLeaves(node: JsonObject, depth = 0): number {
+  if (depth > 0 && ownsWhole(node)) return 1;
+  if (depth >= MAX_SET_DEPTH) return 0;
   let n = 0;
-  for (const child of node.children.values()) n += countLeaves(child);
+  for (const k in node) {
+    const child = node[k];
+    if (Object.hasOwn(node, k) && isObject(child)) n += countLeaves(child, depth + 1);
+  }
   return n;
 }
 
 const SHOWN = 3;
+const MAX_SET_DEPTH = 64;
 
 interface Walk {
   readonly excuse: ChangeNode;
@@ -83,24 +89,40 @@ interface Walk {
   readonly shown: string[];
 }
 
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The node of `now` for the raw key `k` of the old set: the same key, or the same item. */
+function counterpart(now: JsonObject | undefined, k: string, seg: Segment | undefined): JsonObject | undefined {
+  if (!now) return undefined;
+  const same = Object.hasOwn(now, k) ? now[k] : undefined;
+  if (isObject(same)) return same;
+  return seg?.k === 'item' ? childAt(now, seg) : undefined;
+}
+
 /**
- * Walks the old set against the new one and counts each owned leaf of `old` that `now` no longer
- * holds, that another manager took, and that no change of this write excuses.
+ * Walks the old set against the new one (both as the API server wrote them) and counts each owned
+ * leaf of `old` that `now` no longer holds, that another manager took, and that no change excuses.
  */
-function takenLeaves(old: FieldSet, now: FieldSet | undefined, path: Segment[], out: Walk): void {
-  if (now?.whole) return; // the new entry owns everything below
-  if (old.whole || old.children.size === 0) {
+function takenLeaves(old: JsonObject, now: JsonObject | undefined, path: Segment[], out: Walk, depth: number): void {
+  if (depth > 0 && now && ownsWhole(now)) return; // the new entry owns everything below
+  if (depth > 0 && ownsWhole(old)) {
     if (now || isRuntimePath(path) || changed(out.excuse, path)) return;
     if (out.othersAfter?.owns(path) !== true || out.othersBefore?.owns(path) === true) return; // released, not taken
     out.count += 1;
     if (out.shown.length < SHOWN) out.shown.push(formatPath(path));
     return;
   }
-  for (const [key, child] of old.children) {
+  if (depth >= MAX_SET_DEPTH) return;
+  for (const k in old) {
+    const child = old[k];
+    if (!Object.hasOwn(old, k) || !isObject(child)) continue;
     // `.`, `v:` and `i:` nodes name the parent's value itself: no segment of their own.
-    if (child.seg) path.push(child.seg);
-    takenLeaves(child, now?.children.get(key), path, out);
-    if (child.seg) path.pop();
+    const seg = segmentOfRaw(k);
+    if (seg) path.push(seg);
+    takenLeaves(child, counterpart(now, k, seg), path, out, depth + 1);
+    if (seg) path.pop();
   }
 }
 
@@ -129,8 +151,8 @@ export function ownershipLosses(
     const oldFields = fieldsOf(before, only);
     const newFields = fieldsOf(afterEntries, only);
     if (stillThere.has(manager) && (sameFields(oldFields, newFields) || within(oldFields, newFields))) continue; // the usual case
-    const old = fieldSetOf(oldFields);
-    const now = fieldSetOf(newFields);
+    const old = unionOf(oldFields);
+    const now = unionOf(newFields);
     const owned = old ? countLeaves(old) : 0;
     const left = now ? countLeaves(now) : 0;
     const walk: Walk = {
@@ -140,7 +162,7 @@ export function ownershipLosses(
       count: 0,
       shown: [],
     };
-    if (old && owned > 0 && left > 0) takenLeaves(old, now, [], walk);
+    if (old && owned > 0 && left > 0) takenLeaves(old, now, [], walk, 0);
     if (!stillThere.has(manager) || (owned > 0 && left === 0) || walk.count > 0) {
       out.push({ manager, before: owned, after: left, lost: walk.shown });
     }

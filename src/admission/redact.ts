@@ -5,7 +5,7 @@
  * *that* a value changed and whether two values are equal, but nobody without the key can confirm a
  * guessed value offline. The key is data passed in; see src/keys/secret-hash-key.ts.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { LAST_APPLIED } from './runtime-fields.ts';
 import type { KubeObject } from './types.ts';
 
@@ -19,9 +19,32 @@ export const EPHEMERAL_SECRET_HASH_KEY: SecretHashKey = randomBytes(32);
 
 const HASH_PREFIX = '<secret hmac-sha256:';
 
+const BLOCK = 64;
+
+/** HMAC-SHA256 (RFC 2104) with the padded key hashed once per key: each value then costs two copies. */
+interface Pads {
+  readonly inner: Hash;
+  readonly outer: Hash;
+}
+const PADS = new WeakMap<SecretHashKey, Pads>();
+
+function padsOf(key: SecretHashKey): Pads {
+  let pads = PADS.get(key);
+  if (!pads) {
+    const k = Buffer.alloc(BLOCK);
+    (key.length > BLOCK ? createHash('sha256').update(key).digest() : Buffer.from(key)).copy(k);
+    const xor = (b: number) => Buffer.from(k.map((x) => x ^ b));
+    pads = { inner: createHash('sha256').update(xor(0x36)), outer: createHash('sha256').update(xor(0x5c)) };
+    PADS.set(key, pads);
+  }
+  return pads;
+}
+
 export function secretHash(value: unknown, key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return `${HASH_PREFIX}${createHmac('sha256', key).update(text).digest('hex').slice(0, 16)}>`;
+  const { inner, outer } = padsOf(key);
+  const mac = outer.copy().update(inner.copy().update(text).digest()).digest('hex');
+  return `${HASH_PREFIX}${mac.slice(0, 16)}>`;
 }
 
 function hashValues(m: unknown, key: SecretHashKey): unknown {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { decide } from '../../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
 import { diffObjects } from '../../src/admission/diff.ts';
@@ -168,4 +168,14 @@ describe('tasks verify with empty values (item 2)', () => {
   it('not backported while Git still holds automated: {}', () => {
     assert.notEqual(verifyTasks([task], { desired: [{ source: 'g', object: app({ automated: {} }) }] })[0]!.verdict, 'backported');
   });
+});
+
+describe('the keyed hash is HMAC-SHA256', () => {
+  for (const key of [new Uint8Array(0).fill(0), new Uint8Array(16).fill(7), new Uint8Array(32).fill(1), new Uint8Array(64).fill(9), new Uint8Array(100).fill(3)]) {
+    it(`matches node:crypto's HMAC for a ${key.length}-byte key`, () => {
+      for (const v of ['', 'czNjcmV0', 'x'.repeat(1000)]) {
+        assert.equal(secretHash(v, key), `<secret hmac-sha256:${createHmac('sha256', key).update(v).digest('hex').slice(0, 16)}>`);
+      }
+    });
+  }
 });
