@@ -10,7 +10,7 @@ import { classifyChanges, type ChangeClass } from '../admission/classify.ts';
 import { diffObjects } from '../admission/diff.ts';
 import { anyFieldSetOwns, mergeKeysFromManagedFields } from '../admission/managed-fields.ts';
 import { ownerOf } from '../admission/ownership.ts';
-import { isSecretKind, redactSecret } from '../admission/redact.ts';
+import { isSecretKind, redactSecret, type SecretHashKey } from '../admission/redact.ts';
 import type { JsonObject, KubeObject } from '../admission/types.ts';
 import type { Policy } from '../policy/policy.ts';
 import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
@@ -42,12 +42,12 @@ function refOf(o: KubeObject): string {
   return `${o.apiVersion} ${o.kind} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? '(unnamed)'}`;
 }
 
-function compareOne(git: KubeObject, live: KubeObject, policy: Policy): ObjectComparison {
+function compareOne(git: KubeObject, live: KubeObject, policy: Policy, secretHashKey: SecretHashKey | undefined): ObjectComparison {
   const group = groupOf(live.apiVersion ?? '');
   const kind = live.kind ?? '';
   const secret = isSecretKind(group, kind);
-  const g = secret ? redactSecret(git) : git;
-  const l = secret ? redactSecret(live) : live;
+  const g = secret ? redactSecret(git, secretHashKey) : git;
+  const l = secret ? redactSecret(live, secretHashKey) : live;
   const managed = live.metadata?.managedFields;
   const allSets = Array.isArray(managed) ? managed.map((e) => e?.fieldsV1).filter((f): f is JsonObject => typeof f === 'object' && f !== null) : [];
   const changes = diffObjects(g, l, { mergeKeys: mergeKeysFromManagedFields(managed), skipRuntime: false });
@@ -75,7 +75,8 @@ function compareOne(git: KubeObject, live: KubeObject, policy: Policy): ObjectCo
   return { ref: refOf(live), status: 'compared', ...(owner ? { owner: owner.display } : {}), differences };
 }
 
-export function compareManifests(desired: readonly SourcedObject[], live: readonly SourcedObject[], policy: Policy): Comparison {
+/** `secretHashKey`: the installation's, when Secret values must compare with recorded tasks (scan); default: this process's own. */
+export function compareManifests(desired: readonly SourcedObject[], live: readonly SourcedObject[], policy: Policy, secretHashKey?: SecretHashKey): Comparison {
   const liveByKey = new Map<string, KubeObject>();
   for (const { object } of live) liveByKey.set(objectKey(object), object);
   const namespaces = new Set(live.map((l) => l.object.metadata?.namespace ?? ''));
@@ -93,7 +94,7 @@ export function compareManifests(desired: readonly SourcedObject[], live: readon
       continue;
     }
     matched.add(key);
-    objects.push(compareOne(git, l, policy));
+    objects.push(compareOne(git, l, policy, secretHashKey));
   }
   for (const { object } of live) {
     if (matched.has(objectKey(object))) continue;

@@ -38,7 +38,7 @@ export function refOf(o: KubeObject): ObjectRef {
 function findingsOf(obj: KubeObject, ctx: AnalyzeContext, owned: boolean): Finding[] {
   const { policy, controllerManagers } = ctx;
   const git = ctx.desired?.take(obj);
-  if (git) return desiredFindings(git, obj, policy);
+  if (git) return desiredFindings(git, obj, policy, ctx.secretHashKey);
   if (!owned) {
     const orphan = orphanFinding(obj, policy, controllerManagers, ctx.desired ? false : undefined);
     return orphan ? [{ ...orphan, recorded: false }] : [];

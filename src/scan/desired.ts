@@ -6,6 +6,7 @@
  */
 import type { FieldPath } from '../admission/field-path.ts';
 import { ownerOf } from '../admission/ownership.ts';
+import type { SecretHashKey } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { compareManifests } from '../drift/compare.ts';
 import { groupOf, objectKey, type SourcedObject } from '../manifests/read.ts';
@@ -57,8 +58,8 @@ function fieldPath(printed: string): FieldPath | undefined {
 }
 
 /** Every difference between Git's object and the live one, as findings, guarded ones attributed. */
-export function desiredFindings(git: SourcedObject, live: KubeObject, policy: Policy): Finding[] {
-  const [cmp] = compareManifests([git], [{ object: live, source: 'live' }], policy).objects;
+export function desiredFindings(git: SourcedObject, live: KubeObject, policy: Policy, secretHashKey?: SecretHashKey): Finding[] {
+  const [cmp] = compareManifests([git], [{ object: live, source: 'live' }], policy, secretHashKey).objects;
   const gitops = policy.gitops.fieldManagers;
   return (cmp?.differences ?? []).map((d): Finding => {
     const base = {

@@ -16,6 +16,7 @@ import type { Policy } from '../../src/policy/policy.ts';
 import type { TaskDraft } from '../../src/tasks/task.ts';
 import { verifyTasks } from '../../src/drift/verify.ts';
 import { renderTask, taskTable } from '../../src/cli/render.ts';
+import { secretHash } from '../../src/admission/redact.ts';
 import { examplePolicy, NOW, policyFrom } from '../helpers/deps.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import {
@@ -32,7 +33,7 @@ import {
 type Store = Awaited<ReturnType<typeof EmbeddedStore.open>>;
 const CONTROLLERS = new Set(DEFAULT_CONTROLLER_MANAGERS);
 
-function scan(objects: KubeObject[], o: { policy?: Policy; desired?: KubeObject[]; store?: Store; record?: boolean } = {}): Promise<ScanResult> {
+function scan(objects: KubeObject[], o: { policy?: Policy; desired?: KubeObject[]; store?: Store; record?: boolean; key?: Uint8Array } = {}): Promise<ScanResult> {
   return runScan({
     pages: [{ items: objects }],
     source: 'test',
@@ -41,6 +42,7 @@ function scan(objects: KubeObject[], o: { policy?: Policy; desired?: KubeObject[
     ...(o.desired ? { desired: new DesiredIndex(o.desired.map((object) => ({ object, source: 'git' }))) } : {}),
     ...(o.store ? { tasks: o.store } : {}),
     ...(o.store && o.record ? { record: o.store } : {}),
+    ...(o.key ? { secretHashKey: o.key } : {}),
     now: NOW,
   });
 }
@@ -273,6 +275,20 @@ describe('into the loop: recorded and unrecorded drift, scan --record', () => {
     assert.match(shown, /detected: {2}drift found by driftgate scan, written by field manager kubectl-edit \(Update\) at 2026-11-24T21:32:34Z; no grant/);
     assert.match(shown, /spec\.revisionHistoryLimit {2}\[not declared in Git\]\n {6}- \(not known: found after the write\)\n {6}\+ 7/);
     assert.match(taskTable([summary]), /field-manager:kubectl-edit\s+\(detected\)/);
+    await store.close();
+  });
+
+  it('matches Secret drift found with --desired across runs under the installation key, never showing the value', async () => {
+    const store = await openStore();
+    const key = new Uint8Array(32).fill(7);
+    const git = { ...argoSecretEditedByHand(), data: { password: Buffer.from('from-git').toString('base64') } } as KubeObject;
+    const first = await scan([argoSecretEditedByHand()], { desired: [git], store, record: true, key });
+    const f = byPath(findings(first, 'db'))['data.password']!;
+    assert.deepEqual([f.category, f.recorded, f.live], ['guarded', false, secretHash(SECRET_BASE64, key)]);
+    assert.equal(f.git, secretHash(Buffer.from('from-git').toString('base64'), key));
+    const again = await scan([argoSecretEditedByHand()], { desired: [git], store, record: true, key });
+    assert.deepEqual([again.summary.findings.unrecorded, again.summary.findings.recorded, store.listTasks({}).length], [0, 1, 1]);
+    assert.ok(!JSON.stringify(store.getTask(store.listTasks({})[0]!.id)).includes(SECRET_BASE64));
     await store.close();
   });
 
