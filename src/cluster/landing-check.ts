@@ -62,7 +62,7 @@ function landedUpdate(task: Task, live: KubeObject, evidence: string): Landing {
   return {
     verdict: 'landed',
     evidence,
-    revertedSince: `live holds the old values again: the write was reverted since${writers.length ? ` (written since by ${writers.join(', ')})` : ''}; a GitOps self-heal revert is expected`,
+    revertedSince: `live holds the old values again: the write was reverted since${writers.length ? ` (written since by ${writers.join(', ')})` : ''}; a self-heal revert by the owner (${task.owner}) is expected`,
   };
 }
 

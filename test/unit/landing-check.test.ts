@@ -83,7 +83,7 @@ describe('did the bypassed write land? (evidence, never the current values)', ()
     const l = landing(task(update), deploy(3, { rv: '112', gen: 6, managers: ARGO_REVERT }));
     assert.equal(l.verdict, 'landed');
     assert.ok(l.verdict === 'landed' && l.revertedSince);
-    assert.match(l.revertedSince, /reverted since \(written since by argocd-controller \(Update at 2026-11-24T11:58:20Z\)\); a GitOps self-heal revert is expected/);
+    assert.match(l.revertedSince, /reverted since \(written since by argocd-controller \(Update at 2026-11-24T11:58:20Z\)\); a self-heal revert by the owner \(argocd\/payments\) is expected/);
   });
 });
 
