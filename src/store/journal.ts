@@ -9,9 +9,9 @@
  * can recompute the chain after editing, inserting or deleting a record.
  *
  * A cut tail leaves a valid chain, so the journal also keeps an anchor outside the file (the keys
- * directory): the record count and the last MAC, rewritten after every durable write. A journal
- * shorter than its anchor, or whose record at the anchor's count has another MAC, was cut or
- * rewritten. Bypass audit annotations carry `seq:mac` of their task record as a second, external
+ * directory): the record count and the last MAC, rewritten within 50 ms of a durable write and at
+ * close. A journal shorter than its anchor, or whose record at the anchor's count has another MAC,
+ * was cut or rewritten. Bypass audit annotations carry `seq:mac` of their task record as a second, external
  * anchor (`driftgate journal verify --expect-head`).
  *
  * Concurrent appends are group-committed: records queued while a write is in flight go out together

@@ -7,7 +7,11 @@ import { JOURNAL_FILE } from '../../src/store/embedded-store.ts';
 import { chainKeyFrom, loadChainKey, type ChainKey } from '../../src/keys/journal-key.ts';
 import { GENESIS, readJournal } from '../../src/store/journal.ts';
 import { verifyJournal } from '../../src/cli/journal-command.ts';
-import { policyFrom } from '../helpers/deps.ts';
+import { examplePolicy, policyFrom } from '../helpers/deps.ts';
+import { fixtureText } from '../helpers/reviews.ts';
+import { reviewBody } from '../../src/admission/review.ts';
+import { createLogger } from '../../src/log.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture, taskDraft } from '../helpers/breakglass.ts';
 
 const active = (f: Awaited<ReturnType<typeof storeFixture>>) => f.store.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id);
@@ -176,15 +180,25 @@ describe('embedded store: attacks on the journal (issue 11)', () => {
     });
   }
 
-  it('journal verify passes an intact journal and checks a head from an audit annotation', async () => {
+  it('journal verify passes an intact journal and checks a head from a bypass audit annotation and the metrics', async () => {
     const f = await storeFixture();
-    const t = await f.store.recordBypass(taskDraft('uid-1'));
+    await requestGrant(f);
+    const deps = { policy: examplePolicy, clock: { now: () => f.now.value }, grants: f.store, tasks: f.store, cluster: undefined, logger: createLogger('silent') };
+    const bypass = await reviewBody(fixtureText('10-alice-set-resources-deployment.json'), deps);
+    assert.equal(bypass.review.response.allowed, true);
+    const annotation = bypass.review.response.auditAnnotations!.journal!;
+    assert.match(annotation, /^2:[0-9a-f]{16}$/);
     await f.store.recordBypass(taskDraft('uid-2'));
+    const metrics = new Metrics({ store: f.store, policy: examplePolicy, now: () => f.now.value, journal: () => f.store.anchor }, false);
+    const text = await metrics.registry.metrics();
+    const records = Number(/^driftgate_journal_records (\d+)$/m.exec(text)![1]);
+    const head = Number(/^driftgate_journal_head (\d+)$/m.exec(text)![1]);
+    assert.equal(records, 3);
+    const fromMetrics = `${records}:${head.toString(16).padStart(12, '0')}`;
     await f.store.close();
     const out: string[] = [];
-    assert.match(t.record!, /^1:[0-9a-f]{16}$/);
-    assert.equal(verifyJournal(join(f.dir, JOURNAL_FILE), { expectHead: [t.record!] }, (l) => out.push(l)), 0);
-    assert.match(out[0]!, /2 records, keyed chain intact, head 2:[0-9a-f]{16}; matches the anchor .*, --expect-head 1:/);
+    assert.equal(verifyJournal(join(f.dir, JOURNAL_FILE), { expectHead: [annotation, fromMetrics] }, (l) => out.push(l)), 0);
+    assert.match(out[0]!, /3 records, keyed chain intact, head 3:[0-9a-f]{16}; matches the anchor .*, --expect-head 2:.*, --expect-head 3:/);
   });
 
   it('a revocation carries a signed proof; a revocation written by hand is reported (and still revokes)', async () => {
