@@ -8,11 +8,11 @@ import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
-import { framingErrorHandler } from './http/validate-handler.ts';
 import { systemClock, type Clock } from './admission/review.ts';
 import { devAuthenticator, oidcAuthenticator } from './auth/authenticator.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KeyRing } from './keys/key-ring.ts';
+import { loadSecretHashKey, loadSecretHashKeyFromSecret } from './keys/secret-hash-key.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import type { BreakGlassStore } from './store/store.ts';
 import type { ClusterCache } from './cluster/cluster-cache.ts';
@@ -30,6 +30,7 @@ import { unrecordedDrift } from './notify/drift.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
+import { framingErrorHandler } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 
 export interface ServeOptions {
@@ -110,6 +111,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       ? await (await import('./keys/secret-keys.ts')).loadKeyRingFromSecret(await kubeConfig(), opts.storeNamespace ?? 'driftgate', 'driftgate-signing-keys', clock.now())
       : await KeyRing.load(opts.keysDir ?? join(opts.dataDir, 'keys'), clock.now());
   logger.info({ kid: keys.signing.kid }, 'grant-signing key loaded');
+  // Kept with the signing keys: Secret values in denials and tasks are hashed with it (HMAC-SHA256).
+  const secretHashKey =
+    opts.store === 'kubernetes' && !opts.keysDir
+      ? await loadSecretHashKeyFromSecret(await kubeConfig(), opts.storeNamespace ?? 'driftgate')
+      : loadSecretHashKey(opts.keysDir ?? join(opts.dataDir, 'keys'));
   let store: BreakGlassStore;
   let storeNotReady: () => string[] = () => [];
   let journalHead: (() => { count: number; head: string }) | undefined;
@@ -161,7 +167,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let scanner: DriftScanner | undefined;
   if (cluster && (opts.scanInterval ?? 600_000) > 0) {
     const { DriftScanner } = await import('./scan/scheduler.ts');
-    scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, onResult: (counts, result) => {
+    scanner = new DriftScanner({ kubeConfig: await kubeConfig(), policy: policy.current, store, logger, now, intervalMs: opts.scanInterval ?? 600_000, secretHashKey, onResult: (counts, result) => {
       metrics.driftObjects(counts);
       for (const found of unrecordedDrift(result)) void people.notifier.driftFound(found); // drift.found (once per object and paths)
     } });
@@ -173,7 +179,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const expiryLog = new GrantExpiryLog({ store, logger, now }); // grants expire by the clock: log each once
   expiryLog.start();
   const app = buildApp({
-    review: { policy: decisionPolicy, clock, grants: store, tasks: people.recorder(store), cluster, logger },
+    review: { policy: decisionPolicy, clock, grants: store, tasks: people.recorder(store), cluster, logger, secretHashKey },
     readiness: { notReady: () => [...storeNotReady(), ...(cluster?.notReady() ?? [])] },
     validate: { onResult: (r) => metrics.observe(r) },
     api: { store, policy: policy.current, clock, authenticator, onStoreError: () => metrics.storeError(), onGrantEvent: people.onGrantEvent, logger },
