@@ -80,7 +80,7 @@ export function grantCommand(out: Out, name = 'grant'): Command {
     };
     const g = await call<Grant>(resolveConnection(o), 'POST', '/v1/grants', body);
     show(o, g);
-    if (o.output !== 'json' && g.state === 'pending-approval') out.stderr(`driftgate: grant ${g.id} needs approval: driftgate grant approve ${g.id}`);
+    if (o.output !== 'json' && g.state === 'pending-approval') out.stderr(`driftgate: grant ${g.id} needs approval: ${name === 'grant' ? 'driftgate grant' : `kubectl ${name}`} approve ${g.id}`);
   });
 
   connectionOptions(grant.command('approve').description('approve a pending grant (approvers must differ from the requester)').argument('<id>', 'grant id', idArg('grant')).option('--reason <text>', 'note'))
