@@ -1,7 +1,7 @@
 /**
  * End to end, the attacks that a real API server makes possible, against driftgate installed from
  * deploy/ (Kubernetes store, its own ServiceAccount): detaching an object from GitOps by emptying its
- * managedFields, and undoing a revocation by editing a grant's status.
+ * managedFields, deleting a GitOps-owned Namespace, and editing grants and tasks behind driftgate's back.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const skip = missingPrerequisite() ?? false;
 const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
 
-describe('driftgate holds against detaching and tampered records', { skip }, () => {
+describe('driftgate holds against detaching, namespace deletes and tampered records', { skip }, () => {
   let cluster: Cluster;
   let dg: Driftgate;
   const work = skip ? '' : tempDir('driftgate-e2e-hard-');
@@ -54,7 +54,36 @@ describe('driftgate holds against detaching and tampered records', { skip }, () 
     });
   });
 
-  describe('records that hold: edits to grants and tasks by someone without driftgate\'s key', () => {
+  describe('Namespaces that Argo CD tracks', () => {
+    const namespace = (name: string, labels: string) =>
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: {${labels}}\n  annotations: {argocd.argoproj.io/tracking-id: "platform:/Namespace:${name}"}\n`;
+    before(() => {
+      cluster.apply(namespace('payments', 'driftgate.io/protected: "true"'), { as: who.argocd, serverSide: 'argocd-controller' });
+      cluster.apply(namespace('platform', 'team: platform'), { as: who.argocd, serverSide: 'argocd-controller' });
+    });
+
+    it('denies a person deleting a tracked Namespace (the cluster-scoped webhook)', () => {
+      const r = cluster.kubectl(['delete', 'namespace', 'platform', '--wait=false'], { as: who.alice });
+      assert.match(r.stderr, /admission webhook "cluster\.driftgate\.io" denied the request: driftgate: /);
+      assert.match(r.stderr, /Namespace platform/);
+      assert.equal(cluster.ok(['get', 'namespace', 'platform', '-o', 'jsonpath={.status.phase}']), 'Active');
+    });
+
+    it('denies a person deleting a protected Namespace, and unlabelling it (deploy/self-protection)', () => {
+      const r = cluster.kubectl(['delete', 'namespace', 'payments', '--wait=false'], { as: who.alice });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /namespace payments is protected by driftgate/);
+      const unlabel = cluster.kubectl(['label', 'namespace', 'payments', 'driftgate.io/protected-'], { as: who.alice });
+      assert.notEqual(unlabel.status, 0);
+      assert.equal(cluster.ok(['get', 'namespace', 'payments', '-o', 'jsonpath={.status.phase}']), 'Active');
+    });
+
+    it('lets Argo CD delete them (dry run: this API server cannot finish a namespace delete)', () => {
+      cluster.ok(['delete', 'namespace', 'platform', 'payments', '--dry-run=server'], { as: who.argocd });
+    });
+  });
+
+  describe('records that hold: edits to grants and tasks by someone without driftgate\'s key (an administrator in the break-glass group)', () => {
     let grantId = '';
     let taskId = '';
     const write = () => alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:7.7.7', '--dry-run=server']);
@@ -76,12 +105,16 @@ describe('driftgate holds against detaching and tampered records', { skip }, () 
     });
 
     it('a revoked grant whose status is set back to active is never honoured again, and is reported', async () => {
-      // the attacker: anyone who may update breakglassgrants/status
       const grant = cluster.json<{ status: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'breakglassgrant', grantId]);
       delete grant.status.revokedAt;
       delete grant.status.revokedBy;
       grant.status.state = 'active';
-      cluster.ok(['replace', '--subresource=status', '-f', '-'], { input: JSON.stringify(grant) });
+      const tamper = (as: readonly string[]) => cluster.kubectl(['replace', '--subresource=status', '-f', '-'], { as, input: JSON.stringify(grant) });
+      // deploy/self-protection refuses it to a cluster admin outside the break-glass group…
+      assert.match(tamper(who.admin).stderr, /driftgate-self-protection/);
+      // …and the attacker who holds that group too is not honoured
+      const r = tamper(who.breakGlassAdmin);
+      assert.equal(r.status, 0, r.stderr);
       assert.equal(cluster.ok(['-n', 'driftgate', 'get', 'breakglassgrant', grantId, '-o', 'jsonpath={.status.state}']), 'active');
       for (let i = 0; i < 20; i++) {
         assert.match(write().stderr, DENIED, `attempt ${i}: the tampered grant admitted the write`);
@@ -93,9 +126,9 @@ describe('driftgate holds against detaching and tampered records', { skip }, () 
     it('a task closed by hand in its status, and a task deleted, are reported', async () => {
       const task = cluster.json<{ status?: Record<string, unknown> }>(['-n', 'driftgate', 'get', 'drifttask', taskId]);
       task.status = { ...task.status, state: 'accepted', resolution: { by: 'mallory', at: new Date().toISOString(), evidence: 'nothing to see' } };
-      cluster.ok(['replace', '--subresource=status', '-f', '-'], { input: JSON.stringify(task) });
+      cluster.ok(['replace', '--subresource=status', '-f', '-'], { as: who.breakGlassAdmin, input: JSON.stringify(task) });
       await reported(new RegExp(`"task":"${taskId}".*TASK TAMPERED`));
-      cluster.ok(['-n', 'driftgate', 'delete', 'drifttask', taskId]);
+      cluster.ok(['-n', 'driftgate', 'delete', 'drifttask', taskId], { as: who.breakGlassAdmin });
       await reported(new RegExp(`TASK TAMPERED: task ${taskId} \\(accepted\\) was deleted`));
     });
   });

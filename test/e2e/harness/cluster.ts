@@ -82,6 +82,8 @@ export interface KubectlOptions {
 /** Who runs a kubectl command: a kubeconfig context, or admin impersonating a service account. */
 export const who = {
   admin: ['--context', 'admin'],
+  /** an administrator acting deliberately in the break-glass group, as deploy/self-protection requires for driftgate's own objects */
+  breakGlassAdmin: ['--context', 'admin', '--as=admin', '--as-group=system:masters', '--as-group=driftgate-break-glass'],
   alice: ['--context', 'alice'],
   bob: ['--context', 'bob'],
   argocd: serviceAccount('argocd', 'argocd-application-controller'),

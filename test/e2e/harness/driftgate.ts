@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments, stringify } from 'yaml';
-import { onExit, ROOT, type Cluster, type Result } from './cluster.ts';
+import { onExit, ROOT, who, type Cluster, type Result } from './cluster.ts';
 
 const MAIN = join(ROOT, 'src', 'main.ts');
 
@@ -134,7 +134,7 @@ export function webhookConfiguration(url: string, caFile: string): string {
  * (`probe` returns true once the write is refused by the webhook).
  */
 export async function registerWebhook(cluster: Cluster, dg: Driftgate, probe: () => boolean): Promise<void> {
-  cluster.apply(webhookConfiguration(dg.url, dg.ca));
+  cluster.apply(webhookConfiguration(dg.url, dg.ca), { as: who.breakGlassAdmin });
   for (let i = 0; i < 100; i++) {
     if (probe()) return;
     await sleep(100);
@@ -144,7 +144,7 @@ export async function registerWebhook(cluster: Cluster, dg: Driftgate, probe: ()
 
 /** Deletes the webhook configuration and waits until the API server stops calling it. */
 export async function unregisterWebhook(cluster: Cluster, gone: () => boolean): Promise<void> {
-  cluster.ok(['delete', 'validatingwebhookconfiguration', 'driftgate']);
+  cluster.ok(['delete', 'validatingwebhookconfiguration', 'driftgate'], { as: who.breakGlassAdmin });
   for (let i = 0; i < 100; i++) {
     if (gone()) return;
     await sleep(100);
