@@ -38,6 +38,7 @@ export interface ScanOptions {
   readonly storeNamespace: string;
   readonly quiet?: boolean;
   readonly secretHashKey?: string;
+  readonly keysDir?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -69,12 +70,18 @@ async function loadKubeConfig(o: ScanOptions): Promise<KubeConfig> {
   return kc;
 }
 
-/** DriftTask objects through the kubeconfig: read to tell recorded drift, written by --record. */
-async function openTaskStore(kc: KubeConfig, namespace: string): Promise<BreakGlassStore> {
+/**
+ * DriftTask objects through the kubeconfig: read to tell recorded drift, written by --record. driftgate
+ * signs every task it writes, so recording takes its signing keys (the Secret the replicas share, or
+ * --keys-dir), as `keys rotate --secret` does; a scan that only reads needs none of them.
+ */
+async function openTaskStore(kc: KubeConfig, o: ScanOptions): Promise<BreakGlassStore> {
   const [{ KubernetesStore }, { KeyRing, newStoredKey }] = await Promise.all([import('../store/kubernetes-store.ts'), import('../keys/key-ring.ts')]);
-  // The scan reads and records tasks only; grants (which need driftgate's signing keys) play no part.
-  const keys = await KeyRing.from([await newStoredKey(new Date())]);
-  return KubernetesStore.open({ kubeConfig: kc, namespace, keys, logger: createLogger('silent') });
+  let keys;
+  if (!o.record) keys = await KeyRing.from([await newStoredKey(new Date())]); // reads verify nothing it signs
+  else if (o.keysDir) keys = await KeyRing.load(o.keysDir);
+  else keys = await (await import('../keys/secret-keys.ts')).loadKeyRingFromSecret(kc, o.storeNamespace, 'driftgate-signing-keys');
+  return KubernetesStore.open({ kubeConfig: kc, namespace: o.storeNamespace, keys, logger: createLogger('silent') });
 }
 
 /**
@@ -123,7 +130,7 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
   if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --scan-interval` records instead)');
   const kc = live || storeKind === 'kubernetes' ? await loadKubeConfig(o) : undefined;
   const secretHashKey = await secretHashKeyFor(o, kc, out);
-  const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o.storeNamespace) : undefined;
+  const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o) : undefined;
   try {
     let input: Pick<ScanInput, 'pages' | 'source' | 'namespaces'>;
     if (live) {
@@ -169,6 +176,7 @@ export function scanProgram(out: Out): Command {
     .addOption(new Option('--store <kind>', 'where tasks are: none (every guarded drift counts as unrecorded), kubernetes (DriftTask objects)').choices(['none', 'kubernetes']).default('none'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
     .addOption(new Option('--secret-hash-key <file>', "the installation's secret hash key, to match Secret drift with recorded tasks (embedded: <data-dir>/keys/secret-hash.key; --store kubernetes reads the shared Secret)").env('DRIFTGATE_SECRET_HASH_KEY_FILE'))
+    .addOption(new Option('--keys-dir <dir>', 'with --record: driftgate\'s signing keys as files (default: the Secret driftgate-signing-keys the replicas share)').env('DRIFTGATE_KEYS_DIR'))
     .option('--record', 'record each unrecorded drift as a task (source: detected), once per object and change')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (dumps: string[], o: ScanOptions) => {
