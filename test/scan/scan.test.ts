@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/log.ts';
 import { KeyRing } from '../../src/keys/key-ring.ts';
@@ -9,6 +10,7 @@ import { leafPaths } from '../../src/scan/attribution.ts';
 import { DesiredIndex } from '../../src/scan/desired.ts';
 import { DEFAULT_CONTROLLER_MANAGERS } from '../../src/scan/kinds.ts';
 import { renderScan } from '../../src/scan/render.ts';
+import { scanCommand, type ScanOptions } from '../../src/scan/command.ts';
 import { runScan } from '../../src/scan/run.ts';
 import type { Finding, ScanResult } from '../../src/scan/types.ts';
 import type { KubeObject } from '../../src/admission/types.ts';
@@ -28,6 +30,7 @@ import {
   rootCaConfigMap,
   SECRET_BASE64,
   SECRET_PLAIN,
+  list,
 } from './objects.ts';
 
 type Store = Awaited<ReturnType<typeof EmbeddedStore.open>>;
@@ -301,5 +304,39 @@ describe('into the loop: recorded and unrecorded drift, scan --record', () => {
     const [after] = verifyTasks([edit], { desired: [{ object: git, source: 'git' }] });
     assert.deepEqual([before!.verdict, after!.verdict], ['pending', 'backported']);
     await store.close();
+  });
+});
+
+describe('driftgate scan (the command, in process)', () => {
+  const tracked = (i: number): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `cfg-${i}`, namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': `payments:/ConfigMap:prod/cfg-${i}` }, managedFields: [{ manager: 'argocd-controller', operation: 'Apply', fieldsV1: { 'f:data': { 'f:k': {} } } }] },
+    data: { k: String(i) },
+  });
+  const run = async (files: string[], extra: Partial<ScanOptions> = {}) => {
+    const out = { stdout: [] as string[], stderr: [] as string[] };
+    const code = await scanCommand(files, { output: 'text', pageSize: 500, storeNamespace: 'driftgate', ...extra }, { stdout: (s) => out.stdout.push(s), stderr: (s) => out.stderr.push(s) });
+    return { code, ...out };
+  };
+
+  it('exit 0 on a clean dump, with progress on stderr past 1,000 objects (none with -q)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(list(...Array.from({ length: 1200 }, (_, i) => tracked(i)))));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(list(...Array.from({ length: 900 }, (_, i) => tracked(2000 + i)))));
+    const loud = await run([join(dir, 'a.json'), join(dir, 'b.json')]);
+    assert.equal(loud.code, 0);
+    assert.deepEqual(loud.stderr, [`driftgate: scanned 1200 objects (now: ${join(dir, 'a.json')})`, `driftgate: scanned 2100 objects (now: ${join(dir, 'b.json')})`]);
+    assert.match(loud.stdout.join('\n'), /no drift: 2100 object\(s\) scanned in 1 namespace\(s\)/);
+    assert.deepEqual((await run([join(dir, 'a.json')], { quiet: true })).stderr, []);
+  });
+
+  it('exit 1 on drift, Markdown for a ticket', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'd.json'), JSON.stringify(list(argoDeploymentEditedByHand())));
+    const r = await run([join(dir, 'd.json')], { output: 'markdown' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout.join('\n'), /^# driftgate scan: 10 unrecorded drift finding\(s\) on 1 object\(s\)/);
+    assert.match(r.stdout.join('\n'), /\| UNRECORDED \| `spec\.revisionHistoryLimit` \| {2}\| `7` \| kubectl-edit \(Update\) at 2026-11-24T21:32:34Z \| {2}\|/);
   });
 });
