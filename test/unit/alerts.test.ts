@@ -6,9 +6,9 @@ import { Metrics } from '../../src/metrics.ts';
 import { registerGitOpsMetrics } from '../../src/gitops/health-metrics.ts';
 import { examplePolicy, NOW } from '../helpers/deps.ts';
 
-/** The metrics a server in cluster mode exports (the GitOps owner gauges join the base set). */
+/** The metrics a server exports: the base set, the embedded journal's, and the GitOps owner gauges of cluster mode. */
 function metricsWithGitOps(): Metrics {
-  const m = new Metrics({ store: undefined, policy: examplePolicy, now: () => NOW }, false);
+  const m = new Metrics({ store: undefined, policy: examplePolicy, now: () => NOW, journal: () => ({ count: 0, head: '0'.repeat(64) }) }, false);
   registerGitOpsMetrics(m.registry, () => [], () => NOW);
   return m;
 }
@@ -26,7 +26,7 @@ describe('deploy/monitoring/prometheusrule.yaml', () => {
 
   it('is a PrometheusRule with the alerts the runbook describes', () => {
     assert.equal(doc.kind, 'PrometheusRule');
-    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateWebhookSlow', 'DriftgateGitOpsNotReconciling', 'DriftgateUnrecordedDrift']);
+    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateJournalShrank', 'DriftgateWebhookSlow', 'DriftgateGitOpsNotReconciling', 'DriftgateUnrecordedDrift']);
   });
 
   it('uses only metrics driftgate exports', async () => {
