@@ -46,6 +46,10 @@ module.exports = function launch(name, prefixArgs) {
       if (r.signal) process.kill(process.pid, r.signal);
       process.exit(r.status === null ? 1 : r.status);
     }
+    if (existsSync(join(root, 'src', 'main.ts')) && !existsSync(join(root, 'node_modules'))) {
+      process.stderr.write(`${name}: run npm ci in ${root} first: it installs the project's own Node 24, which this command then uses (\`node\` on the PATH is ${process.version})\n`);
+      process.exit(2);
+    }
     process.stderr.write(
       `${name}: needs Node.js ${MIN.join('.')} or newer, but \`node\` on the PATH is ${process.version} (${process.execPath}).\n` +
         `Install a current Node.js LTS (https://nodejs.org/en/download, or nvm / your package manager) and run it again;\n` +
@@ -56,7 +60,11 @@ module.exports = function launch(name, prefixArgs) {
   delete process.env.DRIFTGATE_LAUNCHED;
   process.argv.splice(2, 0, ...prefixArgs);
   import(pathToFileURL(entry()).href).catch((err) => {
-    process.stderr.write(`${name}: ${err && err.stack ? err.stack : String(err)}\n`);
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && !existsSync(join(root, 'node_modules'))) {
+      process.stderr.write(`${name}: the dependencies are not installed: run npm ci in ${root}\n`);
+    } else {
+      process.stderr.write(`${name}: ${err && err.stack ? err.stack : String(err)}\n`);
+    }
     process.exit(2);
   });
 };
