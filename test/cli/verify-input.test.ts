@@ -4,37 +4,17 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/tmp.ts';
+import { runCli } from '../helpers/cli.ts';
+import { fileTree, tempDir } from '../helpers/tmp.ts';
 
-const run = promisify(execFile);
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[]) {
   const dir = tempDir('driftgate-verify-cli-');
   // a server nobody listens on: reaching it would fail differently from what these tests expect
-  const env = { ...process.env, DRIFTGATE_SERVER: 'https://127.0.0.1:9', DRIFTGATE_TOKEN: 'not-used', DRIFTGATE_CLI_CONFIG: join(dir, 'none.yaml') };
-  try {
-    const r = await run(process.execPath, [MAIN, ...args], { env, cwd: dir });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return runCli(args, { DRIFTGATE_SERVER: 'https://127.0.0.1:9', DRIFTGATE_TOKEN: 'not-used', DRIFTGATE_CLI_CONFIG: join(dir, 'none.yaml') }, dir);
 }
 
-function input(files: Record<string, string>): string {
-  const dir = tempDir('driftgate-verify-in-');
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
+const input = (files: Record<string, string>): string => fileTree(files, 'driftgate-verify-in-');
 
 const DEPLOYMENT = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: prod}\nspec: {replicas: 3}\n';
 

@@ -4,32 +4,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createLogger } from '../../src/log.ts';
+import { runCli as cli } from '../helpers/cli.ts';
 import { fixtureText } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { FakeApiServer } from '../k8s/fake-apiserver.ts';
 import { writeKubeconfig } from '../k8s/kubeconfig.ts';
 
-const run = promisify(execFile);
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const POLICY = fileURLToPath(new URL('../../examples/driftgate.yaml', import.meta.url));
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const r = await run(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function validate(port: number, ca: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ import { LandingCheck } from '../../src/cluster/landing-check.ts';
 import { createLogger } from '../../src/log.ts';
 import type { TaskDraft } from '../../src/tasks/task.ts';
 import { storeFixture, type Fixture } from '../helpers/breakglass.ts';
+import { deploymentBypass } from '../helpers/landing.ts';
 import { Cluster, missingPrerequisite } from './harness/cluster.ts';
 import { deployment } from './harness/fixtures.ts';
 
@@ -68,25 +69,9 @@ describe('landing check against a real API server', { skip }, () => {
 
   /** The task driftgate records for `set image` (the write bumps the generation, admitted against the current version). */
   async function bypass(name: string, operation: TaskDraft['operation'] = 'UPDATE', uid?: string) {
-    const o = operation === 'CREATE' ? undefined : live(name);
     f.now.value = new Date();
-    return f.store.recordBypass({
-      grantId: 'g-1',
-      writer: { username: 'alice', groups: ['oncall'] },
-      operation,
-      object: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        namespace: 'prod',
-        name,
-        uid: uid ?? o!.metadata.uid,
-        ...(o ? { resourceVersion: o.metadata.resourceVersion, generation: o.metadata.generation + 1 } : {}),
-      },
-      owner: 'argocd/guestbook',
-      changes: [{ path: `spec.template.spec.containers[name=${name}].image`, before: 'registry.example.com/app:1.0', after: 'registry.example.com/app:2.0' }],
-      admissionUid: `${name}-${operation}`,
-      recordedAt: f.now.value.toISOString(),
-    });
+    const change = { path: `spec.template.spec.containers[name=${name}].image`, before: 'registry.example.com/app:1.0', after: 'registry.example.com/app:2.0' };
+    return f.store.recordBypass(deploymentBypass(name, operation, { live: operation === 'CREATE' ? undefined : live(name).metadata, ...(uid ? { uid } : {}), change, owner: 'argocd/guestbook', at: f.now.value }));
   }
 
   async function cached(name: string): Promise<void> {

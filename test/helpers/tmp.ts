@@ -1,5 +1,5 @@
 /** Temporary directories that are removed when the test process exits. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,5 +11,15 @@ process.once('exit', () => {
 export function tempDir(prefix = 'driftgate-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
+  return dir;
+}
+
+/** A temporary directory holding these files (path → text; sub-directories are made). */
+export function fileTree(files: Readonly<Record<string, string>>, prefix = 'driftgate-files-'): string {
+  const dir = tempDir(prefix);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   return dir;
 }

@@ -11,6 +11,7 @@ import { LandingCheck } from '../../src/cluster/landing-check.ts';
 import { createLogger } from '../../src/log.ts';
 import type { TaskDraft } from '../../src/tasks/task.ts';
 import { storeFixture, type Fixture } from '../helpers/breakglass.ts';
+import { deploymentBypass } from '../helpers/landing.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 
@@ -44,26 +45,9 @@ describe('landing check against the API (watch cache)', () => {
 
   /** The task the webhook records for `replicas 3 → 5` on the object as it is now. */
   async function bypass(name: string, operation: TaskDraft['operation'] = 'UPDATE', uid?: string) {
-    const o = api.get('deployments', 'prod', name) as Stored | undefined;
     f.now.value = new Date();
-    return f.store.recordBypass({
-      grantId: 'g-1',
-      writer: { username: 'alice', groups: ['oncall'] },
-      operation,
-      object: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        namespace: 'prod',
-        name,
-        ...((uid ?? o?.metadata.uid) ? { uid: uid ?? o!.metadata.uid! } : {}),
-        ...(o && operation !== 'CREATE' ? { resourceVersion: o.metadata.resourceVersion! } : {}),
-        ...(o && operation === 'UPDATE' ? { generation: o.metadata.generation! + 1 } : {}),
-      },
-      owner: 'argocd/payments',
-      changes: [{ path: 'spec.replicas', before: 3, after: 5 }],
-      admissionUid: `${name}-${operation}`,
-      recordedAt: f.now.value.toISOString(),
-    });
+    const live = (api.get('deployments', 'prod', name) as Stored | undefined)?.metadata;
+    return f.store.recordBypass(deploymentBypass(name, operation, { live, ...(uid ? { uid } : {}), change: { path: 'spec.replicas', before: 3, after: 5 }, owner: 'argocd/payments', at: f.now.value }));
   }
 
   /** Waits until the watch cache shows the object as the API has it now (or gone). */

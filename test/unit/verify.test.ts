@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { requireObjects, valueAt, verifyTasks } from '../../src/drift/verify.ts';
 import { readManifests } from '../../src/manifests/read.ts';
 import type { Task } from '../../src/tasks/task.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { fileTree } from '../helpers/tmp.ts';
 
 const deployment = (image: string, memory: string, replicas = 3) => `apiVersion: apps/v1
 kind: Deployment
@@ -40,14 +38,7 @@ function task(id: string, over: Partial<Task> = {}): Task {
   };
 }
 
-function tree(files: Record<string, string>): string {
-  const dir = tempDir('driftgate-verify-');
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
+const tree = (files: Record<string, string>): string => fileTree(files, 'driftgate-verify-');
 
 const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: prod}\ndata: {LOG_LEVEL: info}\n';
 
