@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
 import { runDecisionBench } from './decide.ts';
+import { adversarialCases, decideInProcess, timingLine, worstLine } from './adversarial.ts';
 import { freePort, median, percentile } from './stats.ts';
 import { seedStore } from './seed.ts';
 import { runScanBench, scanLine } from './scan.ts';
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
   console.log(`bodies: ${bodies.length} captured Deployment reviews (${Math.min(...bodies.map((b) => b.length))}–${Math.max(...bodies.map((b) => b.length))} bytes)\n`);
 
   const micro = runDecisionBench(args.quick ? 5_000 : 20_000);
+  const adversarial = decideInProcess(adversarialCases(), args.quick ? 1 : 2);
 
   const dir = mkdtempSync(join(tmpdir(), 'driftgate-bench-'));
   const certs = join(dir, 'certs');
@@ -272,9 +274,12 @@ async function main(): Promise<void> {
     console.log(`\ndriftgate scan of the API double (issue 14; target: seconds, bounded memory):\n  ${scanLine(scan)}`);
     console.log('\ndecision alone (no HTTP, no TLS):');
     for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
+    console.log('\nadversarial requests near the 8 MiB body limit, parse + decode + decide (npm run bench:adversarial: also over HTTPS):');
+    for (const t of adversarial) console.log(timingLine(t));
+    console.log(worstLine(adversarial));
 
     const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, configMapFloor: cmFloor, scale, scan, micro } }));
+    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, configMapFloor: cmFloor, scale, scan, micro, adversarial } }));
   } finally {
     for (const t of targets) t.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,238 @@
+/**
+ * Adversarial case set (issue 10): hostile AdmissionReviews built up to just under the 8 MiB body
+ * limit, each decided in-process (parse + decode + decide, one core) and over HTTPS (the validate
+ * handler behind a real TLS server in this process), reporting every case and the worst. Target: no
+ * request under the body limit takes more than 100 ms to decide. Numbers only, no thresholds.
+ *
+ *   npm run bench:adversarial            (also part of npm run bench)
+ */
+import { createServer, request, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { decide } from '../src/admission/decide.ts';
+import { decodeReview, parseReviewJson } from '../src/admission/decode.ts';
+import { buildApp } from '../src/app.ts';
+import type { Grant } from '../src/grants/grant.ts';
+import { createLogger } from '../src/log.ts';
+import { parsePolicy } from '../src/policy/load.ts';
+import { generateCertificates } from '../src/tls/certs.ts';
+import { DEFAULT_BODY_LIMIT } from '../src/http/validate-handler.ts';
+import { bigManagedFields } from '../test/helpers/attacks.ts';
+
+type Obj = Record<string, unknown>;
+
+/** The example policy's protection, plus policy path globs at the acceptance caps (4 stars). */
+const POLICY = parsePolicy(
+  `protectedNamespaces: [prod]
+ignore:
+  - paths: ["metadata.annotations[*a*a*a*b]", "metadata.labels[*a*a*a*b]", "data[*a*a*a*b]", "spec.template.metadata.annotations[*x*y*z*q]"]
+`,
+  'bench/adversarial.ts',
+);
+const TRACKED = { 'argocd.argoproj.io/tracking-id': 'payments:apps/Deployment:prod/x' };
+const LIMIT = DEFAULT_BODY_LIMIT - 64 * 1024; // just under the limit, with room for the envelope
+
+function review(operation: string, kind: string, resource: string, group: string, oldObject: unknown, object: unknown, name = 'x'): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'adversarial', kind: { group, version: 'v1', kind }, resource: { group, version: 'v1', resource }, name, namespace: 'prod', operation,
+      userInfo: { username: 'alice', groups: ['oncall', 'system:authenticated'] }, object, oldObject,
+    },
+  });
+}
+
+/** The largest n (found by doubling, then bisection) whose body stays under the limit. */
+function fill(build: (n: number) => string): { body: string; n: number } {
+  let lo = 1;
+  let hi = 2;
+  while (build(hi).length < LIMIT) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > Math.max(1, lo / 200)) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (build(mid).length < LIMIT) lo = mid;
+    else hi = mid;
+  }
+  return { body: build(lo), n: lo };
+}
+
+const configMap = (data: Obj, metadata: Obj = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'prod', annotations: TRACKED, ...metadata }, data });
+const keys = (n: number, key: (i: number) => string, value: (i: number) => string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [key(i), value(i)]));
+const deploymentNamed = (name: string, image: string) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: 'prod', annotations: TRACKED },
+  spec: { template: { spec: { containers: [{ name: 'app', image }] } } },
+});
+
+function grant(id: number, name: string): Grant {
+  return {
+    id: `g-${id}`, requester: 'alice', subjects: { users: ['alice'], groups: [] }, namespace: 'prod',
+    resources: [{ group: 'apps', kind: 'Deployment', name }], operations: ['UPDATE'], reason: 'bench', createdAt: '2020-01-01T00:00:00Z',
+    notBefore: '2020-01-01T00:00:00Z', expiresAt: '2999-01-01T00:00:00Z', approvals: [], state: 'active', token: '',
+  };
+}
+
+export interface AdversarialCase {
+  readonly label: string;
+  readonly body: string;
+  readonly grants: readonly Grant[];
+}
+
+export function adversarialCases(): AdversarialCase[] {
+  const none: readonly Grant[] = [];
+  const cases: AdversarialCase[] = [];
+  const add = (label: string, body: string, grants = none) => cases.push({ label, body, grants });
+
+  const created = fill((n) => bigManagedFields(n, 'CREATE'));
+  add(`CREATE, own argocd-controller managedFields listing ${created.n} env vars`, created.body);
+  const deleted = fill((n) => bigManagedFields(n, 'DELETE'));
+  add(`DELETE of an object whose managedFields list ${deleted.n} env vars`, deleted.body);
+
+  const envSwap = fill((n) => {
+    const env = Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: `v${i}` }));
+    const d = (list: unknown[]) => ({ ...deploymentNamed('x', 'app:1'), spec: { template: { spec: { containers: [{ name: 'app', image: 'app:1', env: list }] } } } });
+    return review('UPDATE', 'Deployment', 'deployments', 'apps', d(env), d([...env].reverse()));
+  });
+  add(`UPDATE reversing an associative list of ${envSwap.n} env vars (merge key name)`, envSwap.body);
+
+  const map = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap(keys(n, (i) => `key-${i}`, () => 'a')), configMap(keys(n, (i) => `key-${i}`, () => 'b'))));
+  add(`UPDATE of a ConfigMap with ${map.n} keys, every value changed`, map.body);
+
+  const secret = fill((n) => review('UPDATE', 'Secret', 'secrets', '', { ...configMap(keys(n, (i) => `k${i}`, () => 'YQ==')), kind: 'Secret' }, { ...configMap(keys(n, (i) => `k${i}`, () => 'Yg==')), kind: 'Secret' }));
+  add(`UPDATE of a Secret with ${secret.n} keys, every value changed`, secret.body);
+
+  const hostileKey = (i: number) => `${'a'.repeat(60)}${i}`;
+  const annotations = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ...keys(n, hostileKey, () => 'x') } })));
+  add(`${annotations.n} new 60-character annotation keys against path globs *a*a*a*b`, annotations.body);
+
+  const longKey = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ['a'.repeat(n)]: 'x' } })));
+  add(`one ${longKey.n}-character annotation key against path globs *a*a*a*b`, longKey.body);
+
+  const deep = fill((n) => {
+    const nest = (leaf: string) => {
+      let v: unknown = leaf;
+      for (let d = 0; d < 90; d += 1) v = [v];
+      return v;
+    };
+    const spec = (leaf: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, nest(leaf)]));
+    return review('UPDATE', 'ConfigMap', 'configmaps', '', { ...configMap({}), spec: spec('a') }, { ...configMap({}), spec: spec('b') });
+  });
+  add(`${deep.n} lists nested 90 deep, every leaf changed`, deep.body);
+
+  // Grant name globs: every grant names the Deployment by a glob and none matches (worst case: all are tried).
+  const name = 'a'.repeat(253);
+  const write = review('UPDATE', 'Deployment', 'deployments', 'apps', deploymentNamed(name, 'app:1'), deploymentNamed(name, 'app:2'), name);
+  add('253-character name vs 10,000 grants with 4-star globs (*a*a*a*b)', write, Array.from({ length: 10_000 }, (_, i) => grant(i, '*a*a*a*b')));
+  add('253-character name vs 10,000 stored 12-star globs (accepted before the caps)', write, Array.from({ length: 10_000 }, (_, i) => grant(i, 'a*a*a*a*a*a*a*a*a*a*a*a*b')));
+  const huge = 'a'.repeat(LIMIT - 2 * 1024 * 1024);
+  add(`${huge.length}-character name (a hand-made review) vs 1,000 grants with 12-star globs`, review('DELETE', 'Deployment', 'deployments', 'apps', deploymentNamed('x', 'app:1'), null, huge), Array.from({ length: 1000 }, (_, i) => grant(i, 'a*a*a*a*a*a*a*a*a*a*a*a*b')));
+  return cases;
+}
+
+export interface Timing {
+  readonly label: string;
+  readonly mib: number;
+  readonly meanMs: number;
+  readonly maxMs: number;
+}
+
+function time(runs: number, fn: () => void): { meanMs: number; maxMs: number } {
+  fn(); // warm-up
+  let total = 0;
+  let max = 0;
+  for (let i = 0; i < runs; i += 1) {
+    const t = performance.now();
+    fn();
+    const ms = performance.now() - t;
+    total += ms;
+    max = Math.max(max, ms);
+  }
+  return { meanMs: total / runs, maxMs: max };
+}
+
+/** parse + decode + decide in this process (what the webhook does per request, minus HTTP). */
+export function decideInProcess(cases: readonly AdversarialCase[], runs = 2, onTiming: (t: Timing) => void = () => {}): Timing[] {
+  const now = new Date();
+  return cases.map((c) => {
+    const t = {
+      label: c.label,
+      mib: c.body.length / 1048576,
+      ...time(runs, () => {
+        try {
+          decide({ request: decodeReview(parseReviewJson(c.body)), policy: POLICY, now, grantsFor: () => c.grants });
+        } catch {
+          // an answered 400 (e.g. nesting too deep) is a decision too
+        }
+      }),
+    };
+    onTiming(t);
+    return t;
+  });
+}
+
+function post(port: number, ca: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - t));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The same requests over HTTPS to the validate handler (TLS, body read, decide, encode). */
+export async function decideOverHttps(cases: readonly AdversarialCase[], runs = 2, onTiming: (t: Timing) => void = () => {}): Promise<Timing[]> {
+  const certs = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+  let current: readonly Grant[] = [];
+  const app = buildApp({
+    review: { policy: () => POLICY, clock: { now: () => new Date() }, grants: { activeGrants: () => current }, tasks: undefined, cluster: undefined, logger: createLogger('silent') },
+    readiness: { notReady: () => [] },
+  });
+  const server: Server = createServer({ cert: certs.cert, key: certs.key }, app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const out: Timing[] = [];
+    for (const c of cases) {
+      current = c.grants;
+      let total = 0;
+      let max = 0;
+      for (let i = 0; i < runs; i += 1) {
+        const ms = await post(port, certs.caCert, c.body);
+        total += ms;
+        max = Math.max(max, ms);
+      }
+      out.push({ label: c.label, mib: c.body.length / 1048576, meanMs: total / runs, maxMs: max });
+      onTiming(out[out.length - 1]!);
+    }
+    return out;
+  } finally {
+    server.close();
+  }
+}
+
+export function worst(timings: readonly Timing[]): Timing {
+  return timings.reduce((a, b) => (b.maxMs > a.maxMs ? b : a));
+}
+
+export const timingLine = (t: Timing): string =>
+  `  ${t.label.padEnd(86)} ${t.mib.toFixed(2).padStart(5)} MiB  mean ${t.meanMs.toFixed(1).padStart(7)} ms  max ${t.maxMs.toFixed(1).padStart(7)} ms`;
+export const worstLine = (timings: readonly Timing[]): string => {
+  const w = worst(timings);
+  return `  worst: ${w.maxMs.toFixed(1)} ms (${w.label})   target: ≤ 100 ms`;
+};
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const cases = adversarialCases();
+  const print = (t: Timing) => console.log(timingLine(t));
+  console.log('adversarial requests near the 8 MiB body limit, decided in-process (parse + decode + decide; a warm-up, then 2 runs):');
+  console.log(worstLine(decideInProcess(cases, 2, print)));
+  console.log('the same over HTTPS (TLS + body read + decide + encode; client in the same process):');
+  console.log(worstLine(await decideOverHttps(cases, 1, print)));
+}
