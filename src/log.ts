@@ -7,14 +7,27 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 // Exact paths only: wildcards make pino scan every key of every line, on the admission hot path.
 export const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'password', 'data', 'stringData'];
 
+/** Lines are written in batches of this many bytes, and at least every FLUSH_MS. */
+const BATCH_BYTES = 4096;
+const FLUSH_MS = 250;
+
 /**
  * stdout, written asynchronously with a bounded buffer: a log destination that blocks or fails (a
  * full disk behind a file, a stalled pipe) never stops request handling. Lines beyond 8 MiB of
  * backlog are dropped, and write errors are swallowed; what is still buffered is flushed at exit.
+ * Under load, lines leave in 4 KiB batches (one write instead of one per decision); a quiet server
+ * flushes within 250 ms.
  */
 function stdoutDestination(): DestinationStream {
-  const dest = pino.destination({ dest: 1, sync: false, maxLength: 8 * 1024 * 1024 });
+  const dest = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES, maxLength: 8 * 1024 * 1024 });
   dest.on('error', () => undefined);
+  setInterval(() => {
+    try {
+      dest.flush();
+    } catch {
+      // nothing buffered, or the destination is gone: the next batch tries again
+    }
+  }, FLUSH_MS).unref();
   process.once('exit', () => {
     try {
       dest.flushSync();
