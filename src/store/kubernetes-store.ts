@@ -151,7 +151,14 @@ export class KubernetesStore implements BreakGlassStore {
   /** tampering detected (grant status rolled back, task edited or deleted), by object */
   readonly #tampered = new Map<string, string>();
   /** grants this replica just wrote, until its watch delivers that version (or a newer one) */
-  readonly #recent = new Map<string, { grant: Grant; rv: string }>();
+  readonly #recent = new Map<string, { grant: Grant; rv: string; obj: GrantObject }>();
+  /**
+   * Versions of each grant whose token and binding verified (uid + canonical grant): the index takes
+   * a grant only in a version listed here, so an edited version is never honoured, not even in the
+   * moment between its watch event and the end of its (asynchronous) signature check.
+   */
+  readonly #genuine = new Map<string, Set<string>>();
+  readonly #fingerprints = new WeakMap<GrantObject, string>();
   #index = new GrantIndex();
   #synced = { grants: false, tasks: false };
   #stopped = false;
@@ -176,7 +183,10 @@ export class KubernetesStore implements BreakGlassStore {
     };
     this.#grants.on('add', onGrant);
     this.#grants.on('update', onGrant);
-    this.#grants.on('delete', () => this.#reindex());
+    this.#grants.on('delete', (obj: GrantObject) => {
+      this.#genuine.delete(obj.metadata!.name!);
+      this.#reindex();
+    });
     const onTask = (obj: TaskObject) => void this.#checkTask(obj);
     this.#tasks.on('add', onTask);
     this.#tasks.on('update', onTask);
@@ -265,13 +275,28 @@ export class KubernetesStore implements BreakGlassStore {
     if (problem) {
       if (g.token !== '') this.#logger.error({ grant: g.id, problem }, 'grant ignored: its token does not prove it (object written or edited by hand?)');
       this.#ignored.set(g.id, problem);
-    } else this.#ignored.delete(g.id);
+      return;
+    }
+    this.#ignored.delete(g.id);
+    const known = this.#genuine.get(g.id) ?? new Set<string>();
+    known.add(this.#fingerprint(obj));
+    this.#genuine.set(g.id, known);
+  }
+
+  /** The version of a grant object that a signature check vouches for: its uid and canonical grant. */
+  #fingerprint(obj: GrantObject): string {
+    let fp = this.#fingerprints.get(obj);
+    if (fp === undefined) {
+      fp = `${obj.metadata?.uid ?? ''}|${canonicalJson(grantOf(obj))}`;
+      this.#fingerprints.set(obj, fp);
+    }
+    return fp;
   }
 
   /** Honours what this replica just wrote at once: the next kubectl retry may land here. */
   async #remember(obj: GrantObject): Promise<Grant> {
     const grant = grantOf(obj);
-    this.#recent.set(grant.id, { grant, rv: obj.metadata?.resourceVersion ?? '' });
+    this.#recent.set(grant.id, { grant, rv: obj.metadata?.resourceVersion ?? '', obj });
     this.#noteRevocation(obj);
     await this.#verify(obj);
     this.#reindex();
@@ -279,9 +304,14 @@ export class KubernetesStore implements BreakGlassStore {
   }
 
   #reindex(): void {
-    const cached = this.#grants.list(this.#ns).map(grantOf);
-    const all = [...cached.filter((g) => !this.#recent.has(g.id)), ...[...this.#recent.values()].map((r) => r.grant)];
-    this.#index = new GrantIndex(all.filter((g) => !this.#ignored.has(g.id) && !this.#revoked.has(g.id) && g.token !== '' && !g.revokedAt && g.state === 'active'));
+    const objects = [...this.#grants.list(this.#ns).filter((o) => !this.#recent.has(o.metadata!.name!)), ...[...this.#recent.values()].map((r) => r.obj)];
+    const honoured: Grant[] = [];
+    for (const o of objects) {
+      const g = grantOf(o);
+      if (g.state !== 'active' || g.revokedAt || g.token === '' || this.#revoked.has(g.id)) continue;
+      if (this.#genuine.get(g.id)?.has(this.#fingerprint(o))) honoured.push(g);
+    }
+    this.#index = new GrantIndex(honoured);
   }
 
   activeGrants(namespace: string, group: string, kind: string, name: string, now: Date): readonly Grant[] {
