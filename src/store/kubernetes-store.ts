@@ -179,7 +179,10 @@ export class KubernetesStore implements BreakGlassStore {
       const mine = this.#recent.get(obj.metadata!.name!);
       if (mine && !isOlder(obj.metadata?.resourceVersion, mine.rv)) this.#recent.delete(obj.metadata!.name!);
       this.#noteRevocation(obj);
-      void this.#verify(obj).then(() => this.#reindex());
+      const id = obj.metadata!.name!;
+      const revocation = obj.metadata?.annotations?.[REVOCATION_ANNOTATION] ?? obj.status?.revocation;
+      if (!revocation && this.#genuine.get(id)?.has(this.#fingerprint(obj))) this.#reindex(); // a version already checked
+      else void this.#verify(obj).then(() => this.#reindex());
     };
     this.#grants.on('add', onGrant);
     this.#grants.on('update', onGrant);
