@@ -9,7 +9,7 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook, unregisterWebhook } from './harness/driftgate.ts';
+import { Driftgate, keepLogs, registerWebhook, unregisterWebhook, until } from './harness/driftgate.ts';
 import { summarize, timePatches, type Sample } from './harness/latency.ts';
 import { deployment, SECRET_VALUE, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -194,7 +194,7 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       const r = alice(['set', 'resources', 'deployment/api', '-c', 'api', '--limits=memory=2Gi', '--dry-run=server']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`^Warning: driftgate: allowed by break-glass grant ${grantId}`, 'm'));
-      assert.deepEqual(JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout), []);
+      assert.deepEqual(Driftgate.json(aliceCli(['tasks', 'list', '-o', 'json'])), []);
     });
 
     it('kubectl set resources goes through with kubectl Warning: lines naming grant and task', () => {
@@ -207,7 +207,7 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     });
 
     it('the task is listed and shown as a readable diff', () => {
-      const list = JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout) as { id: string; state: string }[];
+      const list = Driftgate.json<{ id: string; state: string }[]>(aliceCli(['tasks', 'list', '-o', 'json']));
       assert.deepEqual(list.map((t) => [t.id, t.state]), [[taskId, 'pending']]);
       const show = aliceCli(['tasks', 'show', taskId]);
       assert.equal(show.status, 0, show.stderr);
@@ -239,13 +239,13 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     it('the task is closed with evidence once the change is in Git', () => {
       const r = aliceCli(['tasks', 'resolve', taskId, '--as', 'backported', '--evidence', 'git.example.com/guestbook/pull/42', '-o', 'json']);
       assert.equal(r.status, 0, r.stderr);
-      const show = JSON.parse(aliceCli(['tasks', 'show', taskId, '-o', 'json']).stdout) as { state: string; resolution: { by: string; evidence: string } };
+      const show = Driftgate.json<{ state: string; resolution: { by: string; evidence: string } }>(aliceCli(['tasks', 'show', taskId, '-o', 'json']));
       assert.equal(show.state, 'backported');
       assert.deepEqual([show.resolution.by, show.resolution.evidence], ['alice', 'git.example.com/guestbook/pull/42']);
     });
 
     it('the Secret value is in no log, task or journal', () => {
-      const grant = JSON.parse(aliceCli(['grant', 'request', '-n', 'prod', 'secret/db', '--ttl', '10m', '--reason', 'rotate', '--incident', 'INC-8', '-o', 'json']).stdout) as { id: string };
+      const grant = Driftgate.json<{ id: string }>(aliceCli(['grant', 'request', '-n', 'prod', 'secret/db', '--ttl', '10m', '--reason', 'rotate', '--incident', 'INC-8', '-o', 'json']));
       const r = alice(['patch', 'secret', 'db', '--type=merge', '-p', JSON.stringify({ stringData: { password: `${SECRET_VALUE}-rotated` } })]);
       assert.equal(r.status, 0, r.stderr);
       const taskOfSecret = /bypass recorded as task (t-\S+?):/.exec(r.stderr)![1]!;
@@ -279,7 +279,9 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
 
     it('a restart keeps the tasks and the gate', async () => {
       await dg.start();
-      const list = JSON.parse(aliceCli(['tasks', 'list', '-o', 'json']).stdout) as { state: string }[];
+      // the API server reaches the new process (its first calls may still meet the old connection's end)
+      await until(() => unmanagedCreateIsDenied(cluster), 'the API server did not reach the restarted driftgate within 20 s');
+      const list = Driftgate.json<{ state: string }[]>(aliceCli(['tasks', 'list', '-o', 'json']));
       assert.deepEqual(list.map((t) => t.state).sort(), ['backported', 'pending']);
       assert.match(alice(['set', 'image', 'deployment/api', 'api=registry.example.com/api:6.6.6']).stderr, DENIED);
     });

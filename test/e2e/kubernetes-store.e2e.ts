@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
-import { keepLogs, registerWebhook, type Driftgate } from './harness/driftgate.ts';
+import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
 import { applyOverlay, replica } from './harness/install.ts';
 import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -87,7 +87,7 @@ describe('driftgate as installed from deploy/: Kubernetes store, two replicas, i
     });
 
     it('the other replica sees the task, and its revoke closes the grant on the replica the API server calls', async () => {
-      const list = JSON.parse(cli(b, 'alice', ['tasks', 'list', '-o', 'json']).stdout) as { id: string }[];
+      const list = Driftgate.json<{ id: string }[]>(cli(b, 'alice', ['tasks', 'list', '-o', 'json']));
       assert.deepEqual(list.map((t) => t.id), [taskId]);
       const revoked = cli(b, 'alice', ['grant', 'revoke', grantId, '--reason', 'done', '-o', 'json']);
       assert.equal(revoked.status, 0, revoked.stderr);

@@ -98,6 +98,12 @@ export class Driftgate {
     });
   }
 
+  /** The CLI's `-o json` output of a command that must succeed. */
+  static json<T>(r: Result): T {
+    if (r.status !== 0) throw new Error(`driftgate exited with ${r.status}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
   /** The driftgate CLI against this server (`driftgate grant …`, `driftgate tasks …`). */
   cli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Result {
     const r = spawnSync(process.execPath, [MAIN, ...args], {
@@ -135,21 +141,22 @@ export function webhookConfiguration(url: string, caFile: string): string {
  */
 export async function registerWebhook(cluster: Cluster, dg: Driftgate, probe: () => boolean): Promise<void> {
   cluster.apply(webhookConfiguration(dg.url, dg.ca), { as: who.breakGlassAdmin });
-  for (let i = 0; i < 100; i++) {
-    if (probe()) return;
+  await until(probe, 'the API server did not start calling the webhook within 20 s');
+}
+
+/** Polls `done` (every 100 ms, up to 20 s: the API server picks up configuration asynchronously). */
+export async function until(done: () => boolean, failure: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (done()) return;
     await sleep(100);
   }
-  throw new Error('the API server did not start calling the webhook within 10 s');
+  throw new Error(failure);
 }
 
 /** Deletes the webhook configuration and waits until the API server stops calling it. */
 export async function unregisterWebhook(cluster: Cluster, gone: () => boolean): Promise<void> {
   cluster.ok(['delete', 'validatingwebhookconfiguration', 'driftgate'], { as: who.breakGlassAdmin });
-  for (let i = 0; i < 100; i++) {
-    if (gone()) return;
-    await sleep(100);
-  }
-  throw new Error('the API server kept calling the webhook 10 s after its configuration was deleted');
+  await until(gone, 'the API server kept calling the webhook 20 s after its configuration was deleted');
 }
 
 /** E2E_LOGS=DIR keeps driftgate's and the API server's logs (and the audit log) for a look after the run. */
