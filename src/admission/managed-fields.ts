@@ -244,8 +244,9 @@ export interface FieldOwnership {
 
 /** Ownership of the union of `sets`; linear in the request however many entries and paths. */
 export function fieldOwnership(sets: readonly JsonObject[]): FieldOwnership | undefined {
-  const set = unionOf(sets);
-  return set ? { owns: (path) => fieldSetOwns(set, path) } : undefined;
+  if (sets.length === 0) return undefined;
+  let set: JsonObject | undefined;
+  return { owns: (path) => fieldSetOwns((set ??= unionOf(sets)), path) }; // the union is made on first use
 }
 
 /** True when every field `a` holds is held by `b` too (same serialization, as the API server writes). */

@@ -77,6 +77,17 @@ function countLeaves(node: JsonObject, depth = 0): number {
   return n;
 }
 
+/** True when the set owns at least one field (stops at the first). */
+function hasLeaf(node: JsonObject, depth = 0): boolean {
+  if (depth > 0 && ownsWhole(node)) return true;
+  if (depth >= MAX_SET_DEPTH) return false;
+  for (const k in node) {
+    const child = node[k];
+    if (Object.hasOwn(node, k) && isObject(child) && hasLeaf(child, depth + 1)) return true;
+  }
+  return false;
+}
+
 const SHOWN = 3;
 const MAX_SET_DEPTH = 64;
 
@@ -94,21 +105,37 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 /** The node of `now` for the raw key `k` of the old set: the same key, or the same item. */
-function counterpart(now: JsonObject | undefined, k: string, seg: Segment | undefined): JsonObject | undefined {
+function counterpart(now: JsonObject | undefined, k: string): JsonObject | undefined {
   if (!now) return undefined;
   const same = Object.hasOwn(now, k) ? now[k] : undefined;
   if (isObject(same)) return same;
-  return seg?.k === 'item' ? childAt(now, seg) : undefined;
+  if (!k.startsWith('k:')) return undefined;
+  const seg = segmentOfRaw(k); // the same item written differently: compare canonically
+  return seg ? childAt(now, seg) : undefined;
+}
+
+/** The field path of a walk's raw keys (`.`, `v:` and `i:` name the parent's value itself). */
+function pathOf(raw: readonly string[]): Segment[] {
+  const out: Segment[] = [];
+  for (const k of raw) {
+    const seg = segmentOfRaw(k);
+    if (seg) out.push(seg);
+  }
+  return out;
 }
 
 /**
  * Walks the old set against the new one (both as the API server wrote them) and counts each owned
  * leaf of `old` that `now` no longer holds, that another manager took, and that no change excuses.
+ * Raw keys are turned into a field path only for a leaf that is gone.
  */
-function takenLeaves(old: JsonObject, now: JsonObject | undefined, path: Segment[], out: Walk, depth: number): void {
+function takenLeaves(old: JsonObject, now: JsonObject | undefined, raw: string[], out: Walk): void {
+  const depth = raw.length;
   if (depth > 0 && now && ownsWhole(now)) return; // the new entry owns everything below
   if (depth > 0 && ownsWhole(old)) {
-    if (now || isRuntimePath(path) || changed(out.excuse, path)) return;
+    if (now) return;
+    const path = pathOf(raw);
+    if (isRuntimePath(path) || changed(out.excuse, path)) return;
     if (out.othersAfter?.owns(path) !== true || out.othersBefore?.owns(path) === true) return; // released, not taken
     out.count += 1;
     if (out.shown.length < SHOWN) out.shown.push(formatPath(path));
@@ -118,11 +145,9 @@ function takenLeaves(old: JsonObject, now: JsonObject | undefined, path: Segment
   for (const k in old) {
     const child = old[k];
     if (!Object.hasOwn(old, k) || !isObject(child)) continue;
-    // `.`, `v:` and `i:` nodes name the parent's value itself: no segment of their own.
-    const seg = segmentOfRaw(k);
-    if (seg) path.push(seg);
-    takenLeaves(child, counterpart(now, k, seg), path, out, depth + 1);
-    if (seg) path.pop();
+    raw.push(k);
+    takenLeaves(child, counterpart(now, k), raw, out);
+    raw.pop();
   }
 }
 
@@ -153,8 +178,8 @@ export function ownershipLosses(
     if (stillThere.has(manager) && (sameFields(oldFields, newFields) || within(oldFields, newFields))) continue; // the usual case
     const old = unionOf(oldFields);
     const now = unionOf(newFields);
-    const owned = old ? countLeaves(old) : 0;
-    const left = now ? countLeaves(now) : 0;
+    const owned = old !== undefined && hasLeaf(old);
+    const left = now !== undefined && hasLeaf(now);
     const walk: Walk = {
       excuse: (excuse ??= changeTree(changes)),
       othersBefore: fieldOwnership(fieldsOfOthers(before, manager)),
@@ -162,9 +187,9 @@ export function ownershipLosses(
       count: 0,
       shown: [],
     };
-    if (old && owned > 0 && left > 0) takenLeaves(old, now, [], walk, 0);
-    if (!stillThere.has(manager) || (owned > 0 && left === 0) || walk.count > 0) {
-      out.push({ manager, before: owned, after: left, lost: walk.shown });
+    if (old && owned && left) takenLeaves(old, now, [], walk);
+    if (!stillThere.has(manager) || (owned && !left) || walk.count > 0) {
+      out.push({ manager, before: old ? countLeaves(old) : 0, after: now ? countLeaves(now) : 0, lost: walk.shown });
     }
   }
   return out;

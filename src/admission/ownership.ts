@@ -89,8 +89,18 @@ export function isStringMap(v: unknown): v is Readonly<Record<string, string>> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Tracking-marker keys as field paths' last segment, split by where they live. */
-export function trackingKeys(policy: Policy): { annotations: ReadonlySet<string>; labels: ReadonlySet<string> } {
+const TRACKING_KEYS = new WeakMap<Policy, TrackingKeys>();
+
+type TrackingKeys = { annotations: ReadonlySet<string>; labels: ReadonlySet<string> };
+
+/** Tracking-marker keys as field paths' last segment, split by where they live (once per policy). */
+export function trackingKeys(policy: Policy): TrackingKeys {
+  let keys = TRACKING_KEYS.get(policy);
+  if (!keys) TRACKING_KEYS.set(policy, (keys = computeTrackingKeys(policy)));
+  return keys;
+}
+
+function computeTrackingKeys(policy: Policy): TrackingKeys {
   const labels = new Set(policy.gitops.trackingLabels);
   // Flux tracks with a name+namespace pair; removing either detaches the object.
   for (const l of policy.gitops.trackingLabels) {
