@@ -362,6 +362,8 @@ export class Journal {
     if (reading.legacy) throw new DriftgateError('JOURNAL_LEGACY', `${file} ${LEGACY_MESSAGE}`);
     const problems = [...reading.problems];
     if (!anchor && reading.count > 0) problems.push(`the anchor ${o.anchorFile} is missing but the journal has ${reading.count} records (keys directory replaced, or anchor deleted to hide a cut)`);
+    // An empty journal without an anchor (a crash between creating the two): anchor it before any write.
+    if (!anchor && reading.count === 0 && problems.length === 0) writeAnchorSync(o.anchorFile, { count: 0, head: GENESIS });
     const checked: JournalReading = { ...reading, problems };
     if (checked.tornTail) truncateSync(file, checked.goodBytes);
     const size = statSync(file).size;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainKeyFrom, loadChainKey } from '../../src/keys/journal-key.ts';
@@ -122,6 +122,18 @@ describe('journal (SPEC §7)', () => {
     await assert.rejects(journal.append('t', {}), { code: 'STORE_UNAVAILABLE', message: /failed verification/ });
     await journal.close();
     assert.equal(readAnchor(p.anchorFile)!.count, 3, 'the anchor is not moved back');
+  });
+
+  it('anchors an empty journal left without an anchor (a crash at first start), so a later crash is no false alarm', async () => {
+    const p = paths();
+    await journalWith(p, 0);
+    rmSync(p.anchorFile);
+    const { journal } = await Journal.open(p.file, opts(p));
+    assert.deepEqual(readAnchor(p.anchorFile), { count: 0, head: GENESIS });
+    await journal.append('t', {}); // then killed before the anchor is rewritten: the anchor still says 0
+    const again = await Journal.open(p.file, opts(p));
+    assert.deepEqual(again.reading.problems, []);
+    await Promise.all([journal.close(), again.journal.close()]);
   });
 
   it('detects a deleted anchor when the journal has records', async () => {
