@@ -5,7 +5,7 @@
  * person who asked for it. The webhook compares namespace and group exactly and kind
  * case-insensitively (admission/grant-match.ts); only resource names are globs.
  */
-import { keySeg, type FieldPath, type Segment } from '../admission/field-path.ts';
+import { keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import { isRuntimePath } from '../admission/runtime-fields.ts';
 import { globProblem } from '../policy/glob.ts';
 import type { PathPattern } from '../policy/path-pattern.ts';

@@ -3,7 +3,7 @@
  * grant looks like, and what state a grant is in at a given time.
  */
 import { DriftgateError } from '../errors.ts';
-import type { Operation } from '../admission/types.ts';
+import type { Operation } from '../lib/operation.ts';
 import { parsePathPattern } from '../policy/path-pattern.ts';
 import type { ApprovalRule, Policy, Subjects } from '../policy/policy.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';

@@ -12,7 +12,7 @@
  * recreated from a copy (a new uid) is not the grant that was signed.
  */
 import { compactVerify, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose';
-import { deepEqual } from '../admission/diff.ts';
+import { deepEqual } from '../lib/value.ts';
 import { errorMessage } from '../errors.ts';
 import { SIGNING_ALG, type KeyRing } from '../keys/key-ring.ts';
 import type { Grant } from './grant.ts';

@@ -6,7 +6,7 @@
  * A pattern matches a change at its own path or anywhere below it (a prefix matches a subtree);
  * `*` inside a key is a glob, a trailing `*` segment is "the whole subtree", `[*]` is any list item.
  */
-import type { FieldPath, Segment } from '../admission/field-path.ts';
+import type { FieldPath, Segment } from '../lib/field-path.ts';
 import { globMatcher, globProblem, type Glob } from './glob.ts';
 
 export type PatternSegment =

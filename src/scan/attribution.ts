@@ -6,7 +6,7 @@
  * bounded in depth.
  */
 import { MAX_DEPTH } from '../admission/diff.ts';
-import { itemSeg, keySeg, type FieldPath, type Segment } from '../admission/field-path.ts';
+import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import { fieldSetOwns } from '../admission/managed-fields.ts';
 import type { JsonObject, ManagedFieldsEntry } from '../admission/types.ts';
 import type { WriteEvidence } from './types.ts';

@@ -4,7 +4,7 @@
  * difference is classified exactly as there; guarded differences are then attributed to the
  * managedFields entry that owns the live field. Objects Git has and the scan never saw are `missing`.
  */
-import type { FieldPath } from '../admission/field-path.ts';
+import type { FieldPath } from '../lib/field-path.ts';
 import { ownerOf } from '../admission/ownership.ts';
 import type { SecretHashKey } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';

@@ -12,7 +12,7 @@
  */
 import { classifyChanges, type ClassifiedChange } from '../admission/classify.ts';
 import type { FieldChange } from '../admission/diff.ts';
-import { formatPath } from '../admission/field-path.ts';
+import { formatPath } from '../lib/field-path.ts';
 import { anyFieldSetOwns, fieldSetsOf } from '../admission/managed-fields.ts';
 import type { KubeObject, UserInfo } from '../admission/types.ts';
 import { valueAt } from '../drift/verify.ts';

@@ -1,5 +1,5 @@
 /** A bypass task (SPEC §5): the record of one admitted bypass, pending until reverted or backported. */
-import type { Operation } from '../admission/types.ts';
+import type { Operation } from '../lib/operation.ts';
 
 export type TaskState = 'pending' | 'reverted' | 'backported' | 'accepted' | 'not-applied';
 
