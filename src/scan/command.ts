@@ -167,7 +167,7 @@ export function scanProgram(out: Out): Command {
     .option('--kubeconfig <file>', 'kubeconfig (default $KUBECONFIG, ~/.kube/config, or the pod\'s service account)')
     .option('--context <name>', 'kubeconfig context')
     .option('-n, --namespace <ns>', 'scan only this protected namespace (repeatable)', collect)
-    .option('--kind <group/version/plural>', `collection to list (repeatable; default ${DEFAULT_KINDS.map((k) => (k.group ? `${k.group}/` : '') + k.plural).join(', ')})`, collect)
+    .option('--kind <group/version/plural>', `collection to list (repeatable; default ${DEFAULT_KINDS.map((k) => `${k.group ? `${k.group}/` : ''}${k.version}/${k.plural}`).join(', ')})`, collect)
     .option('--desired <path>', 'Git\'s rendered manifests (kustomize build / helm template output): classify every difference')
     .option('--controller-manager <name>', `field manager of a cluster controller (repeatable; always: ${DEFAULT_CONTROLLER_MANAGERS.join(', ')})`, collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
