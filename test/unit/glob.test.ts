@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { globMatcher, globProblem, MAX_GLOB_LENGTH, MAX_GLOB_STARS } from '../../src/policy/glob.ts';
 import { keySeg } from '../../src/admission/field-path.ts';
 import { matchesPath, parsePathPattern } from '../../src/policy/path-pattern.ts';
+import { policyFrom } from '../helpers/deps.ts';
 
 /** The textbook dynamic-programming glob matcher: obviously right, used as the reference. */
 function reference(glob: string, text: string): boolean {
@@ -112,6 +113,16 @@ describe('glob acceptance caps', () => {
   ]) {
     it(`a policy or grant path with a key glob over the caps is refused: ${path.slice(0, 40)}`, () => {
       assert.throws(() => parsePathPattern(path), /key glob .* (has \d+ "\*"|characters long)/);
+    });
+  }
+
+  for (const [where, yaml, problem] of [
+    ['an ignore path', 'ignore:\n  - paths: ["metadata.annotations[*a*a*a*a*a*a*a*a*b]"]', /ignore\[0\]\.paths\[0\]: bad path .*has 9 "\*": a glob may have at most 4/],
+    ['an allowance path', 'allowances:\n  - name: x\n    paths: ["spec.template.metadata.annotations[*x*x*x*x*x*]"]', /allowances\[0\]\.paths\[0\]: .*has 6 "\*"/],
+    ['a delegation path', `delegations:\n  - name: x\n    kinds: [apps/Deployment]\n    paths: ["metadata.labels[${'k'.repeat(260)}*]"]`, /delegations\[0\]\.paths\[0\]: .*characters long/],
+  ] as const) {
+    it(`refuses a policy file with a glob over the caps in ${where}, naming where`, () => {
+      assert.throws(() => policyFrom(`protectedNamespaces: [prod]\n${yaml}\n`), problem);
     });
   }
 
