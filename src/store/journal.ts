@@ -348,8 +348,14 @@ export class Journal {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created = !existsSync(file);
-    let anchor = readAnchor(o.anchorFile);
-    if (created) {
+    let anchor: Anchor | undefined;
+    let anchorProblem: string | undefined;
+    try {
+      anchor = readAnchor(o.anchorFile);
+    } catch (err) {
+      anchorProblem = errorMessage(err);
+    }
+    if (created && !anchorProblem) {
       closeSync(openSync(file, 'a', 0o600));
       fsyncDir(dir);
       if (!anchor) {
@@ -360,8 +366,8 @@ export class Journal {
     const anchors = anchor ? [{ ...anchor, from: `the anchor ${o.anchorFile}` }] : [];
     const reading = replayFile(file, o.key, anchors, o.onEntry ?? (() => undefined));
     if (reading.legacy) throw new DriftgateError('JOURNAL_LEGACY', `${file} ${LEGACY_MESSAGE}`);
-    const problems = [...reading.problems];
-    if (!anchor && reading.count > 0) problems.push(`the anchor ${o.anchorFile} is missing but the journal has ${reading.count} records (keys directory replaced, or anchor deleted to hide a cut)`);
+    const problems = [...reading.problems, ...(anchorProblem ? [anchorProblem] : [])];
+    if (!anchor && !anchorProblem && reading.count > 0) problems.push(`the anchor ${o.anchorFile} is missing but the journal has ${reading.count} records (keys directory replaced, or anchor deleted to hide a cut)`);
     // An empty journal without an anchor (a crash between creating the two): anchor it before any write.
     if (!anchor && reading.count === 0 && problems.length === 0) writeAnchorSync(o.anchorFile, { count: 0, head: GENESIS });
     const checked: JournalReading = { ...reading, problems };

@@ -136,11 +136,18 @@ describe('journal (SPEC §7)', () => {
     await Promise.all([journal.close(), again.journal.close()]);
   });
 
-  it('detects a deleted anchor when the journal has records', async () => {
+  it('detects a deleted or unreadable anchor when the journal has records, and opens read-only', async () => {
     const p = paths();
     await journalWith(p, 2);
-    writeFileSync(p.anchorFile, '');
-    await assert.rejects(Journal.open(p.file, opts(p)), { code: 'JOURNAL_TAMPERED' });
+    rmSync(p.anchorFile);
+    const gone = await Journal.open(p.file, opts(p));
+    assert.match(gone.reading.problems[0]!, /anchor .* is missing but the journal has 2 records/);
+    await gone.journal.close();
+    writeFileSync(p.anchorFile, '{"count":');
+    const garbled = await Journal.open(p.file, opts(p));
+    assert.match(garbled.reading.problems[0]!, /journal anchor .* is unreadable/);
+    await assert.rejects(garbled.journal.append('t', {}), { code: 'STORE_UNAVAILABLE' });
+    await garbled.journal.close();
   });
 
   it('checks an outside anchor (seq:mac) against the journal', async () => {
