@@ -52,14 +52,14 @@ function findingsOf(obj: KubeObject, ctx: AnalyzeContext, owned: boolean): Findi
 }
 
 /** The object's report, or undefined when it has no findings at all. */
-export function analyzeObject(obj: KubeObject, ctx: AnalyzeContext): ObjectReport | undefined {
+export async function analyzeObject(obj: KubeObject, ctx: AnalyzeContext): Promise<ObjectReport | undefined> {
   const owner = ownerOf(obj, ctx.policy);
   const ref = refOf(obj);
-  const findings = findingsOf(obj, ctx, owner !== undefined).map((f) => {
-    if (f.recorded !== false) return f;
-    const taskId = f.category === 'orphan' ? ctx.ledger.creationTask(ref) : ctx.ledger.fieldTask(ref, f.path, f.live);
-    return taskId ? { ...f, recorded: true, taskId } : f;
-  });
+  const findings: Finding[] = [];
+  for (const f of findingsOf(obj, ctx, owner !== undefined)) {
+    const taskId = f.recorded !== false ? undefined : f.category === 'orphan' ? await ctx.ledger.creationTask(ref) : await ctx.ledger.fieldTask(ref, f.path, f.live);
+    findings.push(taskId ? { ...f, recorded: true, taskId } : f);
+  }
   if (findings.length === 0) return undefined;
   return { object: ref, ...(owner ? { owner: owner.display, ownerId: owner.id } : {}), findings };
 }

@@ -13,7 +13,10 @@ import { readManifests } from '../manifests/read.ts';
 import { loadFromSource, resolvePolicySource } from '../policy/source.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { BreakGlassStore } from '../store/store.ts';
+import { resolveConnection } from '../cli/client.ts';
+import { apiTaskReader } from './api-tasks.ts';
 import { DesiredIndex } from './desired.ts';
+import type { TaskReader } from './ledger.ts';
 import { DEFAULT_CONTROLLER_MANAGERS, DEFAULT_KINDS, parseScanKind, type ScanKind } from './kinds.ts';
 import { livePages, protectedNamespaces } from './live-source.ts';
 import { renderScan, type ScanFormat } from './render.ts';
@@ -34,7 +37,10 @@ export interface ScanOptions {
   readonly showAll?: boolean;
   readonly pageSize: number;
   readonly record?: boolean;
-  readonly store?: 'none' | 'kubernetes';
+  readonly store?: 'none' | 'kubernetes' | 'server';
+  readonly server?: string;
+  readonly token?: string;
+  readonly ca?: string;
   readonly storeNamespace: string;
   readonly quiet?: boolean;
   readonly secretHashKey?: string;
@@ -127,10 +133,11 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
   const controllerManagers = new Set([...DEFAULT_CONTROLLER_MANAGERS, ...(o.controllerManager ?? [])]);
   const live = dumps.length === 0;
   const storeKind = o.store ?? 'none';
-  if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --scan-interval` records instead)');
+  if (o.record && storeKind !== 'kubernetes') throw new CliExit(2, 'driftgate: --record writes DriftTask objects: add --store kubernetes (with the embedded store, `driftgate serve --cluster-cache --scan-interval` records instead)');
   const kc = live || storeKind === 'kubernetes' ? await loadKubeConfig(o) : undefined;
   const secretHashKey = await secretHashKeyFor(o, kc, out);
   const store = storeKind === 'kubernetes' ? await openTaskStore(kc!, o) : undefined;
+  const tasks: TaskReader | undefined = store ?? (storeKind === 'server' ? apiTaskReader(resolveConnection(o)) : undefined);
   try {
     let input: Pick<ScanInput, 'pages' | 'source' | 'namespaces'>;
     if (live) {
@@ -146,7 +153,7 @@ export async function scanCommand(dumps: readonly string[], o: ScanOptions, out:
       policy,
       controllerManagers,
       ...(desired ? { desired } : {}),
-      ...(store ? { tasks: store } : {}),
+      ...(tasks ? { tasks } : {}),
       ...(o.record && store ? { record: store } : {}),
       now: new Date(),
       ...(secretHashKey ? { secretHashKey } : {}),
@@ -173,7 +180,10 @@ export function scanProgram(out: Out): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
     .option('--show-all', 'also list delegated, ignored, allowance and controller-managed fields')
     .addOption(new Option('--page-size <n>', 'objects per list request').default(500).argParser(pageSize))
-    .addOption(new Option('--store <kind>', 'where tasks are: none (every guarded drift counts as unrecorded), kubernetes (DriftTask objects)').choices(['none', 'kubernetes']).default('none'))
+    .addOption(new Option('--store <kind>', 'where tasks are: none (every guarded drift counts as unrecorded), kubernetes (DriftTask objects), server (read through driftgate\'s API: --server, --token, --ca)').choices(['none', 'kubernetes', 'server']).default('none'))
+    .addOption(new Option('--server <url>', 'with --store server: driftgate server URL (env DRIFTGATE_SERVER, default https://localhost:8443)'))
+    .addOption(new Option('--token <token>', 'with --store server: Bearer token (env DRIFTGATE_TOKEN; default: the kubeconfig context\'s credentials)'))
+    .addOption(new Option('--ca <file>', 'with --store server: CA bundle for the server (env DRIFTGATE_CA)'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
     .addOption(new Option('--secret-hash-key <file>', "the installation's secret hash key, to match Secret drift with recorded tasks (embedded: <data-dir>/keys/secret-hash.key; --store kubernetes reads the shared Secret)").env('DRIFTGATE_SECRET_HASH_KEY_FILE'))
     .addOption(new Option('--keys-dir <dir>', 'with --record: driftgate\'s signing keys as files (default: the Secret driftgate-signing-keys the replicas share)').env('DRIFTGATE_KEYS_DIR'))

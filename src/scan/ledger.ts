@@ -9,9 +9,10 @@ import { sameValue } from '../drift/verify.ts';
 import type { Task, TaskState, TaskSummary } from '../tasks/task.ts';
 import type { ObjectRef } from './types.ts';
 
+/** A store (in process), or driftgate's API (over HTTPS): either may answer later. */
 export interface TaskReader {
-  listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[];
-  getTask(id: string): Task | undefined;
+  listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[] | Promise<TaskSummary[]>;
+  getTask(id: string): Task | undefined | Promise<Task | undefined>;
 }
 
 const objectId = (namespace: string, kind: string, name: string) => `${namespace}\u0000${kind}\u0000${name}`;
@@ -26,11 +27,11 @@ export class TaskLedger {
     this.#store = store;
   }
 
-  #tasksFor(ref: ObjectRef): Task[] {
+  async #tasksFor(ref: ObjectRef): Promise<Task[]> {
     if (!this.#store) return [];
     if (!this.#indexed.has(ref.namespace)) {
       this.#indexed.add(ref.namespace);
-      for (const t of this.#store.listTasks({ namespace: ref.namespace })) {
+      for (const t of await this.#store.listTasks({ namespace: ref.namespace })) {
         if (t.state === 'not-applied') continue;
         const id = objectId(t.namespace, t.kind, t.name);
         this.#byObject.set(id, [...(this.#byObject.get(id) ?? []), t]);
@@ -40,7 +41,7 @@ export class TaskLedger {
     for (const s of this.#byObject.get(objectId(ref.namespace, ref.kind, ref.name)) ?? []) {
       let t = this.#full.get(s.id);
       if (!t) {
-        t = this.#store.getTask(s.id);
+        t = await this.#store.getTask(s.id);
         if (t) this.#full.set(s.id, t);
       }
       if (t) out.push(t);
@@ -49,13 +50,13 @@ export class TaskLedger {
   }
 
   /** The id of a task that records `value` at `path` on the object, or undefined. */
-  fieldTask(ref: ObjectRef, path: string, value: unknown): string | undefined {
-    return this.#tasksFor(ref).find((t) => t.operation !== 'DELETE' && t.changes.some((c) => c.path === path && sameValue(c.after, value)))?.id;
+  async fieldTask(ref: ObjectRef, path: string, value: unknown): Promise<string | undefined> {
+    return (await this.#tasksFor(ref)).find((t) => t.operation !== 'DELETE' && t.changes.some((c) => c.path === path && sameValue(c.after, value)))?.id;
   }
 
   /** The id of a task that records the object's creation (a hand-made object), or undefined. */
-  creationTask(ref: ObjectRef): string | undefined {
-    return this.#tasksFor(ref).find((t) => t.operation === 'CREATE' && (!t.object.uid || !ref.uid || t.object.uid === ref.uid))?.id;
+  async creationTask(ref: ObjectRef): Promise<string | undefined> {
+    return (await this.#tasksFor(ref)).find((t) => t.operation === 'CREATE' && (!t.object.uid || !ref.uid || t.object.uid === ref.uid))?.id;
   }
 
 }

@@ -79,7 +79,7 @@ export async function runScan(input: ScanInput): Promise<ScanResult> {
       namespaces.add(ns);
       kinds.add(kindKey(obj));
       if (!Array.isArray(obj.metadata?.managedFields) || obj.metadata.managedFields.length === 0) withoutManagedFields += 1;
-      const report = analyzeObject(obj, ctx);
+      const report = await analyzeObject(obj, ctx);
       if (!report) continue;
       count(report);
       if (!report.findings.some(isDrift)) continue;
