@@ -10,7 +10,7 @@ import type { FieldChange } from './diff.ts';
 import { fieldOwnership, fieldsOf } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 import { isLeverPath } from './levers.ts';
-import { lossPath, type OwnershipLoss } from './ownership-loss.ts';
+import { lossPath, type DelegationClaim, type OwnershipLoss } from './ownership-loss.ts';
 import { trackingKeys } from './ownership.ts';
 import type { KubeObject, UserInfo } from './types.ts';
 
@@ -20,6 +20,7 @@ export type ChangeClass = 'runtime' | 'ignored' | 'delegated' | 'allowance' | 'g
 export const TRACKING_MARKER = 'tracking-marker';
 export const RECONCILE_LEVER = 'reconcile-lever';
 export const GITOPS_OWNERSHIP = 'gitops-ownership';
+export const DELEGATION_CLAIM = 'delegation-claim';
 
 export interface ClassifiedChange extends FieldChange {
   readonly printed: string;
@@ -135,18 +136,25 @@ function isText(v: unknown): boolean {
   return v === undefined || typeof v === 'string';
 }
 
+/** A guarded change to a field manager's managedFields entry, shown at `metadata.managedFields[manager=…]`. */
+function managerChange(manager: string, before: string, after: string, rule: string): ClassifiedChange {
+  const path = lossPath(manager);
+  return { path, before, after, printed: formatPath(path), class: 'guarded', rule, declaredInGit: undefined };
+}
+
 /** Ownership a write takes from a GitOps field manager, as guarded changes (see ownership-loss.ts). */
 export function ownershipLossChanges(losses: readonly OwnershipLoss[]): ClassifiedChange[] {
-  return losses.map((l) => {
-    const path = lossPath(l.manager);
-    return {
-      path,
-      before: `owns ${l.before} field(s)`,
-      after: l.after === 0 ? 'owns nothing' : `owns ${l.after} field(s)${l.lost.length > 0 ? `, no longer ${l.lost.join(', ')}` : ''}`,
-      printed: formatPath(path),
-      class: 'guarded',
-      rule: GITOPS_OWNERSHIP,
-      declaredInGit: undefined,
-    };
-  });
+  return losses.map((l) =>
+    managerChange(
+      l.manager,
+      `owns ${l.before} field(s)`,
+      l.after === 0 ? 'owns nothing' : `owns ${l.after} field(s)${l.lost.length > 0 ? `, no longer ${l.lost.join(', ')}` : ''}`,
+      GITOPS_OWNERSHIP,
+    ),
+  );
+}
+
+/** Fields a write hands to a delegated field manager without changing them, as guarded changes. */
+export function delegationClaimChanges(claims: readonly DelegationClaim[]): ClassifiedChange[] {
+  return claims.map((c) => managerChange(c.manager, `owns ${c.before} field(s)`, `claims ${c.claimed} more with no value changed: ${c.shown.join(', ')}`, DELEGATION_CLAIM));
 }

@@ -4,8 +4,8 @@
  * Recording the task for a bypass is the orchestrator's job (review.ts): this only says one is due.
  */
 import type { Grant } from '../grants/grant.ts';
-import type { Mode, Policy, UnmanagedCreates } from '../policy/policy.ts';
-import { classifyChanges, ownershipLossChanges, type ClassifiedChange } from './classify.ts';
+import { delegationInScope, type Mode, type Policy, type ScopeTarget, type UnmanagedCreates } from '../policy/policy.ts';
+import { classifyChanges, delegationClaimChanges, ownershipLossChanges, type ClassifiedChange } from './classify.ts';
 import { diffObjects, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { selectGrant } from './grant-match.ts';
@@ -13,7 +13,7 @@ import { touchesLever } from './levers.ts';
 import { lazyMergeKeys } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
-import { ownershipLosses } from './ownership-loss.ts';
+import { delegationClaims, ownershipLosses } from './ownership-loss.ts';
 import { EPHEMERAL_SECRET_HASH_KEY, isSecretKind, redactSecret, type SecretHashKey } from './redact.ts';
 import { describeTarget, targetOf, type Target } from './target.ts';
 import { ownValue } from '../lib/value.ts';
@@ -101,6 +101,15 @@ function scaleChanges(r: AdmissionRequest): FieldChange[] {
   const before = replicas(r.oldObject);
   const after = replicas(r.object);
   return before === after ? [] : [{ path: [keySeg('spec'), keySeg('replicas')], before, after }];
+}
+
+/** The field managers of the delegations that apply to this object (their ownership delegates fields). */
+function delegatedManagers(policy: Policy, group: string, kind: string, scope: ScopeTarget): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const d of policy.delegations) {
+    if (d.managers.size > 0 && d.kinds(group, kind) && delegationInScope(d, scope)) for (const m of d.managers) out.add(m);
+  }
+  return out;
 }
 
 function reconcilerOwner(t: Target): Owner {
@@ -210,6 +219,7 @@ export function decide(input: DecisionInput): Verdict {
           ? diffObjects(undefined, after, opts)
           : diffObjects(before, undefined, opts);
   }
+  const scopeTarget: ScopeTarget = { name: target.name, namespace: target.namespace, owner: owner?.id };
   changes = classifyChanges(raw, {
     policy,
     group: target.group,
@@ -217,12 +227,16 @@ export function decide(input: DecisionInput): Verdict {
     writer: r.userInfo,
     stored,
     wholeObject,
-    scopeTarget: { name: target.name, namespace: target.namespace, owner: owner?.id },
+    scopeTarget,
   }).filter((c) => c.class !== 'runtime');
   if (r.operation === 'UPDATE' && !scale && !leverOnly) {
     // Shrinking a GitOps manager's managedFields ownership detaches the object, like a tracking marker.
     const losses = ownershipLosses(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, policy.gitops.fieldManagers, raw);
     if (losses.length > 0) changes = [...changes, ...ownershipLossChanges(losses)];
+    // Handing a delegated manager fields it did not own, with no value changed, makes the next write "delegated".
+    const delegated = delegatedManagers(policy, target.group, target.kind, scopeTarget);
+    const claims = delegated.size > 0 ? delegationClaims(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, delegated, policy.gitops.fieldManagers, raw) : [];
+    if (claims.length > 0) changes = [...changes, ...delegationClaimChanges(claims)];
   }
   if (leverOnly) {
     // Not GitOps-owned: only the lever itself is guarded.

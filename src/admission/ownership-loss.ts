@@ -19,7 +19,7 @@
 import { deepEqual } from '../lib/value.ts';
 import { formatPath, itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import type { FieldChange } from './diff.ts';
-import { childAt, fieldOwnership, fieldsOf, fieldsWithin, ownsWhole, segmentKey, segmentOfRaw, unionOf, type FieldOwnership } from './managed-fields.ts';
+import { childAt, fieldOwnership, fieldSetOwns, fieldsOf, fieldsWithin, ownsWhole, segmentKey, segmentOfRaw, unionOf, type FieldOwnership } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 import type { JsonObject, ManagedFieldsEntry } from './types.ts';
 
@@ -216,4 +216,101 @@ function fieldsOfOthers(entries: readonly ManagedFieldsEntry[], manager: string)
 /** Where a loss is reported: `metadata.managedFields[manager=argocd-controller]`. */
 export function lossPath(manager: string): FieldPath {
   return [keySeg('metadata'), keySeg('managedFields'), itemSeg({ manager })];
+}
+
+/** A delegated field manager's ownership that a write adds without the value change that would earn it. */
+export interface DelegationClaim {
+  readonly manager: string;
+  /** fields (leaves) the manager owned before, and how many it gained unearned */
+  readonly before: number;
+  readonly claimed: number;
+  /** a few of the claimed fields, printed */
+  readonly shown: readonly string[];
+}
+
+/** Where a change lies relative to `path`: at it or above it, only below it, or nowhere on it. */
+function changeRelation(tree: ChangeNode, path: FieldPath): 'at-or-above' | 'below' | 'none' {
+  let node = tree;
+  for (const seg of path) {
+    if (node.end) return 'at-or-above';
+    const next = node.children.get(segmentKey(seg));
+    if (!next) return 'none';
+    node = next;
+  }
+  return node.end ? 'at-or-above' : 'below';
+}
+
+interface ClaimWalk {
+  readonly had: FieldOwnership | undefined;
+  readonly excuse: ChangeNode;
+  readonly git: JsonObject | undefined;
+  count: number;
+  readonly shown: string[];
+}
+
+/** Counts the leaves of the manager's new set that it did not own before and that no change earns. */
+function claimedLeaves(node: JsonObject, raw: string[], out: ClaimWalk): void {
+  if (raw.length > 0 && ownsWhole(node)) {
+    const path = pathOf(raw);
+    if (path.length === 0 || isRuntimePath(path) || out.had?.owns(path) === true) return;
+    const rel = changeRelation(out.excuse, path);
+    // The API server gives an Update's manager the fields it changed (an atomic map whole, for a change
+    // inside it); a field Git owns part of is never earned by a change below it (`f:spec: {}` claimed
+    // on the strength of one allowed annotation).
+    if (rel === 'at-or-above' || (rel === 'below' && !fieldSetOwns(out.git, path))) return;
+    out.count += 1;
+    if (out.shown.length < SHOWN) out.shown.push(formatPath(path));
+    return;
+  }
+  if (raw.length >= MAX_SET_DEPTH) return;
+  for (const k in node) {
+    const child = node[k];
+    if (!Object.hasOwn(node, k) || !isObject(child)) continue;
+    raw.push(k);
+    claimedLeaves(child, raw, out);
+    raw.pop();
+  }
+}
+
+/**
+ * The other direction of a detach (issue 10 item 1): a delegation by `managers` trusts the stored
+ * object's managedFields, which a client writes as it likes (`metadata.managedFields` in the body, or a
+ * server-side apply under the delegated manager's name with the values unchanged). A write that hands a
+ * delegated manager fields it did not own, without changing them, would make the next write's change to
+ * those fields "delegated": that claim is itself a guarded change. Linear in the manager's field set.
+ */
+export function delegationClaims(
+  before: readonly ManagedFieldsEntry[] | undefined,
+  after: readonly ManagedFieldsEntry[] | undefined,
+  delegatedManagers: ReadonlySet<string>,
+  gitopsManagers: ReadonlySet<string>,
+  changes: readonly FieldChange[],
+): DelegationClaim[] {
+  if (delegatedManagers.size === 0 || !Array.isArray(after)) return [];
+  const beforeEntries = Array.isArray(before) ? before : [];
+  const out: DelegationClaim[] = [];
+  let excuse: ChangeNode | undefined;
+  let git: JsonObject | undefined | null = null;
+  const seen = new Set<string>();
+  for (const e of after) {
+    const manager = e?.manager;
+    if (typeof manager !== 'string' || !delegatedManagers.has(manager) || gitopsManagers.has(manager) || seen.has(manager)) continue;
+    seen.add(manager);
+    const only = new Set([manager]);
+    const oldFields = fieldsOf(beforeEntries, only);
+    const newFields = fieldsOf(after, only);
+    if (sameFields(oldFields, newFields) || (newFields.length === 1 && oldFields.length === 1 && fieldsWithin(newFields[0]!, oldFields[0]!))) continue; // the usual case
+    const now = unionOf(newFields);
+    if (!now) continue;
+    const walk: ClaimWalk = {
+      had: fieldOwnership(oldFields),
+      excuse: (excuse ??= changeTree(changes)),
+      git: git === null ? (git = unionOf(fieldsOf(beforeEntries, gitopsManagers))) : git,
+      count: 0,
+      shown: [],
+    };
+    claimedLeaves(now, [], walk);
+    if (walk.count > 0) out.push({ manager, before: oldFields.length > 0 ? countLeaves(unionOf(oldFields)!) : 0, claimed: walk.count, shown: walk.shown });
+  }
+  return out;
 }

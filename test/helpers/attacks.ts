@@ -45,6 +45,72 @@ export function managedOnly(fn: (o: Loose) => void = () => {}): Obj {
 const argoFields = (o: Obj) => (o as Loose).metadata.managedFields[0].fieldsV1 as Obj;
 const update = (oldObject: Obj, object: Obj, over: Partial<RequestSpec> = {}): string => body({ oldObject, object, ...over });
 
+const VPA_POLICY = 'protectedNamespaces: [prod]\ndelegations:\n  - name: vpa\n    managers: [vpa-updater]';
+const apiItem = (fields: Obj): Obj => ({ 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"api"}': fields } } } } });
+const entry = (manager: string, fieldsV1: Obj, operation = 'Apply'): Obj => ({ manager, operation, apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1 });
+/** The Deployment with vpa-updater owning the memory limit (taken from argocd-controller earlier). */
+const vpaOwnsMemory = (fn: (o: Loose) => void = () => {}): Obj =>
+  edit(deployment(), (o) => {
+    delete o.metadata.managedFields[0].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"api"}']['f:resources'];
+    o.metadata.managedFields.push(entry('vpa-updater', apiItem({ 'f:resources': { 'f:limits': { 'f:memory': {} } } }), 'Update'));
+    fn(o as Loose);
+  });
+
+/**
+ * Item 1, the other direction: a delegation by `managers` trusts stored managedFields, which a client writes
+ * (or shapes with `kubectl apply --server-side --field-manager=vpa-updater` and unchanged values). Handing
+ * the delegated manager a field without changing it would make the next write's change "delegated".
+ */
+const delegationClaims: AttackCase[] = [
+  {
+    name: 'denies giving a delegated manager co-ownership of the image with the value unchanged (the next set image would be delegated)',
+    policy: VPA_POLICY,
+    body: update(deployment(), edit(deployment(), (o) => o.metadata.managedFields.push(entry('vpa-updater', apiItem({ 'f:image': {} }))))),
+    want: 'denied',
+    guarded: 'metadata.managedFields[manager=vpa-updater]',
+  },
+  {
+    name: 'denies a delegated manager claiming spec whole alongside an allowed rollout restart',
+    policy: VPA_POLICY,
+    body: update(
+      deployment(),
+      edit(deployment(), (o) => {
+        o.metadata.managedFields.push(entry('vpa-updater', { 'f:spec': {} }));
+        o.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-24T12:00:00Z' };
+      }),
+    ),
+    want: 'denied',
+    guarded: 'metadata.managedFields[manager=vpa-updater]',
+  },
+  {
+    name: 'denies a delegated manager claiming a container Git does not declare (adding it next would be delegated)',
+    policy: VPA_POLICY,
+    body: update(deployment(), edit(deployment(), (o) => o.metadata.managedFields.push(entry('vpa-updater', { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"sidecar"}': {} } } } } })))),
+    want: 'denied',
+    guarded: 'metadata.managedFields[manager=vpa-updater]',
+  },
+  {
+    name: 'denies widening an existing delegated entry by one more field (the image)',
+    policy: VPA_POLICY,
+    body: update(vpaOwnsMemory(), vpaOwnsMemory((o) => (o.metadata.managedFields[1].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"api"}']['f:image'] = {}))),
+    want: 'denied',
+    guarded: 'metadata.managedFields[manager=vpa-updater]',
+  },
+  {
+    name: 'allows a change to a field the delegated manager already owned (delegated)',
+    policy: VPA_POLICY,
+    body: update(vpaOwnsMemory(), vpaOwnsMemory((o) => (o.spec.template.spec.containers[0].resources.limits.memory = '1Gi'))),
+    want: 'allowed',
+    rule: 'no-guarded-change',
+  },
+  {
+    name: 'allows the same co-ownership when no delegation names the manager (it delegates nothing)',
+    body: update(deployment(), edit(deployment(), (o) => o.metadata.managedFields.push(entry('vpa-updater', apiItem({ 'f:image': {} }))))),
+    want: 'allowed',
+    rule: 'no-guarded-change',
+  },
+];
+
 /** Item 1: removing or shrinking a GitOps manager's ownership is a guarded change. */
 const ownership: AttackCase[] = [
   {
@@ -99,6 +165,7 @@ const ownership: AttackCase[] = [
     ),
     want: 'denied',
   },
+  ...delegationClaims,
   {
     name: 'denies removing the GitOps manager entry of a tracked object too',
     body: update(deployment(), edit(deployment(), (o) => (o.metadata.managedFields = []))),
