@@ -68,6 +68,14 @@ export class Metrics {
         this.set(sources.store ? sources.store.listGrants({ state: 'active' }, sources.now()).length : 0);
       },
     });
+    new Gauge({
+      name: 'driftgate_store_tampered',
+      help: 'Findings of stored state driftgate did not write (embedded: the journal failed verification; Kubernetes: grant status rolled back, tasks edited or deleted)',
+      registers,
+      collect() {
+        this.set(sources.store ? sources.store.tampered.length : 0);
+      },
+    });
     const journal = sources.journal;
     if (journal) {
       new Gauge({ name: 'driftgate_journal_records', help: 'Records in the embedded journal (acknowledged, durable); it never goes down', registers, collect() { this.set(journal().count); } });

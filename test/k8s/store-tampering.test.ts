@@ -12,6 +12,7 @@ import { approve, checkRevoke, newGrant } from '../../src/grants/rules.ts';
 import { KeyRing } from '../../src/keys/key-ring.ts';
 import { createLogger } from '../../src/log.ts';
 import { KubernetesStore, REVOCATION_ANNOTATION } from '../../src/store/kubernetes-store.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { examplePolicy, LogSink, policyFrom } from '../helpers/deps.ts';
 import { ALICE_ID, BOB_LEAD, REQUEST, taskDraft } from '../helpers/breakglass.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -157,6 +158,8 @@ describe('Kubernetes store: tampering with grants and tasks (issue 11)', () => {
     assert.match(report, new RegExp(`task ${resolved.id}: status is not signed`));
     assert.match(report, new RegExp(`task ${deleted.id} \\(pending\\) was deleted`));
     assert.match(sink.text, /TASK TAMPERED/);
+    const metrics = await new Metrics({ store, policy: examplePolicy, now: () => now }, false).registry.metrics();
+    assert.ok(Number(/^driftgate_store_tampered (\d+)$/m.exec(metrics)![1]) >= 3);
   });
 
   it('a task resolved through driftgate carries a valid status signature', async () => {

@@ -146,6 +146,8 @@ describe('embedded store: attacks on the journal (issue 11)', () => {
     assert.match(again.tampered[0]!, /says 2 records, the journal has 1 trusted/);
     assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
     assert.match(again.notReady()[0]!, /failed verification/);
+    const metrics = await new Metrics({ store: again, policy: examplePolicy, now: () => f.now.value }, false).registry.metrics();
+    assert.match(metrics, /^driftgate_store_tampered 1$/m);
     await assert.rejects(again.recordBypass(taskDraft('uid-x')), { code: 'STORE_UNAVAILABLE' });
     assert.match(f.sink.text, /JOURNAL TAMPERED/);
     const out: string[] = [];
