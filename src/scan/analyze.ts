@@ -4,7 +4,7 @@
  * GitOps application owns, whether it is an orphan. Guarded drift and orphans are then matched with
  * the recorded tasks.
  */
-import { ownerOf } from '../admission/ownership.ts';
+import { operatorOf, ownerOf } from '../admission/ownership.ts';
 import { isSecretKind, redactSecret, type SecretHashKey } from '../admission/redact.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { groupOf } from '../manifests/read.ts';
@@ -39,6 +39,18 @@ function findingsOf(obj: KubeObject, ctx: AnalyzeContext, owned: boolean): Findi
   const { policy, controllerManagers } = ctx;
   const git = ctx.desired?.take(obj);
   if (git) return desiredFindings(git, obj, policy, ctx.secretHashKey);
+  // An operator's child: the operator reconciles it; its GitOps-owned parent is what is guarded.
+  const operator = owned ? operatorOf(obj, policy) : undefined;
+  if (operator) {
+    return [
+      {
+        category: 'delegated',
+        path: '(object)',
+        rule: 'operator-owned',
+        note: `managed by the operator of ${operator.kind} ${operator.name} (${operator.apiVersion}, its controller): the GitOps-owned ${operator.kind} is guarded, not its children`,
+      },
+    ];
+  }
   if (!owned) {
     const orphan = orphanFinding(obj, policy, controllerManagers, ctx.desired ? false : undefined);
     return orphan ? [{ ...orphan, recorded: false }] : [];

@@ -82,7 +82,8 @@ export async function runScan(input: ScanInput): Promise<ScanResult> {
       const report = await analyzeObject(obj, ctx);
       if (!report) continue;
       count(report);
-      if (!report.findings.some(isDrift)) continue;
+      // an operator's child is listed (with --show-all) so the report says whose it is
+      if (!report.findings.some((f) => isDrift(f) || f.rule === 'operator-owned')) continue;
       if (input.record) recordedTasks.push(...(await recordDrafts(input.record, detectedDrafts(report, input.now))));
       objects.push(report);
     }

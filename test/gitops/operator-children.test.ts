@@ -63,3 +63,19 @@ describe("an operator's children: the GitOps-owned parent is guarded, not them",
     });
   }
 });
+
+describe('scan: an operator\'s child is reported as the operator\'s, not as drift', () => {
+  it('says who manages it and reports no unrecorded drift for the operator\'s own fields', async () => {
+    const { runScan } = await import('../../src/scan/run.ts');
+    const { DEFAULT_CONTROLLER_MANAGERS } = await import('../../src/scan/kinds.ts');
+    const { examplePolicy, NOW } = await import('../helpers/deps.ts');
+    const r = await runScan({ pages: [{ items: [child()] }], source: 'test', policy: examplePolicy(), controllerManagers: new Set(DEFAULT_CONTROLLER_MANAGERS), now: NOW });
+    const fs = r.objects.flatMap((o) => o.findings);
+    assert.deepEqual(fs.map((f) => [f.category, f.path, f.rule]), [['delegated', '(object)', 'operator-owned']]);
+    assert.match(fs[0]!.note ?? '', /operator of RedisCluster cache/);
+    assert.equal(r.summary.objects.guarded, 0);
+    assert.equal(r.summary.findings.delegated, 1);
+    const { renderScan } = await import('../../src/scan/render.ts');
+    assert.match(renderScan(r, 'text', true), /operator of RedisCluster cache/);
+  });
+});
