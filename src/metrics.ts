@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ReviewResult } from './admission/review.ts';
 import type { Policy } from './policy/policy.ts';
 import type { BreakGlassStore } from './store/store.ts';
-import { isOverdue } from './tasks/rules.ts';
+import { isOverdue, pastDeadline } from './tasks/rules.ts';
 
 export interface MetricSources {
   readonly store: BreakGlassStore | undefined;
@@ -93,9 +93,17 @@ export class Metrics {
       const store = sources.store;
       if (store) {
         const policy = sources.policy();
-        for (const t of store.listTasks({ state: 'pending' })) {
-          pending += 1;
-          if (isOverdue(t, store.getGrant(t.grantId)?.grant.expiresAt, policy, now)) overdue += 1;
+        if (store.forEachPendingTask) {
+          // the embedded store's compact table: no summary is materialized per scrape
+          store.forEachPendingTask((grantId, recordedAtMs) => {
+            pending += 1;
+            if (pastDeadline(store.getGrant(grantId)?.grant.expiresAt, recordedAtMs, policy, now)) overdue += 1;
+          });
+        } else {
+          for (const t of store.listTasks({ state: 'pending' })) {
+            pending += 1;
+            if (isOverdue(t, store.getGrant(t.grantId)?.grant.expiresAt, policy, now)) overdue += 1;
+          }
         }
       }
       cached = { at: now.getTime(), pending, overdue };

@@ -19,6 +19,7 @@ import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
 import { formatAnchor, Journal, readRecordAt, type Anchor, type JournalEntry, type OpenAppend } from './journal.ts';
+import { TaskTable, type TaskFilter } from './task-table.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 /** the journal's anchor (record count and last MAC), kept with the keys, outside the data directory */
@@ -32,37 +33,6 @@ type TaskRecord = { task: Task };
 type ResolveRecord = { id: string; state: TaskState; resolution?: Resolution };
 type VerifyRecord = { id: string; verification: VerificationRecord };
 
-/**
- * One copy of each repeated string in task summaries (namespaces, kinds, writers, owners, grants,
- * incidents repeat across thousands of tasks; JSON.parse makes a new copy for every record).
- */
-class Interner {
-  #table = new Map<string, string>();
-  of(s: string): string;
-  of(s: string | undefined): string | undefined;
-  of(s: string | undefined): string | undefined {
-    if (s === undefined) return s;
-    const known = this.#table.get(s);
-    if (known !== undefined) return known;
-    if (this.#table.size >= 100_000) this.#table.clear();
-    this.#table.set(s, s);
-    return s;
-  }
-}
-
-function compact(t: TaskSummary, i: Interner): TaskSummary {
-  return {
-    ...t,
-    namespace: i.of(t.namespace),
-    kind: i.of(t.kind),
-    name: i.of(t.name),
-    writer: i.of(t.writer),
-    grantId: i.of(t.grantId),
-    owner: i.of(t.owner),
-    ...(t.incident !== undefined ? { incident: i.of(t.incident) } : {}),
-  };
-}
-
 export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
@@ -72,10 +42,7 @@ export interface GrantFilter {
   readonly namespace?: string;
 }
 
-export interface TaskFilter {
-  readonly state?: TaskState;
-  readonly namespace?: string;
-}
+export type { TaskFilter } from './task-table.ts';
 
 export interface EmbeddedStoreOptions {
   /** where the chain key and the anchor live (default: <dataDir>/keys, with the signing keys) */
@@ -93,10 +60,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   /** why a grant is not honoured (bad token, edited record) */
   readonly #ignored = new Map<string, string>();
   #index = new GrantIndex();
-  /** tasks as summaries plus where their record sits in the journal (bodies stay on disk) */
-  readonly #tasks = new Map<string, { summary: TaskSummary; offset: number; length: number }>();
-  readonly #taskByUid = new Map<string, string>();
-  readonly #strings = new Interner();
+  /** task summaries as a compact table plus where each record sits in the journal (bodies stay on disk) */
+  readonly #tasks = new TaskTable();
   /** verification history by task (rare, small: kept in memory) */
   readonly #verifications = new Map<string, VerificationRecord[]>();
   #readFd: number | undefined;
@@ -183,8 +148,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       }
       case 'task.recorded': {
         const { task } = e.data as TaskRecord;
-        this.#tasks.set(task.id, { summary: compact(summarize(task), this.#strings), offset, length });
-        this.#taskByUid.set(task.admissionUid, task.id);
+        this.#tasks.put(summarize(task), { offset, length });
         break;
       }
       case 'task.resolved': {
@@ -294,15 +258,14 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
 
   /** `record`: `<seq>:<mac prefix>` of the task's journal record, an anchor for the audit log. */
   recordBypass(draft: TaskDraft): Promise<{ id: string; record?: string }> {
-    const known = this.#taskByUid.get(draft.admissionUid);
+    const known = this.#tasks.idByAdmission(draft.admissionUid);
     if (known) return Promise.resolve({ id: known });
     const pending = this.#inflight.get(draft.admissionUid);
     if (pending) return pending;
     const task: Task = { ...draft, id: newId('t'), state: 'pending' };
     const p = this.#journal.append('task.recorded', { task } satisfies TaskRecord).then(
       (rec) => {
-        this.#tasks.set(task.id, { summary: compact(summarize(task), this.#strings), offset: rec.offset, length: rec.length });
-        this.#taskByUid.set(task.admissionUid, task.id);
+        this.#tasks.put(summarize(task), rec);
         this.#inflight.delete(draft.admissionUid);
         return { id: task.id, record: formatAnchor({ count: rec.seq, head: rec.mac }) };
       },
@@ -316,55 +279,61 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   }
 
   #setTaskState(r: ResolveRecord): void {
-    const t = this.#tasks.get(r.id);
-    if (t) this.#tasks.set(r.id, { ...t, summary: { ...t.summary, state: r.state, ...(r.resolution ? { resolution: r.resolution } : {}) } });
+    const row = this.#tasks.row(r.id);
+    if (row >= 0) this.#tasks.setState(row, r.state, r.resolution);
   }
 
   /** Closes a task with a journal record (tasks are never edited); `check` runs inside the lock. */
   resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary> {
     return this.#exclusive(async () => {
-      const t = this.#tasks.get(id);
-      if (!t) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
-      const { state, resolution } = check(t.summary);
+      const row = this.#mustGetTask(id);
+      const { state, resolution } = check(this.#tasks.summary(row));
       const rec: ResolveRecord = { id, state, ...(resolution ? { resolution } : {}) };
       await this.#journal.append('task.resolved', rec);
       this.#setTaskState(rec);
-      return this.#tasks.get(id)!.summary;
+      return this.#tasks.summary(row);
     });
   }
 
   /** Adds a verification to a task's history (a journal record); `check` runs inside the lock. */
   recordVerification(id: string, check: (t: TaskSummary) => VerificationRecord): Promise<void> {
     return this.#exclusive(async () => {
-      const t = this.#tasks.get(id);
-      if (!t) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
-      const verification = check(t.summary);
+      const verification = check(this.#tasks.summary(this.#mustGetTask(id)));
       await this.#journal.append('task.verified', { id, verification } satisfies VerifyRecord);
       this.#verifications.set(id, [...(this.#verifications.get(id) ?? []), verification]);
     });
   }
 
+  #mustGetTask(id: string): number {
+    const row = this.#tasks.row(id);
+    if (row < 0) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
+    return row;
+  }
+
   /** The full task, read back from the journal (bodies are not kept in memory). */
   getTask(id: string): Task | undefined {
-    const t = this.#tasks.get(id);
-    if (!t) return undefined;
+    const row = this.#tasks.row(id);
+    if (row < 0) return undefined;
     this.#readFd ??= openSync(this.#journal.file, 'r');
-    const { task } = readRecordAt(this.#readFd, t.offset, t.length).data as TaskRecord;
+    const { offset, length } = this.#tasks.location(row);
+    const { task } = readRecordAt(this.#readFd, offset, length).data as TaskRecord;
     const verifications = this.#verifications.get(id);
+    const resolution = this.#tasks.resolution(row);
     return {
       ...task,
-      state: t.summary.state,
-      ...(t.summary.resolution ? { resolution: t.summary.resolution } : {}),
+      state: this.#tasks.state(row),
+      ...(resolution ? { resolution } : {}),
       ...(verifications ? { verifications } : {}),
     };
   }
 
   listTasks(filter: TaskFilter): TaskSummary[] {
-    const out: TaskSummary[] = [];
-    for (const { summary } of this.#tasks.values()) {
-      if ((!filter.namespace || summary.namespace === filter.namespace) && (!filter.state || summary.state === filter.state)) out.push(summary);
-    }
-    return out.sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+    return this.#tasks.list(filter);
+  }
+
+  /** Visits the pending tasks (grant, recordedAt in ms) without materializing their summaries. */
+  forEachPendingTask(visit: (grantId: string, recordedAtMs: number) => void): void {
+    this.#tasks.forEachPending(visit);
   }
 
   get counts(): { grants: number; tasks: number } {

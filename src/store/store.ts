@@ -11,6 +11,8 @@ export interface BreakGlassStore extends GrantSource, TaskRecorder {
   listGrants(filter: { state?: string; namespace?: string }, now: Date): Grant[];
   getTask(id: string): Task | undefined;
   listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[];
+  /** pending tasks as (grant, recordedAt ms), without building summaries (metrics); absent: use listTasks */
+  forEachPendingTask?(visit: (grantId: string, recordedAtMs: number) => void): void;
   resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary>;
   recordVerification(id: string, check: (t: TaskSummary) => VerificationRecord): Promise<void>;
   close(): Promise<void>;

@@ -28,7 +28,12 @@ export function checkResolve(t: TaskSummary, who: Identity, policy: Policy, as: 
 /** A pending task is overdue once its grant expired more than `backportDeadline` ago. */
 export function isOverdue(t: TaskSummary, grantExpiresAt: string | undefined, policy: Policy, now: Date): boolean {
   if (t.state !== 'pending') return false;
-  const from = grantExpiresAt ? Date.parse(grantExpiresAt) : Date.parse(t.recordedAt);
+  return pastDeadline(grantExpiresAt, Date.parse(t.recordedAt), policy, now);
+}
+
+/** A pending task is overdue once its grant's expiry (else its recording) plus the backport deadline has passed. */
+export function pastDeadline(grantExpiresAt: string | undefined, recordedAtMs: number, policy: Policy, now: Date): boolean {
+  const from = grantExpiresAt ? Date.parse(grantExpiresAt) : recordedAtMs;
   return now.getTime() > from + policy.breakGlass.backportDeadlineMs;
 }
 

@@ -1,0 +1,342 @@
+/**
+ * The embedded store's task summaries as a columnar table: one row per task, typed-array columns
+ * instead of one object (and a dozen strings) per task, so 100,000 tasks cost a few MiB of heap.
+ * - repeated values (namespace, kind, name, writer, grant, owner, incident) are indexes into a
+ *   string pool; state and source are bytes; recordedAt is epoch milliseconds;
+ * - the task id and the admission uid are stored as a shared prefix plus a hex suffix (`t-a3f09c11d2`,
+ *   `seed-17`) or as 128 bits (a UUID), the few others as strings; each has an exact hash index;
+ * - resolutions (rare) sit in a sparse map; anything that does not round-trip exactly (a timestamp
+ *   not in toISOString form, an odd id) is kept as the original string, so output never changes.
+ * Summaries are materialized only for callers that list or get them.
+ */
+import type { Resolution, TaskSource, TaskState, TaskSummary } from '../tasks/task.ts';
+
+const STATES: readonly TaskState[] = ['pending', 'reverted', 'backported', 'accepted', 'not-applied'];
+const SOURCES: readonly (TaskSource | undefined)[] = [undefined, 'admission', 'detected'];
+const NONE = -1;
+
+/** Distinct strings stored once and referenced by index. */
+class StringPool {
+  readonly #index = new Map<string, number>();
+  readonly #values: string[] = [];
+
+  id(s: string): number {
+    let i = this.#index.get(s);
+    if (i === undefined) {
+      i = this.#values.length;
+      this.#values.push(s);
+      this.#index.set(s, i);
+    }
+    return i;
+  }
+
+  /** the index of `s`, or NONE when no row holds it (a filter on an unknown value matches nothing) */
+  find(s: string): number {
+    return this.#index.get(s) ?? NONE;
+  }
+
+  at(i: number): string {
+    return this.#values[i]!;
+  }
+}
+
+function grown<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, size: number): T {
+  const next = new (a.constructor as new (n: number) => T)(size);
+  next.set(a);
+  return next;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: spreads keys over the hash index. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i += 1) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** a suffix of lowercase hex digits (its width kept, so leading zeros round-trip); linear: at most 16 steps per start */
+const HEX_SUFFIX = /[0-9a-f]{1,16}$/;
+const KIND_STRING = 0;
+const KIND_UUID = 255;
+
+/**
+ * A column of mostly-unique keys (task ids, admission uids) with an exact lookup. Per row: a kind byte
+ * (0 a plain string, 255 a UUID, 1–16 the width of a hex suffix), a prefix from a pool, and up to 128
+ * bits. The index is open addressing over row numbers; a probe compares the decoded key exactly.
+ */
+class KeyColumn {
+  readonly #prefixes = new StringPool();
+  readonly #strings = new Map<number, string>();
+  #kind = new Uint8Array(0);
+  #prefix = new Int32Array(0);
+  #words = new Uint32Array(0);
+  #slots = new Int32Array(16).fill(NONE);
+  #count = 0;
+
+  #grow(rows: number): void {
+    this.#kind = grown(this.#kind, rows);
+    this.#prefix = grown(this.#prefix, rows);
+    this.#words = grown(this.#words, rows * this.#width);
+  }
+
+  readonly #width: number;
+
+  /** `words`: 32-bit words per row (4 hold a UUID; 2 a hex suffix of up to 16 digits) */
+  constructor(words: 2 | 4) {
+    this.#width = words;
+  }
+
+  /** stores `key` at `row` and indexes it; a key already indexed now finds this row (the later record wins) */
+  set(row: number, key: string): void {
+    if (row >= this.#kind.length) this.#grow(Math.max(1024, this.#kind.length * 2));
+    this.#encode(row, key);
+    const mask = this.#slots.length - 1;
+    let i = hash(key) & mask;
+    for (; this.#slots[i] !== NONE; i = (i + 1) & mask) {
+      if (this.at(this.#slots[i]!) === key) {
+        this.#slots[i] = row;
+        return;
+      }
+    }
+    this.#slots[i] = row;
+    this.#count += 1;
+    if (this.#count * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+  }
+
+  #encode(row: number, key: string): void {
+    const w = row * this.#width;
+    this.#words.fill(0, w, w + this.#width);
+    this.#strings.delete(row);
+    if (this.#width === 4 && UUID.test(key)) {
+      this.#kind[row] = KIND_UUID;
+      this.#packHex(w, key.replaceAll('-', ''));
+      return;
+    }
+    const m = HEX_SUFFIX.exec(key);
+    if (m) {
+      this.#kind[row] = m[0].length;
+      this.#prefix[row] = this.#prefixes.id(key.slice(0, m.index));
+      this.#packHex(w, m[0]);
+      return;
+    }
+    this.#kind[row] = KIND_STRING;
+    this.#strings.set(row, key);
+  }
+
+  /** hex digits (≤ 32) into words, least significant word first */
+  #packHex(w: number, hex: string): void {
+    for (let i = 0; i < hex.length; i += 1) {
+      const nibble = hex.length - 1 - i;
+      const word = w + (nibble >>> 3);
+      this.#words[word] = (this.#words[word]! | (Number.parseInt(hex[i]!, 16) << ((nibble & 7) * 4))) >>> 0;
+    }
+  }
+
+  #unpackHex(w: number, width: number): string {
+    let out = '';
+    for (let nibble = width - 1; nibble >= 0; nibble -= 1) out += ((this.#words[w + (nibble >>> 3)]! >>> ((nibble & 7) * 4)) & 15).toString(16);
+    return out;
+  }
+
+  at(row: number): string {
+    const kind = this.#kind[row]!;
+    if (kind === KIND_STRING) return this.#strings.get(row)!;
+    const w = row * this.#width;
+    if (kind === KIND_UUID) {
+      const h = this.#unpackHex(w, 32);
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    return this.#prefixes.at(this.#prefix[row]!) + this.#unpackHex(w, kind);
+  }
+
+  /** the row holding `key`, or NONE */
+  find(key: string): number {
+    const mask = this.#slots.length - 1;
+    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
+      const row = this.#slots[i]!;
+      if (row === NONE) return NONE;
+      if (this.at(row) === key) return row;
+    }
+  }
+
+  #place(row: number, h: number): void {
+    const mask = this.#slots.length - 1;
+    let i = h & mask;
+    while (this.#slots[i] !== NONE) i = (i + 1) & mask;
+    this.#slots[i] = row;
+  }
+
+  #rehash(size: number): void {
+    const old = this.#slots;
+    this.#slots = new Int32Array(size).fill(NONE);
+    for (const row of old) if (row !== NONE) this.#place(row, hash(this.at(row)));
+  }
+}
+
+export interface TaskFilter {
+  readonly state?: TaskState;
+  readonly namespace?: string;
+}
+
+/** Where a task's full record sits in the journal. */
+export interface TaskLocation {
+  readonly offset: number;
+  readonly length: number;
+}
+
+const POOLED = ['namespace', 'kind', 'name', 'writer', 'grantId', 'owner', 'incident'] as const;
+type Pooled = (typeof POOLED)[number];
+
+export class TaskTable {
+  readonly #pool = new StringPool();
+  readonly #ids = new KeyColumn(2);
+  readonly #uids = new KeyColumn(4);
+  /** per pooled field, the pool index of each row's value (NONE: absent) */
+  readonly #refs: Record<Pooled, Int32Array> = { namespace: new Int32Array(0), kind: new Int32Array(0), name: new Int32Array(0), writer: new Int32Array(0), grantId: new Int32Array(0), owner: new Int32Array(0), incident: new Int32Array(0) };
+  #state = new Uint8Array(0);
+  #source = new Uint8Array(0);
+  #recordedAt = new Float64Array(0);
+  #offset = new Float64Array(0);
+  #length = new Uint32Array(0);
+  /** recordedAt values that are not in toISOString form, kept as written (rare) */
+  readonly #oddTimes = new Map<number, string>();
+  readonly #resolutions = new Map<number, Resolution>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #grow(rows: number): void {
+    for (const f of POOLED) this.#refs[f] = grown(this.#refs[f], rows);
+    this.#state = grown(this.#state, rows);
+    this.#source = grown(this.#source, rows);
+    this.#recordedAt = grown(this.#recordedAt, rows);
+    this.#offset = grown(this.#offset, rows);
+    this.#length = grown(this.#length, rows);
+  }
+
+  /** Adds a task (a task id recorded twice keeps one row, the later record). */
+  put(s: TaskSummary, at: TaskLocation): void {
+    let row = this.#ids.find(s.id);
+    if (row === NONE) {
+      row = this.#size;
+      if (row >= this.#state.length) this.#grow(Math.max(1024, this.#state.length * 2));
+      this.#ids.set(row, s.id);
+      this.#size += 1;
+    }
+    this.#uids.set(row, s.admissionUid);
+    for (const f of POOLED) {
+      const v = s[f];
+      this.#refs[f][row] = v === undefined ? NONE : this.#pool.id(v);
+    }
+    this.#state[row] = STATES.indexOf(s.state);
+    this.#source[row] = SOURCES.indexOf(s.source);
+    const ms = Date.parse(s.recordedAt);
+    if (Number.isFinite(ms) && new Date(ms).toISOString() === s.recordedAt) {
+      this.#recordedAt[row] = ms;
+      this.#oddTimes.delete(row);
+    } else {
+      this.#recordedAt[row] = Number.NaN;
+      this.#oddTimes.set(row, s.recordedAt);
+    }
+    this.#offset[row] = at.offset;
+    this.#length[row] = at.length;
+    if (s.resolution) this.#resolutions.set(row, s.resolution);
+    else this.#resolutions.delete(row);
+  }
+
+  /** the row of task `id`, or -1 */
+  row(id: string): number {
+    return this.#ids.find(id);
+  }
+
+  /** the id of the task recorded for admission `uid` (exact), or undefined */
+  idByAdmission(uid: string): string | undefined {
+    const row = this.#uids.find(uid);
+    return row === NONE ? undefined : this.#ids.at(row);
+  }
+
+  location(row: number): TaskLocation {
+    return { offset: this.#offset[row]!, length: this.#length[row]! };
+  }
+
+  state(row: number): TaskState {
+    return STATES[this.#state[row]!]!;
+  }
+
+  resolution(row: number): Resolution | undefined {
+    return this.#resolutions.get(row);
+  }
+
+  /** a new state; the resolution is replaced when one is given (as a task.resolved record does) */
+  setState(row: number, state: TaskState, resolution?: Resolution): void {
+    this.#state[row] = STATES.indexOf(state);
+    if (resolution) this.#resolutions.set(row, resolution);
+  }
+
+  #str(f: Pooled, row: number): string | undefined {
+    const i = this.#refs[f][row]!;
+    return i === NONE ? undefined : this.#pool.at(i);
+  }
+
+  #recorded(row: number): string {
+    return this.#oddTimes.get(row) ?? new Date(this.#recordedAt[row]!).toISOString();
+  }
+
+  /** the summary of one row, in the shape (and key order) `summarize` gives */
+  summary(row: number): TaskSummary {
+    const incident = this.#str('incident', row);
+    const resolution = this.#resolutions.get(row);
+    const source = SOURCES[this.#source[row]!];
+    return {
+      id: this.#ids.at(row),
+      state: this.state(row),
+      namespace: this.#str('namespace', row)!,
+      kind: this.#str('kind', row)!,
+      name: this.#str('name', row)!,
+      writer: this.#str('writer', row)!,
+      grantId: this.#str('grantId', row)!,
+      ...(incident !== undefined ? { incident } : {}),
+      owner: this.#str('owner', row)!,
+      recordedAt: this.#recorded(row),
+      admissionUid: this.#uids.at(row),
+      ...(resolution ? { resolution } : {}),
+      ...(source ? { source } : {}),
+    };
+  }
+
+  /** rows matching the filter, in recording order (no allocation per row beyond the result) */
+  #rows(filter: TaskFilter): number[] {
+    const state = filter.state === undefined ? NONE : STATES.indexOf(filter.state);
+    const ns = filter.namespace ? this.#pool.find(filter.namespace) : NONE;
+    if ((filter.namespace && ns === NONE) || (filter.state !== undefined && state === NONE)) return [];
+    const rows: number[] = [];
+    const namespaces = this.#refs.namespace;
+    for (let row = 0; row < this.#size; row += 1) {
+      if ((state === NONE || this.#state[row] === state) && (ns === NONE || namespaces[row] === ns)) rows.push(row);
+    }
+    return rows;
+  }
+
+  /** summaries matching the filter, oldest first (recording order among equal times) */
+  list(filter: TaskFilter): TaskSummary[] {
+    const rows = this.#rows(filter);
+    if (this.#oddTimes.size === 0) {
+      const times = this.#recordedAt;
+      rows.sort((a, b) => times[a]! - times[b]! || a - b);
+      return rows.map((row) => this.summary(row));
+    }
+    return rows.map((row) => this.summary(row)).sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+  }
+
+  /** Visits the pending tasks without materializing them (metrics count these on every scrape). */
+  forEachPending(visit: (grantId: string, recordedAtMs: number) => void): void {
+    const pending = STATES.indexOf('pending');
+    for (let row = 0; row < this.#size; row += 1) {
+      if (this.#state[row] !== pending) continue;
+      const ms = this.#recordedAt[row]!;
+      visit(this.#pool.at(this.#refs.grantId[row]!), Number.isNaN(ms) ? Date.parse(this.#oddTimes.get(row)!) : ms);
+    }
+  }
+}
