@@ -362,8 +362,8 @@ export class KubernetesStore implements BreakGlassStore {
     }
   }
 
-  async #updateGrant(id: string, change: (g: Grant, uid: string) => Promise<GrantStatus>): Promise<Grant> {
-    const updated = await this.#update<GrantObject>('breakglassgrants', 'grant', id, async (o) => ({ ...o, status: { ...o.status, ...(await change(grantOf(o), o.metadata?.uid ?? '')) } }));
+  async #updateGrant(id: string, change: (g: Grant, uid: string, o: GrantObject) => Promise<GrantStatus>): Promise<Grant> {
+    const updated = await this.#update<GrantObject>('breakglassgrants', 'grant', id, async (o) => ({ ...o, status: { ...o.status, ...(await change(grantOf(o), o.metadata?.uid ?? '', o)) } }));
     return this.#remember(updated);
   }
 
@@ -377,26 +377,27 @@ export class KubernetesStore implements BreakGlassStore {
   }
 
   /**
-   * A signed revocation, first as an annotation on the object (undoing it needs `update` on
-   * breakglassgrants, not only on their status), then in status.
+   * A signed revocation, in status and then as an annotation on the object itself (undoing it then
+   * needs `update` on breakglassgrants, not only on their status). Status first, so that no replica
+   * ever sees an annotation whose status does not say revoked yet (that is what a rollback looks
+   * like). A revocation whose annotation could not be written is finished by revoking again.
    */
   async revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant> {
     let proof = '';
     const revocation = { grantId: id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
-    await this.#update<GrantObject>(
-      'breakglassgrants',
-      'grant',
-      id,
-      async (o) => {
-        check(grantOf(o));
-        proof = await signRevocation(revocation, this.#keys, { uid: o.metadata?.uid ?? '' });
-        return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata?.annotations, [REVOCATION_ANNOTATION]: proof } } };
-      },
-      'object',
-    );
+    const revoked = await this.#updateGrant(id, async (grant, uid, o) => {
+      if (grant.revokedAt && o.status?.revocation && !o.metadata?.annotations?.[REVOCATION_ANNOTATION]) {
+        proof = o.status.revocation; // the annotation write of an earlier revocation failed: finish it
+        return {};
+      }
+      check(grant);
+      proof = await signRevocation(revocation, this.#keys, { uid });
+      return { state: 'revoked', revokedBy: by, revokedAt: revocation.at, ...(reason ? { revokeReason: reason } : {}), revocation: proof };
+    });
     this.#revoked.add(id);
     this.#reindex();
-    return this.#updateGrant(id, async () => ({ state: 'revoked', revokedBy: by, revokedAt: revocation.at, ...(reason ? { revokeReason: reason } : {}), revocation: proof }));
+    await this.#update<GrantObject>('breakglassgrants', 'grant', id, async (o) => ({ ...o, metadata: { ...o.metadata, annotations: { ...o.metadata?.annotations, [REVOCATION_ANNOTATION]: proof } } }), 'object');
+    return revoked;
   }
 
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined {

@@ -72,6 +72,9 @@ describe('Kubernetes store: tampering with grants and tasks (issue 11)', () => {
     await revoke('g-undo');
     const revoked = grantObj('g-undo');
     assert.ok(revoked.metadata.annotations?.[REVOCATION_ANNOTATION], 'the signed revocation is on the object itself');
+    await until('the cache to see the annotation', () => store.getGrant('g-undo') !== undefined && api.requests.some((r) => r === 'PUT /apis/driftgate.io/v1alpha1/namespaces/driftgate/breakglassgrants/g-undo'));
+    await sleep(100);
+    assert.deepEqual(store.tampered, [], 'an honest revocation is never reported as tampering');
     const { revokedAt: _a, revokedBy: _b, revocation: _c, revokeReason: _d, ...rest } = revoked.status!;
     await kubectl('PUT', '/breakglassgrants/g-undo/status', { ...revoked, status: { ...rest, state: 'active' } });
     await until('the cache to see the edited status', () => store.getGrant('g-undo')?.grant.state === 'active');
