@@ -9,8 +9,8 @@
  * A task write that fails throws: the webhook then denies the bypass (no record, no bypass).
  *
  * Tampering (docs/storage.md): a grant's token signs its state and approvals and is bound to the
- * object's uid; a revocation is a signed JWS written first as an annotation on the object itself
- * (`update breakglassgrants`, which only driftgate holds), then into status. A grant with any
+ * object's uid; a revocation is a signed JWS written into status and then as an annotation on the
+ * object itself (`update breakglassgrants`, which only driftgate holds). A grant with any
  * revocation — annotation, status, or one this replica has seen — is never honoured again, whatever
  * status says later; a status that drops a revocation is reported. Tasks carry a signature over
  * their spec (annotation) and over their status; a task deleted, or whose spec or status does not
