@@ -216,20 +216,24 @@ export async function reviewBody(body: string, deps: ReviewDeps): Promise<Review
     operation = req.operation;
     const { review, verdict, taskId, storeFailed } = await answer(req, deps);
     const seconds = (performance.now() - started) / 1000;
-    deps.logger[LEVEL[verdict.outcome]](
-      {
-        ...requestFields(req),
-        decision: verdict.outcome,
-        rule: verdict.rule,
-        owner: verdict.owner?.id,
-        guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, 5).map((c) => c.printed) : undefined,
-        allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
-        grant: verdict.grant?.id,
-        audit: verdict.audited || undefined,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-      },
-      'admission decision',
-    );
+    const level = LEVEL[verdict.outcome];
+    // allowed decisions log at debug: build the line only when someone will read it
+    if (deps.logger.isLevelEnabled(level)) {
+      deps.logger[level](
+        {
+          ...requestFields(req),
+          decision: verdict.outcome,
+          rule: verdict.rule,
+          owner: verdict.owner?.id,
+          guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, 5).map((c) => c.printed) : undefined,
+          allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
+          grant: verdict.grant?.id,
+          audit: verdict.audited || undefined,
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+        },
+        'admission decision',
+      );
+    }
     return { review, outcome: verdict.outcome, operation, httpStatus: 200, verdict, seconds, ...(taskId ? { taskId } : {}), ...(storeFailed ? { storeFailed } : {}) };
   } catch (err) {
     const seconds = (performance.now() - started) / 1000;
