@@ -110,6 +110,9 @@ describe('deploy/ behind a real kube-apiserver', { skip }, () => {
       ['removing its protected label', ['label', 'namespace', 'prod', 'driftgate.io/protected-']],
       ['setting the label to false', ['label', 'namespace', 'prod', 'driftgate.io/protected=false', '--overwrite']],
       ['deleting it', ['delete', 'namespace', 'prod']],
+      // the status subresource persists metadata (the API server resets only spec there)
+      ['removing its protected label through the status subresource', ['patch', 'namespace', 'prod', '--subresource=status', '--type=merge', '-p', '{"metadata":{"labels":{"driftgate.io/protected":null}}}']],
+      ['setting the label to false through the status subresource', ['patch', 'namespace', 'prod', '--subresource=status', '--type=merge', '-p', '{"metadata":{"labels":{"driftgate.io/protected":"false"}}}']],
     ] as [string, string[]][]) {
       it(`denies a cluster admin ${name}; the break-glass group may`, () => {
         assert.match(admin([...args, '--dry-run=server']).stderr, NAMESPACE);
@@ -117,6 +120,15 @@ describe('deploy/ behind a real kube-apiserver', { skip }, () => {
         assert.equal(r.status, 0, r.stderr);
       });
     }
+
+    it('denies a cluster admin removing its protected label through the finalize subresource; the break-glass group may', () => {
+      const ns = cluster.json<{ metadata: { labels: Record<string, string> } }>(['get', 'namespace', 'prod']);
+      delete ns.metadata.labels['driftgate.io/protected'];
+      const finalize = ['replace', '--raw', '/api/v1/namespaces/prod/finalize?dryRun=All', '-f', '-'];
+      assert.match(cluster.kubectl(finalize, { as: who.admin, input: JSON.stringify(ns) }).stderr, NAMESPACE);
+      const r = cluster.kubectl(finalize, { as: BREAK_GLASS, input: JSON.stringify(ns) });
+      assert.equal(r.status, 0, r.stderr);
+    });
 
     it('lets anyone label it otherwise, and delete an unprotected namespace', () => {
       assert.equal(admin(['label', 'namespace', 'prod', 'team=payments', '--dry-run=server']).status, 0);
@@ -136,6 +148,12 @@ describe('deploy/ behind a real kube-apiserver', { skip }, () => {
       assert.match(r.stderr, CLUSTER_HOOK);
       assert.match(r.stderr, /Namespace payments/);
       assert.equal(argocd(['delete', 'namespace', 'payments', '--dry-run=server']).status, 0);
+    });
+
+    it("denies a person changing a tracked Namespace's labels through its status subresource (pod security off)", () => {
+      const r = admin(['patch', 'namespace', 'payments', '--subresource=status', '--type=merge', '-p', '{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}', '--dry-run=server']);
+      assert.match(r.stderr, CLUSTER_HOOK);
+      assert.match(r.stderr, /Namespace payments/);
     });
 
     it('denies a person editing a ClusterRole that Argo CD owns only through managedFields', () => {
