@@ -19,6 +19,7 @@ import type { KeyRing } from '../keys/key-ring.ts';
 import type { Approval } from '../grants/grant.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorder, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
 import { formatAnchor, Journal, readRecordAt, type Anchor, type JournalEntry, type OpenAppend } from './journal.ts';
+import { GrantTokens, type RecordAt } from './grant-tokens.ts';
 import { TaskTable, type TaskFilter } from './task-table.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -55,8 +56,9 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   #journal!: Journal;
   readonly #keys: KeyRing;
   readonly #logger: Logger;
-  /** every grant recorded, honoured or not */
+  /** every grant recorded, honoured or not (tokens stay in the journal: #tokens) */
   readonly #grants = new Map<string, Grant>();
+  readonly #tokens = new GrantTokens((at) => this.#readAt(at));
   /** why a grant is not honoured (bad token, edited record) */
   readonly #ignored = new Map<string, string>();
   #index = new GrantIndex();
@@ -130,19 +132,23 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     switch (e.type) {
       case 'grant.requested': {
         const { grant } = e.data as GrantRecord;
-        this.#grants.set(grant.id, grant);
+        this.#tokens.at(grant.id, { offset, length });
+        this.#grants.set(grant.id, this.#tokens.keep(grant));
         break;
       }
       case 'grant.approved': {
         const r = e.data as ApprovalRecord;
         const g = this.#grants.get(r.id);
-        if (g) this.#grants.set(r.id, { ...g, approvals: [...g.approvals, r.approval], state: r.state, token: r.token });
+        if (g) {
+          this.#tokens.at(r.id, { offset, length });
+          this.#grants.set(r.id, this.#tokens.keep({ ...GrantTokens.fields(g), approvals: [...g.approvals, r.approval], state: r.state }));
+        }
         break;
       }
       case 'grant.revoked': {
         const r = e.data as RevokeRecord;
         const g = this.#grants.get(r.id);
-        if (g) this.#grants.set(r.id, { ...g, revokedBy: r.by, revokedAt: r.at, ...(r.reason ? { revokeReason: r.reason } : {}), state: 'revoked' });
+        if (g) this.#grants.set(r.id, this.#tokens.keep({ ...GrantTokens.fields(g), revokedBy: r.by, revokedAt: r.at, ...(r.reason ? { revokeReason: r.reason } : {}), state: 'revoked' }));
         this.#proofs.push(r);
         break;
       }
@@ -199,8 +205,8 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
     return this.#exclusive(async () => {
       const grant: Grant = { ...unsigned, token: await signGrant(unsigned, this.#keys) };
-      await this.#journal.append('grant.requested', { grant });
-      this.#grants.set(grant.id, grant);
+      this.#tokens.at(grant.id, await this.#journal.append('grant.requested', { grant }));
+      this.#grants.set(grant.id, this.#tokens.keep(grant));
       await this.#verify(grant);
       this.#reindex();
       return grant;
@@ -212,11 +218,11 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     return this.#exclusive(async () => {
       const g = this.#mustGet(id);
       const { approval, state } = decide(g);
-      const next: Omit<Grant, 'token'> = { ...g, approvals: [...g.approvals, approval], state };
+      const next: Omit<Grant, 'token'> = { ...GrantTokens.fields(g), approvals: [...g.approvals, approval], state };
       const token = await signGrant(next, this.#keys);
-      await this.#journal.append('grant.approved', { id, approval, state, token } satisfies ApprovalRecord);
+      this.#tokens.at(id, await this.#journal.append('grant.approved', { id, approval, state, token } satisfies ApprovalRecord));
       const updated: Grant = { ...next, token };
-      this.#grants.set(id, updated);
+      this.#grants.set(id, this.#tokens.keep(updated));
       await this.#verify(updated);
       this.#reindex();
       return updated;
@@ -230,7 +236,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
       const revocation = { grantId: id, by, at: at.toISOString(), ...(reason ? { reason } : {}) };
       const rec: RevokeRecord = { id, by, at: revocation.at, ...(reason ? { reason } : {}), proof: await signRevocation(revocation, this.#keys) };
       await this.#journal.append('grant.revoked', rec);
-      const updated: Grant = { ...g, revokedBy: by, revokedAt: rec.at, ...(reason ? { revokeReason: reason } : {}), state: 'revoked' };
+      const updated = this.#tokens.keep({ ...GrantTokens.fields(g), revokedBy: by, revokedAt: rec.at, ...(reason ? { revokeReason: reason } : {}), state: 'revoked' });
       this.#grants.set(id, updated);
       this.#reindex();
       return updated;
@@ -304,6 +310,12 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
     });
   }
 
+  /** a record read back from the journal (task bodies, grant tokens) */
+  #readAt(at: RecordAt): JournalEntry {
+    this.#readFd ??= openSync(this.#journal.file, 'r');
+    return readRecordAt(this.#readFd, at.offset, at.length);
+  }
+
   #mustGetTask(id: string): number {
     const row = this.#tasks.row(id);
     if (row < 0) throw new DriftgateError('NOT_FOUND', `no task ${id}`);
@@ -314,9 +326,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   getTask(id: string): Task | undefined {
     const row = this.#tasks.row(id);
     if (row < 0) return undefined;
-    this.#readFd ??= openSync(this.#journal.file, 'r');
-    const { offset, length } = this.#tasks.location(row);
-    const { task } = readRecordAt(this.#readFd, offset, length).data as TaskRecord;
+    const { task } = this.#readAt(this.#tasks.location(row)).data as TaskRecord;
     const verifications = this.#verifications.get(id);
     const resolution = this.#tasks.resolution(row);
     return {
