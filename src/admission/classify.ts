@@ -74,28 +74,28 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const ignore = policy.ignore.filter((r) => r.kinds(group, kind));
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));
 
+  const make = (c: FieldChange, cls: ChangeClass, rule?: string, delegatedTo?: ClassifiedChange['delegatedTo']): ClassifiedChange =>
+    new Classified(c, cls, rule, git ? git.owns(c.path) : undefined, delegatedTo);
   return changes.map((c) => {
-    const make = (cls: ChangeClass, rule?: string, delegatedTo?: ClassifiedChange['delegatedTo']): ClassifiedChange =>
-      new Classified(c, cls, rule, git ? git.owns(c.path) : undefined, delegatedTo);
-    if (isRuntimePath(c.path)) return make('runtime');
-    if (isTrackingMarker(c.path, markers)) return make('guarded', TRACKING_MARKER);
-    if (isLeverPath(c.path, group, kind)) return make('guarded', RECONCILE_LEVER);
-    if (wholeObject) return make('guarded');
-    for (const r of ignore) if (matchesAny(r.paths, c.path)) return make('ignored', r.name);
+    if (isRuntimePath(c.path)) return make(c, 'runtime');
+    if (isTrackingMarker(c.path, markers)) return make(c, 'guarded', TRACKING_MARKER);
+    if (isLeverPath(c.path, group, kind)) return make(c, 'guarded', RECONCILE_LEVER);
+    if (wholeObject) return make(c, 'guarded');
+    for (const r of ignore) if (matchesAny(r.paths, c.path)) return make(c, 'ignored', r.name);
     for (const { d, owned } of delegations) {
-      if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) return make('delegated', d.name);
+      if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) return make(c, 'delegated', d.name);
     }
     // An allowance is an operational action on a text value (an annotation): a list, map or number
     // written under an allowed key is not that action.
     if (isText(c.before) && isText(c.after)) {
-      for (const r of allowances) if (matchesAny(r.paths, c.path)) return make('allowance', r.name);
+      for (const r of allowances) if (matchesAny(r.paths, c.path)) return make(c, 'allowance', r.name);
     }
     for (const { d, owned } of others) {
       if (matchesAny(d.paths, c.path) || owned?.owns(c.path) === true) {
-        return make('guarded', undefined, { rule: d.name, source: d.source, writers: [...(d.writers ?? [])] });
+        return make(c, 'guarded', undefined, { rule: d.name, source: d.source, writers: [...(d.writers ?? [])] });
       }
     }
-    return make('guarded');
+    return make(c, 'guarded');
   });
 }
 
