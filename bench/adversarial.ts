@@ -138,6 +138,8 @@ export interface Timing {
   readonly mib: number;
   readonly meanMs: number;
   readonly maxMs: number;
+  /** JSON.parse of the same body alone: the floor any webhook pays (in-process timings only) */
+  readonly parseMs?: number;
 }
 
 function time(runs: number, fn: () => void): { meanMs: number; maxMs: number } {
@@ -161,6 +163,7 @@ export function decideInProcess(cases: readonly AdversarialCase[], runs = 2, onT
     const t = {
       label: c.label,
       mib: c.body.length / 1048576,
+      parseMs: time(runs, () => JSON.parse(c.body)).meanMs,
       ...time(runs, () => {
         try {
           decide({ request: decodeReview(parseReviewJson(c.body)), policy: POLICY, now, grantsFor: () => c.grants });
@@ -222,7 +225,8 @@ export function worst(timings: readonly Timing[]): Timing {
 }
 
 export const timingLine = (t: Timing): string =>
-  `  ${t.label.padEnd(86)} ${t.mib.toFixed(2).padStart(5)} MiB  mean ${t.meanMs.toFixed(1).padStart(7)} ms  max ${t.maxMs.toFixed(1).padStart(7)} ms`;
+  `  ${t.label.padEnd(86)} ${t.mib.toFixed(2).padStart(5)} MiB  mean ${t.meanMs.toFixed(1).padStart(7)} ms  max ${t.maxMs.toFixed(1).padStart(7)} ms` +
+  (t.parseMs === undefined ? '' : `  (JSON.parse alone ${t.parseMs.toFixed(1)} ms)`);
 export const worstLine = (timings: readonly Timing[]): string => {
   const w = worst(timings);
   return `  worst: ${w.maxMs.toFixed(1)} ms (${w.label})   target: ≤ 100 ms`;
