@@ -156,6 +156,22 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       assert.match(r.stderr, /spec\.suspend/);
     });
 
+    it('denies a person creating a Flux Kustomization by hand (kustomize-controller would apply whatever it names)', () => {
+      const r = cluster.kubectl(['apply', '-f', '-'], {
+        as: who.alice,
+        input: 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: handmade, namespace: prod}\nspec: {interval: 5m, path: ./evil, prune: true, sourceRef: {kind: GitRepository, name: apps}}\n',
+      });
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /Kustomization prod\/handmade/);
+    });
+
+    it('denies a person deleting an Argo CD Application that Argo CD tracks (its resources would be pruned with it)', () => {
+      cluster.apply('apiVersion: argoproj.io/v1\nkind: Application\nmetadata:\n  name: child\n  namespace: prod\n  annotations: {argocd.argoproj.io/tracking-id: "root:argoproj.io/Application:prod/child"}\nspec: {project: default}\n', { as: who.argocd, serverSide: 'argocd-controller' });
+      const r = cluster.kubectl(['-n', 'prod', 'delete', 'application.argoproj.io', 'child', '--dry-run=server'], { as: who.alice });
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /Application prod\/child/);
+    });
+
     it('denies a person turning off Argo CD self-heal', () => {
       const r = cluster.kubectl(['-n', 'prod', 'patch', 'application.argoproj.io', 'guestbook', '--type=merge', '-p', '{"spec":{"syncPolicy":{"automated":{"selfHeal":false}}}}'], { as: who.alice });
       assert.match(r.stderr, DENIED);
