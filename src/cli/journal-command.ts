@@ -1,7 +1,7 @@
 /**
  * `driftgate journal verify`: checks the embedded journal's keyed chain with the installation's chain
  * key, against the anchor kept with the keys and against any `--expect-head` taken from outside (a
- * bypass's `validate.driftgate.io/journal` audit annotation, the `driftgate_journal_head_info` metric).
+ * bypass's `validate.driftgate.io/journal` audit annotation, the `driftgate_journal_records`/`driftgate_journal_head` metrics).
  * Exit 0 intact, 1 failed verification, 2 cannot check (no file, no key).
  */
 import { existsSync } from 'node:fs';
