@@ -40,10 +40,45 @@ class StringPool {
   }
 }
 
-function grown<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, size: number): T {
+function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array>(a: T, size: number): T {
   const next = new (a.constructor as new (n: number) => T)(size);
   next.set(a);
   return next;
+}
+
+/**
+ * One repeated field (namespace, kind, ...): its distinct values in a pool, and per row 1 + the value's
+ * index (0: absent) in the narrowest array that holds them (bytes until 255 values, then 16 bits, then 32).
+ */
+class PooledColumn {
+  readonly #pool = new StringPool();
+  #refs: Uint8Array | Uint16Array | Uint32Array = new Uint8Array(0);
+
+  grow(rows: number): void {
+    this.#refs = grown(this.#refs, rows);
+  }
+
+  set(row: number, value: string | undefined): void {
+    const ref = value === undefined ? 0 : this.#pool.id(value) + 1;
+    if (ref > 0xff && this.#refs instanceof Uint8Array) this.#refs = Uint16Array.from(this.#refs);
+    if (ref > 0xffff && this.#refs instanceof Uint16Array) this.#refs = Uint32Array.from(this.#refs);
+    this.#refs[row] = ref;
+  }
+
+  get(row: number): string | undefined {
+    const ref = this.#refs[row]!;
+    return ref === 0 ? undefined : this.#pool.at(ref - 1);
+  }
+
+  /** the stored reference of `value` (compare with ref()), or NONE when no row holds it */
+  refOf(value: string): number {
+    const i = this.#pool.find(value);
+    return i === NONE ? NONE : i + 1;
+  }
+
+  ref(row: number): number {
+    return this.#refs[row]!;
+  }
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: spreads keys over the hash index. */
@@ -70,6 +105,8 @@ class KeyColumn {
   #kind = new Uint8Array(0);
   #prefix = new Int32Array(0);
   #words = new Uint32Array(0);
+  /** each row's key hash: a probe decodes a key only when the hashes are equal */
+  #hashes = new Uint32Array(0);
   #slots = new Int32Array(16).fill(NONE);
   #count = 0;
 
@@ -77,6 +114,7 @@ class KeyColumn {
     this.#kind = grown(this.#kind, rows);
     this.#prefix = grown(this.#prefix, rows);
     this.#words = grown(this.#words, rows * this.#width);
+    this.#hashes = grown(this.#hashes, rows);
   }
 
   readonly #width: number;
@@ -90,10 +128,13 @@ class KeyColumn {
   set(row: number, key: string): void {
     if (row >= this.#kind.length) this.#grow(Math.max(1024, this.#kind.length * 2));
     this.#encode(row, key);
+    const h = hash(key);
+    this.#hashes[row] = h;
     const mask = this.#slots.length - 1;
-    let i = hash(key) & mask;
+    let i = h & mask;
     for (; this.#slots[i] !== NONE; i = (i + 1) & mask) {
-      if (this.at(this.#slots[i]!) === key) {
+      const other = this.#slots[i]!;
+      if (this.#hashes[other] === h && this.at(other) === key) {
         this.#slots[i] = row;
         return;
       }
@@ -128,7 +169,9 @@ class KeyColumn {
     for (let i = 0; i < hex.length; i += 1) {
       const nibble = hex.length - 1 - i;
       const word = w + (nibble >>> 3);
-      this.#words[word] = (this.#words[word]! | (Number.parseInt(hex[i]!, 16) << ((nibble & 7) * 4))) >>> 0;
+      const c = hex.charCodeAt(i);
+      const value = c <= 57 ? c - 48 : c - 87; // 0-9, a-f (the callers matched lowercase hex)
+      this.#words[word] = (this.#words[word]! | (value << ((nibble & 7) * 4))) >>> 0;
     }
   }
 
@@ -151,11 +194,12 @@ class KeyColumn {
 
   /** the row holding `key`, or NONE */
   find(key: string): number {
+    const h = hash(key);
     const mask = this.#slots.length - 1;
-    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
+    for (let i = h & mask; ; i = (i + 1) & mask) {
       const row = this.#slots[i]!;
       if (row === NONE) return NONE;
-      if (this.at(row) === key) return row;
+      if (this.#hashes[row] === h && this.at(row) === key) return row;
     }
   }
 
@@ -169,7 +213,7 @@ class KeyColumn {
   #rehash(size: number): void {
     const old = this.#slots;
     this.#slots = new Int32Array(size).fill(NONE);
-    for (const row of old) if (row !== NONE) this.#place(row, hash(this.at(row)));
+    for (const row of old) if (row !== NONE) this.#place(row, this.#hashes[row]!);
   }
 }
 
@@ -188,11 +232,9 @@ const POOLED = ['namespace', 'kind', 'name', 'writer', 'grantId', 'owner', 'inci
 type Pooled = (typeof POOLED)[number];
 
 export class TaskTable {
-  readonly #pool = new StringPool();
   readonly #ids = new KeyColumn(2);
   readonly #uids = new KeyColumn(4);
-  /** per pooled field, the pool index of each row's value (NONE: absent) */
-  readonly #refs: Record<Pooled, Int32Array> = { namespace: new Int32Array(0), kind: new Int32Array(0), name: new Int32Array(0), writer: new Int32Array(0), grantId: new Int32Array(0), owner: new Int32Array(0), incident: new Int32Array(0) };
+  readonly #refs: Record<Pooled, PooledColumn> = { namespace: new PooledColumn(), kind: new PooledColumn(), name: new PooledColumn(), writer: new PooledColumn(), grantId: new PooledColumn(), owner: new PooledColumn(), incident: new PooledColumn() };
   #state = new Uint8Array(0);
   #source = new Uint8Array(0);
   #recordedAt = new Float64Array(0);
@@ -208,7 +250,7 @@ export class TaskTable {
   }
 
   #grow(rows: number): void {
-    for (const f of POOLED) this.#refs[f] = grown(this.#refs[f], rows);
+    for (const f of POOLED) this.#refs[f].grow(rows);
     this.#state = grown(this.#state, rows);
     this.#source = grown(this.#source, rows);
     this.#recordedAt = grown(this.#recordedAt, rows);
@@ -226,10 +268,7 @@ export class TaskTable {
       this.#size += 1;
     }
     this.#uids.set(row, s.admissionUid);
-    for (const f of POOLED) {
-      const v = s[f];
-      this.#refs[f][row] = v === undefined ? NONE : this.#pool.id(v);
-    }
+    for (const f of POOLED) this.#refs[f].set(row, s[f]);
     this.#state[row] = STATES.indexOf(s.state);
     this.#source[row] = SOURCES.indexOf(s.source);
     const ms = Date.parse(s.recordedAt);
@@ -276,8 +315,7 @@ export class TaskTable {
   }
 
   #str(f: Pooled, row: number): string | undefined {
-    const i = this.#refs[f][row]!;
-    return i === NONE ? undefined : this.#pool.at(i);
+    return this.#refs[f].get(row);
   }
 
   #recorded(row: number): string {
@@ -309,12 +347,12 @@ export class TaskTable {
   /** rows matching the filter, in recording order (no allocation per row beyond the result) */
   #rows(filter: TaskFilter): number[] {
     const state = filter.state === undefined ? NONE : STATES.indexOf(filter.state);
-    const ns = filter.namespace ? this.#pool.find(filter.namespace) : NONE;
+    const namespaces = this.#refs.namespace;
+    const ns = filter.namespace ? namespaces.refOf(filter.namespace) : NONE;
     if ((filter.namespace && ns === NONE) || (filter.state !== undefined && state === NONE)) return [];
     const rows: number[] = [];
-    const namespaces = this.#refs.namespace;
     for (let row = 0; row < this.#size; row += 1) {
-      if ((state === NONE || this.#state[row] === state) && (ns === NONE || namespaces[row] === ns)) rows.push(row);
+      if ((state === NONE || this.#state[row] === state) && (ns === NONE || namespaces.ref(row) === ns)) rows.push(row);
     }
     return rows;
   }
@@ -336,7 +374,7 @@ export class TaskTable {
     for (let row = 0; row < this.#size; row += 1) {
       if (this.#state[row] !== pending) continue;
       const ms = this.#recordedAt[row]!;
-      visit(this.#pool.at(this.#refs.grantId[row]!), Number.isNaN(ms) ? Date.parse(this.#oddTimes.get(row)!) : ms);
+      visit(this.#refs.grantId.get(row)!, Number.isNaN(ms) ? Date.parse(this.#oddTimes.get(row)!) : ms);
     }
   }
 }

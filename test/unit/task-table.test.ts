@@ -63,6 +63,20 @@ describe('task table: lookups are exact', () => {
   }
 });
 
+describe('task table: a field with many distinct values', () => {
+  for (const n of [255, 256, 65_536]) {
+    it(`keeps every value and filter with ${n} distinct names and namespaces`, () => {
+      const table = new TaskTable();
+      for (let i = 0; i < n; i += 1) table.put(summary({ id: `t-${i}`, admissionUid: `u-${i}`, name: `api-${i}`, namespace: `ns-${i}` }), at(i));
+      for (const i of [0, 254, 255, n - 1].filter((i) => i < n)) {
+        const s = table.summary(table.row(`t-${i}`));
+        assert.deepEqual([s.name, s.namespace, s.admissionUid], [`api-${i}`, `ns-${i}`, `u-${i}`]);
+        assert.deepEqual(table.list({ namespace: `ns-${i}` }).map((t) => t.id), [`t-${i}`]);
+      }
+    });
+  }
+});
+
 describe('task table: state, resolution and filters', () => {
   const build = () => {
     const table = new TaskTable();
