@@ -156,6 +156,13 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       assert.match(r.stderr, /spec\.suspend/);
     });
 
+    it("denies a person removing a tracked object's marker through its status subresource (the API server keeps metadata there)", () => {
+      cluster.apply('apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: prod\n  annotations: {argocd.argoproj.io/tracking-id: "guestbook:/Service:prod/api"}\nspec: {ports: [{port: 80}], selector: {app: api}}\n', { as: who.argocd, serverSide: 'argocd-controller' });
+      const r = alice(['patch', 'service', 'api', '--subresource=status', '--type=merge', '-p', '{"metadata":{"annotations":{"argocd.argoproj.io/tracking-id":null}}}', '--dry-run=server']);
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /argocd\.argoproj\.io\/tracking-id/);
+    });
+
     it('denies a person creating a Flux Kustomization by hand (kustomize-controller would apply whatever it names)', () => {
       const r = cluster.kubectl(['apply', '-f', '-'], {
         as: who.alice,
