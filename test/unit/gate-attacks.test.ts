@@ -4,9 +4,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { decide } from '../../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
 import { diffObjects } from '../../src/admission/diff.ts';
-import { redactSecret, secretHash } from '../../src/admission/redact.ts';
+import { redactSecret, redactSecretChanges, secretHash } from '../../src/admission/redact.ts';
 import { verifyTasks } from '../../src/drift/verify.ts';
-import { hasLongDigitRun, parseJsonExact } from '../../src/lib/exact-json.ts';
+import { hasLongDigitRun, parseJsonExact, unsafeIntegerTokens } from '../../src/lib/exact-json.ts';
 import { present, sameValue } from '../../src/lib/value.ts';
 import type { Task } from '../../src/tasks/task.ts';
 import { ATTACKS, bigManagedFields } from '../helpers/attacks.ts';
@@ -60,6 +60,45 @@ describe('exact JSON numbers (item 5)', () => {
     assert.equal(sameValue(v.a, (parseJsonExact('9007199254740992') as unknown)), false);
     assert.equal(sameValue(v.a, parseJsonExact('[9007199254740993]') && (parseJsonExact('{"x":9007199254740993}') as Record<string, unknown>).x), true);
   });
+
+  // Only integer tokens outside strings are exact-parsed: 16 digits in a name, an annotation or base64 are text
+  // (a reviver over an 8 MiB body for one such string took 40 times a plain parse; see npm run bench:adversarial).
+  const tokens: [string, string[]][] = [
+    ['{"a":"9007199254740993"}', []],
+    ['{"9007199254740993":1}', []],
+    ['{"a":"x\\"9007199254740993\\""}', []],
+    ['{"a":"\\\\","b":9007199254740993}', ['9007199254740993']],
+    ['[9007199254740993,-9223372036854775807]', ['9007199254740993', '-9223372036854775807']],
+    ['[9007199254740991,1234567890123456]', []],
+    ['[9007199254740993.5,9007199254740993e0,1e400]', []],
+  ];
+  for (const [text, want] of tokens) {
+    it(`finds the integer tokens beyond 2^53 outside strings in ${text}: ${want.join(', ') || 'none'}`, () => {
+      const at = unsafeIntegerTokens(text);
+      assert.deepEqual(Array.from({ length: at.length / 2 }, (_, i) => text.slice(at[2 * i], at[2 * i + 1])), want);
+    });
+  }
+
+  const roundTrips = [
+    '{"a":9007199254740993,"s":"9007199254740993","k":{"9007199254740993":[9007199254740993]}}',
+    '{"e":"quote \\" 9007199254740993 \\\\","n":-9223372036854775807,"f":1.5}',
+    '[[[[9007199254740993]]],"\\u0000x:9007199254740993"]',
+    '9007199254740993',
+  ];
+  for (const text of roundTrips) {
+    it(`parses ${text} exactly: strings stay strings, big integers stay digit for digit`, () => {
+      assert.equal(JSON.stringify(parseJsonExact(text)), JSON.stringify(JSON.parse(text, (_k, v, c?: { source?: string }) => (typeof v === 'number' && !Number.isSafeInteger(v) && c?.source && /^-?[0-9]+$/.test(c.source) ? (JSON as unknown as { rawJSON(t: string): unknown }).rawJSON(c.source) : v))));
+    });
+  }
+
+  for (const bad of ['{"a":09007199254740993}', '{"a":9007199254740993 x}', '[9007199254740993,']) {
+    it(`refuses ${bad} as JSON.parse does, with its position in the text as sent`, () => {
+      assert.throws(() => parseJsonExact(bad), (err: Error) => {
+        assert.throws(() => JSON.parse(bad), { message: err.message });
+        return true;
+      });
+    });
+  }
 
   it('reports a big integer change at the field, not inside the number', () => {
     const a = parseJsonExact('{"spec":{"n":9007199254740993}}');
@@ -178,4 +217,42 @@ describe('the keyed hash is HMAC-SHA256', () => {
       }
     });
   }
+});
+
+describe('Secret changes hashed after the diff equal the diff of hashed Secrets', () => {
+  const s = (over: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'prod', annotations: { a: 'b' } }, ...over });
+  const pairs: [string, unknown, unknown][] = [
+    ['one key changed', s({ data: { a: 'YQ==', b: 'Yg==' } }), s({ data: { a: 'YQ==', b: 'Yw==' } })],
+    ['a key added and one removed', s({ data: { a: 'YQ==' } }), s({ data: { b: 'Yg==' } })],
+    ['data removed whole', s({ data: { a: 'YQ==' } }), s({})],
+    ['data emptied to {}', s({ data: { a: 'YQ==' } }), s({ data: {} })],
+    ['stringData added', s({}), s({ stringData: { token: 'plain' } })],
+    ['a __proto__ key', JSON.parse('{"kind":"Secret","data":{"__proto__":"YQ=="}}'), JSON.parse('{"kind":"Secret","data":{"__proto__":"Yg=="}}')],
+    ['metadata replaced whole', s({ data: { a: 'YQ==' } }), { ...s({ data: { a: 'YQ==' } }), metadata: 'x' }],
+  ];
+  const opts = { mergeKeys: new Map(), skipRuntime: true };
+  for (const [name, before, after] of pairs) {
+    it(name, () => {
+      const hashedFirst = diffObjects(redactSecret(before as never, KEY_A), redactSecret(after as never, KEY_A), opts);
+      const hashedAfter = redactSecretChanges(diffObjects(before, after, opts), KEY_A);
+      assert.deepEqual(JSON.parse(JSON.stringify(hashedAfter)), JSON.parse(JSON.stringify(hashedFirst)));
+      assert.doesNotMatch(JSON.stringify(hashedAfter), /YQ==|Yg==|Yw==|plain/);
+    });
+  }
+
+  it('hashes a Secret whose data is not text before the diff, so no value shapes a path', () => {
+    const text = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u', kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' },
+        name: 's', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] },
+        oldObject: { ...secretObj('b2xk'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
+        object: { ...secretObj('b2xk'), data: [{ name: 'hunter2' }], metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
+      },
+    });
+    const v = decideBody(text, examplePolicy(), KEY_A);
+    assert.equal(v.outcome, 'denied');
+    assert.doesNotMatch(v.message! + JSON.stringify(v.guarded), /hunter2|b2xk/);
+  });
 });
