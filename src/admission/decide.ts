@@ -14,7 +14,7 @@ import { lazyMergeKeys } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
 import { delegationClaims, ownershipLosses } from './ownership-loss.ts';
-import { EPHEMERAL_SECRET_HASH_KEY, isSecretKind, redactSecret, type SecretHashKey } from './redact.ts';
+import { EPHEMERAL_SECRET_HASH_KEY, hasTextData, isSecretKind, redactSecret, redactSecretChanges, type SecretHashKey } from './redact.ts';
 import { describeTarget, targetOf, type Target } from './target.ts';
 import { ownValue } from '../lib/value.ts';
 import type { AdmissionRequest, KubeObject } from './types.ts';
@@ -200,8 +200,12 @@ export function decide(input: DecisionInput): Verdict {
   // Rule 5: the guarded changes.
   const secret = isSecretKind(target.group, target.kind);
   const hashKey = input.secretHashKey ?? EPHEMERAL_SECRET_HASH_KEY;
-  const before = secret ? redactSecret(r.oldObject, hashKey) : r.oldObject;
-  const after = secret ? redactSecret(r.object, hashKey) : r.object;
+  // Secrets as the API server stores them are diffed as they are and only the changed values hashed;
+  // anything else (a list or map under data) is hashed whole before the diff, so no value shapes a path.
+  const hashAfter = secret && hasTextData(r.oldObject) && hasTextData(r.object);
+  const hashBefore = secret && !hashAfter;
+  const before = hashBefore ? redactSecret(r.oldObject, hashKey) : r.oldObject;
+  const after = hashBefore ? redactSecret(r.object, hashKey) : r.object;
   const wholeObject = r.operation !== 'UPDATE';
   let raw: FieldChange[];
   if (scale) {
@@ -218,6 +222,8 @@ export function decide(input: DecisionInput): Verdict {
         : r.operation === 'CREATE'
           ? diffObjects(undefined, after, opts)
           : diffObjects(before, undefined, opts);
+    // Secret values leave the diff only as keyed hashes (hashing what changed, not every value).
+    if (hashAfter) raw = redactSecretChanges(raw, hashKey);
   }
   const scopeTarget: ScopeTarget = { name: target.name, namespace: target.namespace, owner: owner?.id };
   changes = classifyChanges(raw, {

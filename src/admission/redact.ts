@@ -6,6 +6,8 @@
  * guessed value offline. The key is data passed in; see src/keys/secret-hash-key.ts.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
+import type { FieldPath } from '../lib/field-path.ts';
+import type { FieldChange } from './diff.ts';
 import { LAST_APPLIED } from './runtime-fields.ts';
 import type { KubeObject } from './types.ts';
 
@@ -73,6 +75,45 @@ export function redactSecret(obj: KubeObject | null, key: SecretHashKey = EPHEME
     out.metadata = { ...obj.metadata, annotations: { ...ann, [LAST_APPLIED]: secretHash(ann[LAST_APPLIED], key) } };
   }
   return out as KubeObject;
+}
+
+/** A Secret value at `path` of a Secret, hashed; anything else as it is. */
+function redactAt(path: FieldPath, v: unknown, key: SecretHashKey): unknown {
+  if (v === undefined) return v;
+  const [a, b, c] = path;
+  if (!a) return redactSecret(v as KubeObject, key); // the whole object (a type change at the root)
+  if (a.k !== 'key') return v;
+  if (a.key === 'data' || a.key === 'stringData') return path.length === 1 ? hashValues(v, key) : secretHash(v, key);
+  if (a.key !== 'metadata' || typeof v !== 'object' || v === null) {
+    return a.key === 'metadata' && b?.k === 'key' && b.key === 'annotations' && c?.k === 'key' && c.key === LAST_APPLIED ? secretHash(v, key) : v;
+  }
+  // a whole metadata or annotations map: hash the last-applied annotation inside it
+  if (!b) return (redactSecret({ metadata: v } as KubeObject, key) as { metadata: unknown }).metadata;
+  if (b.k === 'key' && b.key === 'annotations' && !c) {
+    return (redactSecret({ metadata: { annotations: v } } as KubeObject, key) as { metadata: { annotations: unknown } }).metadata.annotations;
+  }
+  return c?.k === 'key' && c.key === LAST_APPLIED ? secretHash(v, key) : v;
+}
+
+function textValues(m: unknown): boolean {
+  if (m === undefined || m === null) return true;
+  if (typeof m !== 'object' || Array.isArray(m)) return false;
+  for (const k in m) if (Object.hasOwn(m, k) && typeof (m as Record<string, unknown>)[k] !== 'string') return false;
+  return true;
+}
+
+/** A Secret whose data and stringData map keys to text (what the API server stores): diff first, hash after. */
+export function hasTextData(obj: KubeObject | null): boolean {
+  return !obj || (textValues(obj.data) && textValues(obj.stringData));
+}
+
+/**
+ * The changes of a diff between two Secrets with every Secret value hashed. Diffing first and hashing
+ * only what changed gives the same changes as diffing redacted copies (equal values, equal hashes),
+ * but an edit of one key of a 100,000-key Secret hashes two values, not 200,000.
+ */
+export function redactSecretChanges(changes: readonly FieldChange[], key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): FieldChange[] {
+  return changes.map((c) => ({ path: c.path, before: redactAt(c.path, c.before, key), after: redactAt(c.path, c.after, key) }));
 }
 
 /** A value for one line of text: JSON, cut to `max` characters. */
