@@ -12,7 +12,8 @@ export class GrantIndex {
   constructor(honoured: Iterable<Grant> = []) {
     for (const g of honoured) {
       for (const r of g.resources) {
-        const key = `${g.namespace}|${r.group}|${r.kind.toLowerCase()}|${r.name.includes('*') ? '*' : r.name}`;
+        // join makes one flat string: a template literal keeps a rope plus its flattened copy alive as a Map key
+        const key = [g.namespace, r.group, r.kind.toLowerCase(), r.name.includes('*') ? '*' : r.name].join('|');
         const list = this.#by.get(key);
         if (!list) this.#by.set(key, [g]);
         else if (!list.includes(g)) list.push(g);

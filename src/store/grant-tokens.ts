@@ -4,7 +4,8 @@
  * show it (GET /v1/grants/{id}, the console); the decision only needs the verified claims. So the
  * embedded store keeps, per grant, where the record carrying its current token sits in the journal,
  * and the grant objects it hands out read `token` from there when it is accessed (an enumerable
- * accessor: spreading or serializing a grant reads it, nothing else does).
+ * accessor: spreading or serializing a grant reads it, nothing else does). The names a grant
+ * repeats (requester, namespace, subjects, groups and kinds) are held once, empty lists are shared.
  */
 import type { Grant } from '../grants/grant.ts';
 import type { JournalEntry } from './journal.ts';
@@ -25,8 +26,28 @@ function tokenIn(e: JournalEntry): string {
   return typeof token === 'string' ? token : '';
 }
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** One copy of each repeated name (JSON.parse makes a new copy for every record); bounded. */
+class Names {
+  readonly #table = new Map<string, string>();
+
+  of(s: string): string {
+    const known = this.#table.get(s);
+    if (known !== undefined) return known;
+    if (this.#table.size >= 50_000) this.#table.clear();
+    this.#table.set(s, s);
+    return s;
+  }
+
+  list<T extends string>(xs: readonly T[]): readonly T[] {
+    return xs.length === 0 ? EMPTY : xs.map((x) => this.of(x) as T);
+  }
+}
+
 export class GrantTokens {
   readonly #at = new Map<string, RecordAt>();
+  readonly #names = new Names();
   readonly #read: (at: RecordAt) => JournalEntry;
   /** one getter for every grant of the store: grants keep sharing their hidden class */
   readonly #getter: (this: { readonly id: string }) => string;
@@ -63,11 +84,33 @@ export class GrantTokens {
         Object.defineProperty(out, 'token', { get: this.#getter, enumerable: true, configurable: true });
         token = true;
       } else {
-        (out as Record<string, unknown>)[k] = g[k];
+        (out as Record<string, unknown>)[k] = this.#compact(k, g[k]);
       }
     }
     if (!token) Object.defineProperty(out, 'token', { get: this.#getter, enumerable: true, configurable: true });
     return out as Grant;
+  }
+
+  #compact(k: keyof Grant, v: unknown): unknown {
+    const n = this.#names;
+    switch (k) {
+      case 'requester':
+      case 'namespace':
+        return n.of(v as string);
+      case 'subjects': {
+        const s = v as Grant['subjects'];
+        return { users: n.list(s.users), groups: n.list(s.groups) };
+      }
+      case 'resources':
+        return (v as Grant['resources']).map((r) => ({ ...r, group: n.of(r.group), kind: n.of(r.kind) }));
+      case 'operations':
+        return n.list(v as Grant['operations']);
+      case 'approvals':
+      case 'paths':
+        return (v as readonly unknown[]).length === 0 ? EMPTY : v;
+      default:
+        return v;
+    }
   }
 
   /** `g`'s fields for building the next version of it, without reading its token. */

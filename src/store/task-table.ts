@@ -81,6 +81,11 @@ class PooledColumn {
   }
 }
 
+/** Rows to allocate for `row`: a quarter more each time (copies stay amortized O(1), the unused tail ≤ 25 %). */
+function capacityFor(row: number): number {
+  return Math.max(1024, Math.ceil(row * 1.25));
+}
+
 /** 32-bit FNV-1a over UTF-16 code units: spreads keys over the hash index. */
 function hash(s: string): number {
   let h = 0x811c9dc5;
@@ -100,10 +105,9 @@ const KIND_UUID = 255;
  * bits. The index is open addressing over row numbers; a probe compares the decoded key exactly.
  */
 class KeyColumn {
-  readonly #prefixes = new StringPool();
+  readonly #prefixes = new PooledColumn();
   readonly #strings = new Map<number, string>();
   #kind = new Uint8Array(0);
-  #prefix = new Int32Array(0);
   #words = new Uint32Array(0);
   /** each row's key hash: a probe decodes a key only when the hashes are equal */
   #hashes = new Uint32Array(0);
@@ -112,7 +116,7 @@ class KeyColumn {
 
   #grow(rows: number): void {
     this.#kind = grown(this.#kind, rows);
-    this.#prefix = grown(this.#prefix, rows);
+    this.#prefixes.grow(rows);
     this.#words = grown(this.#words, rows * this.#width);
     this.#hashes = grown(this.#hashes, rows);
   }
@@ -126,7 +130,7 @@ class KeyColumn {
 
   /** stores `key` at `row` and indexes it; a key already indexed now finds this row (the later record wins) */
   set(row: number, key: string): void {
-    if (row >= this.#kind.length) this.#grow(Math.max(1024, this.#kind.length * 2));
+    if (row >= this.#kind.length) this.#grow(capacityFor(row));
     this.#encode(row, key);
     const h = hash(key);
     this.#hashes[row] = h;
@@ -156,7 +160,7 @@ class KeyColumn {
     const m = HEX_SUFFIX.exec(key);
     if (m) {
       this.#kind[row] = m[0].length;
-      this.#prefix[row] = this.#prefixes.id(key.slice(0, m.index));
+      this.#prefixes.set(row, key.slice(0, m.index));
       this.#packHex(w, m[0]);
       return;
     }
@@ -189,7 +193,7 @@ class KeyColumn {
       const h = this.#unpackHex(w, 32);
       return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
     }
-    return this.#prefixes.at(this.#prefix[row]!) + this.#unpackHex(w, kind);
+    return this.#prefixes.get(row)! + this.#unpackHex(w, kind);
   }
 
   /** the row holding `key`, or NONE */
@@ -263,7 +267,7 @@ export class TaskTable {
     let row = this.#ids.find(s.id);
     if (row === NONE) {
       row = this.#size;
-      if (row >= this.#state.length) this.#grow(Math.max(1024, this.#state.length * 2));
+      if (row >= this.#state.length) this.#grow(capacityFor(row));
       this.#ids.set(row, s.id);
       this.#size += 1;
     }
