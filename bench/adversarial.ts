@@ -105,6 +105,17 @@ export function adversarialCases(): AdversarialCase[] {
   const secret = fill((n) => review('UPDATE', 'Secret', 'secrets', '', { ...configMap(keys(n, (i) => `k${i}`, () => 'YQ==')), kind: 'Secret' }, { ...configMap(keys(n, (i) => `k${i}`, () => 'Yg==')), kind: 'Secret' }));
   add(`UPDATE of a Secret with ${secret.n} keys, every value changed`, secret.body);
 
+  // 16 digits in one string used to send the whole body through a JSON.parse reviver (exact integers);
+  // with a real integer beyond 2^53 the body still takes the exact path (placeholders, one walk)
+  const digits = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123456' }), configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123457' })));
+  add(`a ConfigMap with ${digits.n} keys, one value 16 digits long`, digits.body);
+  const bigInt = fill((n) => {
+    const env = Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: `v${i}` }));
+    const d = (uid: number) => ({ ...deploymentNamed('x', 'app:1'), spec: { template: { spec: { securityContext: { runAsUser: uid }, containers: [{ name: 'app', image: 'app:1', env }] } } } });
+    return review('UPDATE', 'Deployment', 'deployments', 'apps', d(1), d(2)).replace('"runAsUser":2', '"runAsUser":9007199254740993');
+  });
+  add(`runAsUser 9007199254740993 beside ${bigInt.n} env vars`, bigInt.body);
+
   const hostileKey = (i: number) => `${'a'.repeat(60)}${i}`;
   const annotations = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ...keys(n, hostileKey, () => 'x') } })));
   add(`${annotations.n} new 60-character annotation keys against path globs *a*a*a*b`, annotations.body);
