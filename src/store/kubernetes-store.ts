@@ -370,6 +370,14 @@ export class KubernetesStore implements BreakGlassStore {
   approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant> {
     return this.#updateGrant(id, async (grant, uid) => {
       if (this.#revoked.has(id)) throw new DriftgateError('CONFLICT', `grant ${id} was revoked: nothing to approve`);
+      // status (approvals, state) is writable by whoever may update breakglassgrants/status: an approval
+      // builds only on what the token signs, or a forged approval in status would count towards `required`.
+      // (Only a pending grant can be approved: its approvals must be the ones its token signs, whatever status says of its state.)
+      const problem = grant.token === '' ? 'it has no token' : await tokenProblem({ ...grant, state: 'pending-approval' }, this.#keys, { uid });
+      if (problem) {
+        this.#logger.error({ grant: id, problem }, 'GRANT TAMPERED: approval refused, the grant does not match its signature');
+        throw new DriftgateError('CONFLICT', `grant ${id} does not match its signature (${problem}): its status was edited outside driftgate, so it cannot be approved; request a new grant (docs/storage.md)`);
+      }
       const { approval, state } = decide(grant);
       const next: Omit<Grant, 'token'> = { ...grant, approvals: [...grant.approvals, approval], state };
       return { state, approvals: [...next.approvals], token: await signGrant(next, this.#keys, { uid }) };

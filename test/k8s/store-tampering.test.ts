@@ -129,6 +129,28 @@ describe('Kubernetes store: tampering with grants and tasks (issue 11)', () => {
     await until('the approved grant to be honoured', () => honours(store, 'pending'));
   });
 
+  // status.approvals is not driftgate's to trust: an approval builds on it only when the token signs it.
+  const twoApprovals = policyFrom('protectedNamespaces: [prod]\nbreakGlass: {approval: {required: 2, approvers: {groups: [sre-leads]}}}');
+  const carol = { username: 'carol', groups: ['sre-leads'] };
+  for (const [name, edit] of [
+    ['a forged approval added to status', (st: Record<string, unknown>) => ({ ...st, approvals: [{ by: 'dave', at: now.toISOString() }] })],
+    ['a forged approval with the state left pending and the token kept', (st: Record<string, unknown>) => ({ ...st, state: 'pending-approval', approvals: [{ by: 'erin', at: now.toISOString(), reason: 'lgtm' }] })],
+  ] as [string, (st: Record<string, unknown>) => Record<string, unknown>][]) {
+    it(`a grant that needs two approvals is not activated by one real approval on top of ${name}`, async () => {
+      const id = `g-forged-${name.length}`;
+      await grant(id, `forged-${name.length}`, twoApprovals);
+      const o = grantObj(id);
+      await kubectl('PUT', `/breakglassgrants/${id}/status`, { ...o, status: edit(o.status ?? {}) });
+      await until('the cache to see the forged approval', () => (store.getGrant(id)?.grant.approvals.length ?? 0) > 0);
+      await assert.rejects(
+        store.approveGrant(id, (g) => approve(g, carol, twoApprovals, now)),
+        (err: Error) => /does not match its signature/.test(err.message),
+      );
+      assert.notEqual(grantObj(id).status?.state, 'active');
+      assert.equal(honours(store, `forged-${name.length}`), false);
+    });
+  }
+
   it('a revoked grant deleted and recreated from a copy (new uid, old signed status) is not honoured', async () => {
     await grant('g-recreate', 'recreate');
     const copy = grantObj('g-recreate');
