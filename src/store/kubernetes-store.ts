@@ -454,17 +454,27 @@ export class KubernetesStore implements BreakGlassStore {
       .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
   }
 
-  /** Every status write re-signs the status (spec and status are checked as the cache sees them). */
+  /**
+   * Every status write re-signs the status, so it builds only on a task that matches its signatures:
+   * re-signing a forged status (a resolution written by hand) would make the forgery genuine.
+   */
   async #updateTask(id: string, change: (t: Task) => TaskStatus): Promise<Task> {
     const updated = await this.#update<TaskObject>('drifttasks', 'task', id, async (o) => {
+      const problems = await this.#taskProblems(o);
+      // A task an older driftgate recorded has no signatures at all: it can still be closed, and its
+      // unsigned spec keeps it reported whatever status driftgate signs for it.
+      if (problems.length > 0 && !problems.includes('spec is not signed')) {
+        this.#logger.error({ task: id, problems }, 'TASK TAMPERED: not updated, the task does not match its signature');
+        throw new DriftgateError('CONFLICT', `task ${id} does not match its signature (${problems.join('; ')}): it was edited outside driftgate and is not updated; check it against the API server audit log (docs/storage.md)`);
+      }
       const { signature: _old, ...status } = { ...o.status, ...change(taskOf(o)) };
       return { ...o, status: { ...status, signature: await signTaskPart(this.#keys, 'status', id, status) } };
     });
     return taskOf(updated);
   }
 
-  /** Checks a task's spec and status signatures as the cache delivers it; reports a mismatch once. */
-  async #checkTask(obj: TaskObject): Promise<void> {
+  /** Why a task's spec or status does not match driftgate's signatures (empty: both match). */
+  async #taskProblems(obj: TaskObject): Promise<string[]> {
     const name = obj.metadata?.name ?? '';
     const problems: string[] = [];
     const spec = await taskPartProblem(this.#keys, 'spec', name, obj.spec, obj.metadata?.annotations?.[TASK_SIGNATURE_ANNOTATION]);
@@ -477,6 +487,13 @@ export class KubernetesStore implements BreakGlassStore {
       const st = await taskPartProblem(this.#keys, 'status', name, rest, signature);
       if (st) problems.push(st);
     }
+    return problems;
+  }
+
+  /** Checks a task's spec and status signatures as the cache delivers it; reports a mismatch once. */
+  async #checkTask(obj: TaskObject): Promise<void> {
+    const name = obj.metadata?.name ?? '';
+    const problems = await this.#taskProblems(obj);
     const key = `task/${name}`;
     if (problems.length === 0) {
       if (this.#tampered.delete(key)) this.#logger.warn({ task: name }, 'task matches its signatures again');

@@ -187,6 +187,20 @@ describe('Kubernetes store: tampering with grants and tasks (issue 11)', () => {
     assert.ok(Number(/^driftgate_store_tampered (\d+)$/m.exec(metrics)![1]) >= 3);
   });
 
+  it('a forged task status is never re-signed by driftgate (a later verification or resolution refuses to build on it)', async () => {
+    const t = await store.recordBypass(taskDraft('uid-launder'));
+    await until('the task in the cache', () => store.getTask(t.id) !== undefined);
+    const o = api.get('drifttasks', 'driftgate', t.id) as unknown as Obj;
+    await kubectl('PUT', `/drifttasks/${t.id}/status`, { ...o, status: { state: 'reverted', resolution: { by: 'mallory', at: now.toISOString(), evidence: 'trust me' } } });
+    await until('the forgery reported', () => store.tampered.some((x) => x.startsWith(`task ${t.id}: status is not signed`)));
+    const verification = { at: now.toISOString(), by: 'ci', verdict: 'pending', evidence: 'ci', explanation: [] } as const;
+    await assert.rejects(store.recordVerification(t.id, () => verification), /does not match its signature/);
+    await assert.rejects(store.resolveTask(t.id, () => ({ state: 'accepted' })), /does not match its signature/);
+    await sleep(100);
+    assert.ok(store.tampered.some((x) => x.startsWith(`task ${t.id}: status is not signed`)), 'the forgery stays reported');
+    assert.equal((api.get('drifttasks', 'driftgate', t.id) as unknown as Obj).status?.signature, undefined);
+  });
+
   it('a task resolved through driftgate carries a valid status signature', async () => {
     const t = await store.recordBypass(taskDraft('uid-honest'));
     await until('the task in the cache', () => store.getTask(t.id) !== undefined);
