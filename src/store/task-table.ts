@@ -40,9 +40,40 @@ class StringPool {
   }
 }
 
-function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array>(a: T, size: number): T {
-  const next = new (a.constructor as new (n: number) => T)(size);
+type Column = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
+type ColumnType<T extends Column> = { new (b: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
+/** ES2024 resizable ArrayBuffer (Node ≥ 20; the project's TypeScript lib is ES2023) */
+type Resizable = ArrayBuffer & { readonly resizable: boolean; readonly maxByteLength: number; resize(bytes: number): void };
+const ResizableBuffer = ArrayBuffer as unknown as new (bytes: number, o: { maxByteLength: number }) => Resizable;
+/** elements of address space reserved per column; pages are committed only as rows are added */
+const RESERVE = 1 << 22;
+
+/**
+ * A column of `size` elements over a resizable buffer. Columns grow in place: V8 reserves the address
+ * space and commits pages as the buffer grows, so growing never copies and never leaves freed copies
+ * in the malloc heap (copy-and-grow left ~28 MiB of RSS behind after replaying 100,000 tasks).
+ */
+function column<T extends Column>(of: ColumnType<T>, size: number): T {
+  const bpe = of.BYTES_PER_ELEMENT;
+  return new of(new ResizableBuffer(size * bpe, { maxByteLength: Math.max(size, RESERVE) * bpe }));
+}
+
+/** `a` with room for `size` elements (in place while the reservation lasts, else a copy into a larger one) */
+function grown<T extends Column>(a: T, size: number): T {
+  const bpe = a.BYTES_PER_ELEMENT;
+  const buffer = a.buffer as Resizable;
+  if (buffer.resizable && size * bpe <= buffer.maxByteLength) {
+    if (size * bpe > buffer.byteLength) buffer.resize(size * bpe);
+    return a;
+  }
+  const next = column(a.constructor as ColumnType<T>, Math.max(size, a.length * 2));
   next.set(a);
+  return next;
+}
+
+function widened<T extends Column>(to: ColumnType<T>, from: Column): T {
+  const next = column(to, from.length);
+  next.set(from);
   return next;
 }
 
@@ -60,8 +91,8 @@ class PooledColumn {
 
   set(row: number, value: string | undefined): void {
     const ref = value === undefined ? 0 : this.#pool.id(value) + 1;
-    if (ref > 0xff && this.#refs instanceof Uint8Array) this.#refs = Uint16Array.from(this.#refs);
-    if (ref > 0xffff && this.#refs instanceof Uint16Array) this.#refs = Uint32Array.from(this.#refs);
+    if (ref > 0xff && this.#refs instanceof Uint8Array) this.#refs = widened(Uint16Array, this.#refs);
+    if (ref > 0xffff && this.#refs instanceof Uint16Array) this.#refs = widened(Uint32Array, this.#refs);
     this.#refs[row] = ref;
   }
 
@@ -216,7 +247,7 @@ class KeyColumn {
 
   #rehash(size: number): void {
     const old = this.#slots;
-    this.#slots = new Int32Array(size).fill(NONE);
+    this.#slots = column(Int32Array, size).fill(NONE);
     for (const row of old) if (row !== NONE) this.#place(row, this.#hashes[row]!);
   }
 }
