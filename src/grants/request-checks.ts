@@ -74,6 +74,24 @@ export function pathProblem(p: PathPattern): string | undefined {
   return undefined;
 }
 
+/** Groups that every identity, every unauthenticated request or every pod's service account is in. */
+const EVERYONE = new Set(['system:authenticated', 'system:unauthenticated', 'system:serviceaccounts']);
+
+/**
+ * A grant's subject that is everyone (a built-in group every user or every workload belongs to, the
+ * anonymous user) would let any identity in the cluster bypass Git under one person's request; a `*`
+ * matches nobody (subjects are compared exactly).
+ */
+export function subjectProblem(kind: 'user' | 'group', name: string): string | undefined {
+  const what = `subject ${kind} ${quoted(name)}`;
+  if (name.trim() === '') return `${what}: name a ${kind}`;
+  if (name.includes('*')) return `${what}: "*" matches nobody (subjects are compared exactly); name each user or group`;
+  if ((kind === 'group' && EVERYONE.has(name)) || (kind === 'user' && name === 'system:anonymous')) {
+    return `${what} is everyone${kind === 'group' && name === 'system:serviceaccounts' ? "'s workloads" : ''}: a grant is for the people (or the one service account) who will make the change; name them`;
+  }
+  return undefined;
+}
+
 /**
  * Text copied from a denial's example command (`--reason "..." --incident INC-...`) or a usage line
  * (`<reason>`): a reason with no word in it, an incident reference with an ellipsis or no number.

@@ -8,7 +8,7 @@ import { parsePathPattern } from '../policy/path-pattern.ts';
 import type { ApprovalRule, Policy, Subjects } from '../policy/policy.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { Approval, Grant, GrantState, ResourceRef } from './grant.ts';
-import { namespaceProblem, pathProblem, placeholderProblem, resourceProblem } from './request-checks.ts';
+import { namespaceProblem, pathProblem, placeholderProblem, resourceProblem, subjectProblem } from './request-checks.ts';
 
 export interface Identity {
   readonly username: string;
@@ -83,6 +83,8 @@ export function newGrant(req: GrantRequest, who: Identity, policy: Policy, now: 
   const operations = req.operations && req.operations.length > 0 ? [...new Set(req.operations)] : (['UPDATE'] as Operation[]);
   const users = req.subjects?.users ?? [];
   const groups = req.subjects?.groups ?? [];
+  for (const u of users) check(subjectProblem('user', u));
+  for (const g of groups) check(subjectProblem('group', g));
   const required = approvalRule(policy, req.namespace).required;
   return {
     id,

@@ -43,6 +43,12 @@ describe('grant requests that can never match are refused, saying why', () => {
     ['incident INC-', { incident: 'INC-' }, /incident "INC-" is the placeholder/],
     ['incident <incident>', { incident: '<incident>' }, /is the placeholder/],
     ['the CONNECT operation', { operations: ['CONNECT'] }, /operation "CONNECT": a grant covers CREATE, UPDATE or DELETE/],
+    ['every authenticated identity as subject', { subjects: { groups: ['system:authenticated'] } }, /subject group "system:authenticated" is everyone: .* name them/],
+    ['every service account as subject', { subjects: { users: ['alice'], groups: ['system:serviceaccounts'] } }, /subject group "system:serviceaccounts" is everyone's workloads/],
+    ['unauthenticated requests as subject', { subjects: { groups: ['system:unauthenticated'] } }, /is everyone/],
+    ['the anonymous user as subject', { subjects: { users: ['system:anonymous'] } }, /subject user "system:anonymous" is everyone/],
+    ['a subject glob', { subjects: { users: ['ali*'] } }, /subject user "ali\*": "\*" matches nobody/],
+    ['an empty subject', { subjects: { groups: [''] } }, /subject group "": name a group/],
   ] as [string, Partial<GrantRequest>, RegExp][]) {
     it(`refuses ${name}`, () => {
       assert.throws(() => request(over), { code: 'INVALID_REQUEST', message });
@@ -58,6 +64,7 @@ describe('grant requests that can never match are refused, saying why', () => {
     ['an RBAC-style name with colons', { resources: [{ group: 'rbac.authorization.k8s.io', kind: 'RoleBinding', name: 'system:deployer' }] }, policy],
     ['a path copied from a denial', { paths: ['spec.template.spec.containers[name=app].image'] }, policy],
     ['a JSON pointer path', { paths: ['/spec/replicas'] }, policy],
+    ['a team group and one service account as subjects', { subjects: { users: ['system:serviceaccount:ci:deployer'], groups: ['oncall'] } }, policy],
     ['an annotation path glob', { paths: ['metadata.annotations[example.com/*]'] }, policy],
     ['a labels path', { paths: ['metadata.labels'] }, policy],
     ['a top-level data key of a ConfigMap', { paths: ['data[app.properties]'] }, policy],
