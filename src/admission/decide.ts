@@ -9,7 +9,7 @@ import { classifyChanges, delegationClaimChanges, ownershipLossChanges, type Cla
 import { diffObjects, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { selectGrant } from './grant-match.ts';
-import { touchesLever } from './levers.ts';
+import { isReconcilerKind, touchesLever } from './levers.ts';
 import { lazyMergeKeys } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
@@ -192,6 +192,10 @@ export function decide(input: DecisionInput): Verdict {
       // A reconcile lever is always guarded, even on an object nothing else marks as GitOps-owned.
       owner = reconcilerOwner(target);
       leverOnly = true;
+    } else if (r.operation === 'DELETE' && isReconcilerKind(target.group, target.kind)) {
+      // Deleting a Kustomization, HelmRelease or Application switches GitOps off for everything it applies
+      // (and with prune or Argo CD's resources finalizer, its controller deletes all of it): a lever too.
+      owner = reconcilerOwner(target);
     } else {
       return verdict('allowed', 'not-gitops-owned');
     }

@@ -224,6 +224,21 @@ const cases: Case[] = [
     want: 'denied',
     guarded: ['spec.suspend'],
   },
+  ...(['Kustomization', 'HelmRelease', 'Application'] as const).map((kind) => {
+    const group = kind === 'Application' ? 'argoproj.io' : kind === 'Kustomization' ? 'kustomize.toolkit.fluxcd.io' : 'helm.toolkit.fluxcd.io';
+    return {
+      name: `denies deleting ${kind === 'Application' ? 'an' : 'a'} ${kind} nothing marks as owned (its controller stops reconciling, or prunes, everything it applied)`,
+      spec: {
+        operation: 'DELETE' as const,
+        kind: { group, version: 'v1', kind },
+        resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` },
+        oldObject: { apiVersion: `${group}/v1`, kind, metadata: { name: 'apps', namespace: 'prod' }, spec: { interval: '5m' } },
+        object: null,
+      },
+      want: 'denied' as const,
+      rule: 'guarded-change' as const,
+    };
+  }),
   {
     name: 'allows other edits of an untracked Flux Kustomization',
     spec: {
