@@ -217,6 +217,13 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant> {
     return this.#exclusive(async () => {
       const g = this.#mustGet(id);
+      // An approval builds only on the approvals the token signs (a record rewritten with a stolen chain
+      // key could otherwise add approvals that one real approval would then sign).
+      const problem = await tokenProblem({ ...g, state: 'pending-approval' }, this.#keys);
+      if (problem) {
+        this.#logger.error({ grant: id, problem }, 'GRANT TAMPERED: approval refused, the grant does not match its signature');
+        throw new DriftgateError('CONFLICT', `grant ${id} does not match its signature (${problem}): its record was edited outside driftgate, so it cannot be approved; request a new grant (docs/storage.md)`);
+      }
       const { approval, state } = decide(g);
       const next: Omit<Grant, 'token'> = { ...GrantTokens.fields(g), approvals: [...g.approvals, approval], state };
       const token = await signGrant(next, this.#keys);

@@ -155,6 +155,19 @@ describe('embedded store: attacks on the journal (issue 11)', () => {
     assert.match(out.join('\n'), /VERIFICATION FAILED[\s\S]*records 2–2 are missing/);
   });
 
+  it('refuses to approve a grant whose record gained a forged approval (chain and anchor recomputed with the stolen chain key)', async () => {
+    const twoApprovals = policyFrom('protectedNamespaces: [prod]\nbreakGlass: {approval: {required: 2, approvers: {groups: [sre-leads]}}}');
+    const f = await storeFixture();
+    await requestGrant(f, {}, ALICE_ID, twoApprovals);
+    await f.store.close();
+    rewriteChain(join(f.dir, JOURNAL_FILE), chainKey(f), (b) => b.replace('"approvals":[]', '"approvals":[{"by":"dave","at":"2026-11-24T12:00:00.000Z"}]'));
+    writeFileSync(join(f.dir, 'keys', 'journal.anchor'), JSON.stringify(readJournalHead(f)));
+    const again = await f.reopen();
+    assert.equal(again.getGrant('g-test')!.grant.approvals.length, 1);
+    await assert.rejects(again.approveGrant('g-test', (g) => approve(g, BOB_LEAD, twoApprovals, f.now.value)), { code: 'CONFLICT', message: /does not match its signature/ });
+    assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value), []);
+  });
+
   for (const [who, key] of [['without the chain key', () => guessedKey], ['with the stolen chain key', chainKey]] as const) {
     it(`a pending grant edited to active and the chain recomputed ${who} is not honoured`, async () => {
       const f = await storeFixture();
