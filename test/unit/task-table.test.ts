@@ -2,7 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TaskTable } from '../../src/store/task-table.ts';
 import { summarize, type TaskSummary } from '../../src/tasks/task.ts';
-import { storeFixture, taskDraft } from '../helpers/breakglass.ts';
+import { requestGrant, storeFixture, taskDraft } from '../helpers/breakglass.ts';
+import { examplePolicy } from '../helpers/deps.ts';
+import { Metrics } from '../../src/metrics.ts';
+import { isOverdue } from '../../src/tasks/rules.ts';
 
 /** a webhook task's summary (random hex id, UUID admission uid) */
 const summary = (over: Partial<TaskSummary> = {}): TaskSummary => ({
@@ -142,4 +145,29 @@ describe('embedded store: tasks in the compact table', () => {
     assert.equal((await again.recordBypass(taskDraft('uid-17'))).id, ids[17], 'a retried admission finds its task after a reopen');
     assert.equal(again.listTasks({}).length, 40);
   });
+});
+
+describe('metrics: pending and overdue tasks counted from the compact table', () => {
+  const hours = (h: number) => h * 3600_000;
+  const cases: { name: string; after: number; pending: number; overdue: number }[] = [
+    { name: 'none overdue at recording time', after: 0, pending: 3, overdue: 0 },
+    { name: 'tasks without a known grant overdue 72 h after recording, the granted one not yet (its 30 min grant counts)', after: hours(72.25), pending: 3, overdue: 2 },
+    { name: 'the granted task overdue once its grant expired 72 h ago too', after: hours(72.75), pending: 3, overdue: 3 },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const f = await storeFixture();
+      const grant = await requestGrant(f);
+      for (const uid of ['u-1', 'u-2', 'u-3']) await f.store.recordBypass(taskDraft(uid));
+      await f.store.recordBypass({ ...taskDraft('u-4'), grantId: grant.id, recordedAt: f.now.value.toISOString() });
+      const first = f.store.listTasks({})[0]!;
+      await f.store.resolveTask(first.id, () => ({ state: 'accepted', resolution: { by: 'bob', at: f.now.value.toISOString(), evidence: 'fine' } }));
+      const now = new Date(f.now.value.getTime() + c.after);
+      const text = await new Metrics({ store: f.store, policy: examplePolicy, now: () => now }, false).registry.metrics();
+      const reference = f.store.listTasks({ state: 'pending' }).filter((t) => isOverdue(t, f.store.getGrant(t.grantId)?.grant.expiresAt, examplePolicy(), now)).length;
+      assert.match(text, new RegExp(`^driftgate_tasks_pending ${c.pending}$`, 'm'));
+      assert.match(text, new RegExp(`^driftgate_tasks_overdue ${c.overdue}$`, 'm'));
+      assert.equal(reference, c.overdue, 'the same count as listTasks and isOverdue give');
+    });
+  }
 });
