@@ -398,7 +398,11 @@ export class KubernetesStore implements BreakGlassStore {
         proof = o.status.revocation; // the annotation write of an earlier revocation failed: finish it
         return {};
       }
-      check(grant);
+      // Status is not driftgate's word: a `revoked` state or a revokedAt written there by hand must not
+      // answer "already revoked" and leave no signed revocation (the status could be put back later).
+      // (This replica may count the grant revoked on a forged revokedAt alone: that is no signed revocation.)
+      const signed = Boolean(o.metadata?.annotations?.[REVOCATION_ANNOTATION]);
+      check(signed ? grant : await this.#asSigned(grant, uid));
       proof = await signRevocation(revocation, this.#keys, { uid });
       return { state: 'revoked', revokedBy: by, revokedAt: revocation.at, ...(reason ? { revokeReason: reason } : {}), revocation: proof };
     });
@@ -406,6 +410,15 @@ export class KubernetesStore implements BreakGlassStore {
     this.#reindex();
     await this.#update<GrantObject>('breakglassgrants', 'grant', id, async (o) => ({ ...o, metadata: { ...o.metadata, annotations: { ...o.metadata?.annotations, [REVOCATION_ANNOTATION]: proof } } }), 'object');
     return revoked;
+  }
+
+  /** The grant in the state its token signs (status may say otherwise); unverifiable: active, so a revocation proceeds. */
+  async #asSigned(g: Grant, uid: string): Promise<Grant> {
+    const { revokedAt: _at, revokedBy: _by, revokeReason: _why, ...rest } = g;
+    for (const state of ['active', 'pending-approval'] as const) {
+      if (g.token !== '' && !(await tokenProblem({ ...rest, state }, this.#keys, { uid }))) return { ...rest, state };
+    }
+    return { ...rest, state: 'active' };
   }
 
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined {

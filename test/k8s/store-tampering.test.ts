@@ -88,6 +88,27 @@ describe('Kubernetes store: tampering with grants and tasks (issue 11)', () => {
     assert.match(sink.text, /GRANT TAMPERED/);
   });
 
+  for (const [what, forged] of [
+    ['state: revoked', { state: 'revoked' }],
+    ['a revokedAt', { revokedAt: '2026-01-01T00:00:00.000Z', revokedBy: 'mallory' }],
+  ] as [string, Record<string, unknown>][]) {
+    it(`a revocation is written though status was forged to say ${what} first, and the grant stays refused once status is put back`, async () => {
+      const id = `g-swallow-${what.length}`;
+      await grant(id, id);
+      const genuine = grantObj(id);
+      await kubectl('PUT', `/breakglassgrants/${id}/status`, { ...genuine, status: { ...genuine.status, ...forged } });
+      await until('the cache to see the forged status', () => store.getGrant(id)?.grant.state !== 'active' || store.getGrant(id)?.grant.revokedAt !== undefined);
+      await revoke(id); // not "already revoked"
+      assert.ok(grantObj(id).metadata.annotations?.[REVOCATION_ANNOTATION], 'the signed revocation is on the object');
+      await kubectl('PUT', `/breakglassgrants/${id}/status`, { ...grantObj(id), status: genuine.status });
+      const fresh = await open();
+      await until('a new replica to list the grant', () => fresh.getGrant(id) !== undefined);
+      await sleep(50);
+      assert.equal(honours(fresh, id), false);
+      assert.equal(honours(store, id), false);
+    });
+  }
+
   it('a whole status rolled back to its signed state from before the revocation is not honoured', async () => {
     await grant('g-rollback', 'rollback');
     const before = grantObj('g-rollback');
