@@ -98,9 +98,10 @@ describe('the ValidatingWebhookConfiguration', () => {
   const vwc = docs(join(DEPLOY, 'base/webhook.yaml'))[0] as Any;
   const hook = vwc.webhooks[0];
   const policy = parsePolicy(readFileSync(join(DEPLOY, 'base/driftgate.yaml'), 'utf8'), 'deploy/base/driftgate.yaml');
-  const sentToDriftgate = (username: string) =>
+  // Like the API server, a request without a subresource carries no subResource key at all.
+  const sentToDriftgate = (username: string, subResource?: string) =>
     hook.matchConditions.every((m: { name: string; expression: string }) => {
-      const r = cel(m.expression, { request: { userInfo: { username, groups: [] } } });
+      const r = cel(m.expression, { request: { ...(subResource ? { subResource } : {}), userInfo: { username, groups: [] } } });
       assert.ok(!isCelError(r), `${m.name}: ${String(r)}`);
       return r === true;
     });
@@ -125,9 +126,24 @@ describe('the ValidatingWebhookConfiguration', () => {
     for (const u of ['alice', 'system:serviceaccount:argocd:argocd-server', 'admin', 'system:serviceaccount:kube-system:horizontal-pod-autoscaler']) {
       assert.equal(sentToDriftgate(u), true, `${u} must be decided by driftgate`);
     }
-    const listed = new Set(hook.matchConditions.flatMap((m: { expression: string }) => [...m.expression.matchAll(/'([^']+)'/g)].map((x) => x[1])));
+    const identities = hook.matchConditions.filter((m: { name: string }) => m.name !== 'not-a-controller-status-write');
+    const listed = new Set(identities.flatMap((m: { expression: string }) => [...m.expression.matchAll(/'([^']+)'/g)].map((x) => x[1])));
     assert.deepEqual([...listed].sort(), [...exempt].sort());
   });
+
+  const statusWrites: [string, string, boolean][] = [
+    ['the deployment controller', 'system:serviceaccount:kube-system:deployment-controller', false],
+    ['an ingress controller', 'system:serviceaccount:ingress-nginx:ingress-nginx', false],
+    ['the controller manager', 'system:kube-controller-manager', false],
+    ['a person', 'alice', true],
+    ['a person named like a system user but without the prefix', 'systemadmin', true],
+  ];
+  for (const [who, username, sent] of statusWrites) {
+    it(`${sent ? 'sends' : 'exempts at the API server'} a status write by ${who}`, () => {
+      assert.equal(sentToDriftgate(username, 'status'), sent);
+      assert.equal(sentToDriftgate(username, 'scale'), username !== 'system:kube-controller-manager', 'scale writes are decided as before');
+    });
+  }
 });
 
 /** Every Kubernetes API call in src/, with the RBAC it needs. Each `call` must appear in the code. */

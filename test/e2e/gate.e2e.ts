@@ -299,6 +299,11 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       cluster.ok(['-n', 'prod', 'patch', 'deployment', 'web', '-p', '{"spec":{"replicas":2}}', '--field-manager=helm-controller'], { as: who.helmController });
       cluster.ok(['-n', 'dev', 'create', 'configmap', 'while-down', '--from-literal=a=b'], { as: who.alice });
       assert.equal(image(), 'registry.example.com/api:1.2.2');
+      // controllers keep writing status (a rollout's progress), exempted at the API server; a person's status write is refused
+      const deploymentController = ['--context', 'admin', '--as=system:serviceaccount:kube-system:deployment-controller', '--as-group=system:serviceaccounts'];
+      cluster.ok(['-n', 'prod', 'patch', 'deployment', 'api', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}'], { as: deploymentController });
+      const personStatus = alice(['patch', 'deployment', 'api', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":2}}']);
+      assert.match(personStatus.stderr, /failed calling webhook "validate\.driftgate\.io"/);
     });
 
     it('a restart keeps the tasks and the gate', async () => {
