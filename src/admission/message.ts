@@ -62,9 +62,18 @@ export interface DenialInput {
   readonly unmanagedCreate: boolean;
 }
 
+/**
+ * Grants are namespaced: a tracked cluster-scoped object (a Namespace, a ClusterRole) has no grant to
+ * request, so its denial says so instead of suggesting a command that cannot work.
+ */
+const CLUSTER_SCOPED_NEXT =
+  'Next step: change it in Git. Break-glass grants cover namespaced objects only; in an emergency an administrator in the driftgate-break-glass group can break the glass on driftgate itself (docs/install.md), on the record in the Kubernetes audit log.';
+
 export function denialMessage(d: DenialInput): string {
   const what = describeTarget(d.target);
-  const next = `Next step: change it in Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``;
+  const next = d.target.clusterScoped
+    ? CLUSTER_SCOPED_NEXT
+    : `Next step: change it in Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``;
   if (d.unmanagedCreate) {
     return [
       `driftgate: creating ${what} by hand is denied: the object is not managed by GitOps, and a hand-made object in a protected namespace is drift that Git does not know about (unmanagedCreates: deny).`,

@@ -66,6 +66,7 @@ describe('driftgate holds against detaching, namespace deletes and tampered reco
       const r = cluster.kubectl(['delete', 'namespace', 'platform', '--wait=false'], { as: who.alice });
       assert.match(r.stderr, /admission webhook "cluster\.driftgate\.io" denied the request: driftgate: /);
       assert.match(r.stderr, /Namespace platform/);
+      assert.match(r.stderr, /Break-glass grants cover namespaced objects only/); // no grant command that cannot work
       assert.equal(cluster.ok(['get', 'namespace', 'platform', '-o', 'jsonpath={.status.phase}']), 'Active');
     });
 
