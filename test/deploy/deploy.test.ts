@@ -138,6 +138,19 @@ describe('the ValidatingWebhookConfiguration', () => {
     ['a person', 'alice', true],
     ['a person named like a system user but without the prefix', 'systemadmin', true],
   ];
+  it('exempts controllers\' status writes in both entries, and sends the CRD status subresource to the cluster entry', () => {
+    for (const h of vwc.webhooks as Any[]) {
+      const m = h.matchConditions.find((c: { name: string }) => c.name === 'not-a-controller-status-write');
+      assert.ok(m, `${h.name} has the status-write exemption`);
+      const sent = (username: string, subResource?: string) => cel(m.expression, { request: { ...(subResource ? { subResource } : {}), userInfo: { username, groups: [] } } });
+      assert.equal(sent('system:apiserver', 'status'), false, h.name);
+      assert.equal(sent('alice', 'status'), true, h.name);
+      assert.equal(sent('system:apiserver'), true, h.name);
+    }
+    const cluster = (vwc.webhooks as Any[]).find((h) => h.name === 'cluster.driftgate.io');
+    assert.ok(cluster.rules.flatMap((r: { resources: string[] }) => r.resources).includes('customresourcedefinitions/status'));
+  });
+
   for (const [who, username, sent] of statusWrites) {
     it(`${sent ? 'sends' : 'exempts at the API server'} a status write by ${who}`, () => {
       assert.equal(sentToDriftgate(username, 'status'), sent);
