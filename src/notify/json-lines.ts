@@ -4,6 +4,7 @@
  * complete record and cuts off a torn last line (a crash in the middle of a write).
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { fsyncDir } from '../util/fsync-dir.ts';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DriftgateError, errorMessage } from '../errors.ts';
@@ -20,15 +21,6 @@ export interface Replay {
   /** lines that were not JSON (skipped) */
   readonly unreadable: number;
   readonly tornTail: boolean;
-}
-
-function syncDir(dir: string): void {
-  const d = openSync(dir, 'r');
-  try {
-    fsyncSync(d);
-  } finally {
-    closeSync(d);
-  }
 }
 
 export class JsonLines {
@@ -74,7 +66,7 @@ export class JsonLines {
       }
     } else {
       closeSync(openSync(file, 'a', 0o600));
-      syncDir(dir); // the new directory entry is durable too
+      fsyncDir(dir); // the new directory entry is durable too
     }
     const shorter = compact(records);
     if (shorter) {
@@ -87,7 +79,7 @@ export class JsonLines {
         closeSync(fd);
       }
       renameSync(tmp, file);
-      syncDir(dir);
+      fsyncDir(dir);
     }
     return { lines: new JsonLines(file, await open(file, 'a', 0o600)), replay: { records, unreadable, tornTail } };
   }

@@ -20,6 +20,7 @@
  * the next append tries again (a full disk that gets space back recovers without a restart).
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { fsyncDir } from '../util/fsync-dir.ts';
 import { open, writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DriftgateError, errorMessage } from '../errors.ts';
@@ -504,15 +505,6 @@ export class Journal {
     await this.#anchorWrite;
     if (!this.#failed && this.#seq > 0) writeAnchorSync(this.#anchorFile, this.anchor);
     await this.#fh.close();
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const d = openSync(dir, 'r');
-  try {
-    fsyncSync(d);
-  } finally {
-    closeSync(d);
   }
 }
 
