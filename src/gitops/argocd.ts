@@ -7,7 +7,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../admission/types.ts';
-import { emptyResult, kindSelector, type ImportResult, type ImportedScope } from './imported.ts';
+import { emptyResult, kindSelector, nonEmpty, type ImportResult, type ImportedScope } from './imported.ts';
 import { jqToPath, pointerToPath, type PathResult } from './paths.ts';
 
 /** The namespace Argo CD runs in: applications there are tracked by bare name. */
@@ -26,7 +26,6 @@ interface IgnoreEntry {
   readonly managedFieldsManagers?: unknown;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : []);
 
 /** The owner id driftgate computes for objects of an application (see ownership). */
@@ -53,21 +52,21 @@ function addEntry(out: ImportResult, entry: IgnoreEntry, base: { name: string; s
 
 export function fromApplication(app: KubeObject): ImportResult {
   const out = emptyResult();
-  const name = str(app.metadata?.name);
+  const name = nonEmpty(app.metadata?.name);
   if (!name) return out;
-  const ns = str(app.metadata?.namespace);
+  const ns = nonEmpty(app.metadata?.namespace);
   const spec = (app as { spec?: { ignoreDifferences?: unknown } }).spec;
   const entries = Array.isArray(spec?.ignoreDifferences) ? (spec.ignoreDifferences as unknown[]) : [];
   const owner = argoOwnerId(ns, name);
   entries.forEach((raw, i) => {
     if (typeof raw !== 'object' || raw === null) return;
     const e = raw as IgnoreEntry;
-    const objName = str(e.name);
-    const objNs = str(e.namespace);
+    const objName = nonEmpty(e.name);
+    const objNs = nonEmpty(e.namespace);
     addEntry(out, e, {
       name: `argocd-${slug(owner.slice('argocd/'.length))}-ignore-${i}`,
       source: `Argo CD Application ${ns ?? ARGO_CONTROL_NAMESPACE}/${name} spec.ignoreDifferences[${i}]`,
-      kinds: kindSelector(str(e.group) ?? '', str(e.kind)),
+      kinds: kindSelector(nonEmpty(e.group) ?? '', nonEmpty(e.kind)),
       scope: { owners: [owner], names: objName ? [objName] : [], namespaces: objNs ? [objNs] : [] },
     });
   });
@@ -103,7 +102,7 @@ export function fromArgoCdConfigMap(cm: KubeObject): ImportResult {
   const data = (cm as { data?: unknown }).data;
   if (typeof data !== 'object' || data === null) return out;
   const scope: ImportedScope = { owners: [...ALL_ARGO_OWNERS], names: [], namespaces: [] };
-  const cmName = `${str(cm.metadata?.namespace) ?? ARGO_CONTROL_NAMESPACE}/${str(cm.metadata?.name) ?? 'argocd-cm'}`;
+  const cmName = `${nonEmpty(cm.metadata?.namespace) ?? ARGO_CONTROL_NAMESPACE}/${nonEmpty(cm.metadata?.name) ?? 'argocd-cm'}`;
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     if (key.startsWith(CM_PREFIX)) {
       const source = `Argo CD ConfigMap ${cmName} ${key}`;

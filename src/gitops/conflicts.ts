@@ -5,11 +5,10 @@
  * - driftgate delegates a field (HPA replicas) that the GitOps tool still reconciles: Argo CD self-heal
  *   or Flux drift correction reverts the delegate's writes, and the two fight.
  */
-import type { Policy } from '../policy/policy.ts';
+import { ownerInScope, type Policy } from '../policy/policy.ts';
 import { matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
 import { parseKindSelector } from '../policy/kinds.ts';
 import type { ImportResult, ImportedRule } from './imported.ts';
-import { ownerInScope } from './imported.ts';
 
 export interface Conflict {
   readonly kind: 'guarded-but-ignored' | 'delegated-but-reconciled';

@@ -4,7 +4,7 @@
  * release's objects.
  */
 import type { KubeObject } from '../admission/types.ts';
-import { emptyResult, kindSelector, type ImportResult } from './imported.ts';
+import { emptyResult, fluxOwnerId, kindSelector, nonEmpty, type ImportResult } from './imported.ts';
 import { pointerToPath } from './paths.ts';
 
 interface Target {
@@ -16,25 +16,24 @@ interface Target {
   readonly annotationSelector?: unknown;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export function fromHelmRelease(hr: KubeObject): ImportResult {
   const out = emptyResult();
-  const name = str(hr.metadata?.name);
-  const ns = str(hr.metadata?.namespace) ?? 'default';
+  const name = nonEmpty(hr.metadata?.name);
+  const ns = nonEmpty(hr.metadata?.namespace) ?? 'default';
   if (!name) return out;
   const spec = (hr as { spec?: { driftDetection?: { ignore?: unknown } } }).spec;
   const rules = Array.isArray(spec?.driftDetection?.ignore) ? (spec.driftDetection.ignore as unknown[]) : [];
-  const owner = `flux-helmrelease/${ns}/${name}`;
+  const owner = fluxOwnerId('HelmRelease', ns, name);
   rules.forEach((raw, i) => {
     if (typeof raw !== 'object' || raw === null) return;
     const source = `Flux HelmRelease ${ns}/${name} spec.driftDetection.ignore[${i}]`;
     const r = raw as { paths?: unknown; target?: Target };
     const t = r.target ?? {};
-    if (str(t.labelSelector) || str(t.annotationSelector)) {
+    if (nonEmpty(t.labelSelector) || nonEmpty(t.annotationSelector)) {
       out.notImported.push({
         source,
-        expression: `target ${str(t.labelSelector) ? `labelSelector "${String(t.labelSelector)}"` : `annotationSelector "${String(t.annotationSelector)}"`}`,
+        expression: `target ${nonEmpty(t.labelSelector) ? `labelSelector "${String(t.labelSelector)}"` : `annotationSelector "${String(t.annotationSelector)}"`}`,
         reason: 'selector targets are not imported (driftgate would have to widen the rule to every object of the release); name the objects with target.kind/name instead',
       });
       return;
@@ -47,8 +46,8 @@ export function fromHelmRelease(hr: KubeObject): ImportResult {
       else out.notImported.push({ source, expression: p, reason: res.error });
     }
     if (paths.length === 0) return;
-    const objName = str(t.name);
-    const objNs = str(t.namespace);
+    const objName = nonEmpty(t.name);
+    const objNs = nonEmpty(t.namespace);
     // kustomize-style targets are regular expressions; only plain names are imported exactly
     const regex = [objName, objNs].find((v) => v !== undefined && /[\\^$.*+?()[\]{}|]/.test(v));
     if (regex !== undefined) {
@@ -59,7 +58,7 @@ export function fromHelmRelease(hr: KubeObject): ImportResult {
       name: `flux-${ns}-${name}-ignore-${i}`.toLowerCase(),
       tool: 'Flux',
       source,
-      kinds: kindSelector(str(t.group) ?? (str(t.kind) ? '*' : undefined), str(t.kind)),
+      kinds: kindSelector(nonEmpty(t.group) ?? (nonEmpty(t.kind) ? '*' : undefined), nonEmpty(t.kind)),
       paths,
       managers: [],
       scope: { owners: [owner], names: objName ? [objName] : [], namespaces: objNs ? [objNs] : [] },

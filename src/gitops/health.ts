@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from '../admission/types.ts';
 import { argoOwnerId } from './argocd.ts';
+import { fluxOwnerId, nonEmpty } from './imported.ts';
 
 export type OwnerKind = 'Application' | 'Kustomization' | 'HelmRelease';
 
@@ -28,35 +29,34 @@ export interface OwnerHealth {
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export function argoHealth(app: KubeObject): OwnerHealth | undefined {
-  const name = str(app.metadata?.name);
+  const name = nonEmpty(app.metadata?.name);
   if (!name) return undefined;
   const status = obj((app as Obj).status);
-  const syncStatus = str(obj(status.sync).status);
-  const healthStatus = str(obj(status.health).status);
+  const syncStatus = nonEmpty(obj(status.sync).status);
+  const healthStatus = nonEmpty(obj(status.health).status);
   const op = obj(status.operationState);
-  const phase = str(op.phase);
-  const skip = str(obj(app.metadata?.annotations)['argocd.argoproj.io/skip-reconcile']) === 'true';
+  const phase = nonEmpty(op.phase);
+  const skip = nonEmpty(obj(app.metadata?.annotations)['argocd.argoproj.io/skip-reconcile']) === 'true';
   const synced = syncStatus === undefined ? undefined : syncStatus === 'Synced';
   const healthy = healthStatus === undefined ? undefined : healthStatus === 'Healthy';
   const failed = phase === 'Failed' || phase === 'Error';
-  const lastSyncAt = phase === 'Succeeded' ? str(op.finishedAt) : lastHistory(status.history);
+  const lastSyncAt = phase === 'Succeeded' ? nonEmpty(op.finishedAt) : lastHistory(status.history);
   const reasons = [
     skip ? 'skip-reconcile is set' : undefined,
     synced === false ? `sync status ${syncStatus}` : synced === undefined ? 'no sync status yet' : undefined,
     healthy === false ? `health ${healthStatus}` : undefined,
-    failed ? `last sync ${phase}: ${str(op.message) ?? 'no message'}` : undefined,
+    failed ? `last sync ${phase}: ${nonEmpty(op.message) ?? 'no message'}` : undefined,
   ].filter((r): r is string => r !== undefined);
   return {
-    owner: argoOwnerId(str(app.metadata?.namespace), name),
+    owner: argoOwnerId(nonEmpty(app.metadata?.namespace), name),
     kind: 'Application',
     synced,
     healthy,
     suspended: skip,
     ready: reasons.length === 0,
-    revision: str(obj(status.sync).revision),
+    revision: nonEmpty(obj(status.sync).revision),
     lastSyncAt,
     reason: reasons.length > 0 ? reasons.join('; ') : undefined,
   };
@@ -64,33 +64,33 @@ export function argoHealth(app: KubeObject): OwnerHealth | undefined {
 
 function lastHistory(history: unknown): string | undefined {
   if (!Array.isArray(history) || history.length === 0) return undefined;
-  return str(obj(history[history.length - 1]).deployedAt);
+  return nonEmpty(obj(history[history.length - 1]).deployedAt);
 }
 
 export function fluxHealth(o: KubeObject): OwnerHealth | undefined {
-  const name = str(o.metadata?.name);
+  const name = nonEmpty(o.metadata?.name);
   const kind = o.kind === 'Kustomization' || o.kind === 'HelmRelease' ? o.kind : undefined;
   if (!name || !kind) return undefined;
-  const ns = str(o.metadata?.namespace) ?? 'default';
+  const ns = nonEmpty(o.metadata?.namespace) ?? 'default';
   const status = obj((o as Obj).status);
   const suspended = obj((o as Obj).spec).suspend === true;
   const conditions = Array.isArray(status.conditions) ? status.conditions.map(obj) : [];
   const ready = conditions.find((c) => c.type === 'Ready');
   const readyTrue = ready === undefined ? undefined : ready.status === 'True';
-  const revision = str(status.lastAppliedRevision) ?? str(status.lastAttemptedRevision);
+  const revision = nonEmpty(status.lastAppliedRevision) ?? nonEmpty(status.lastAttemptedRevision);
   const reasons = [
     suspended ? 'suspended' : undefined,
-    readyTrue === false ? `Ready=False: ${str(ready?.reason) ?? ''} ${str(ready?.message) ?? ''}`.trim() : readyTrue === undefined ? 'no Ready condition yet' : undefined,
+    readyTrue === false ? `Ready=False: ${nonEmpty(ready?.reason) ?? ''} ${nonEmpty(ready?.message) ?? ''}`.trim() : readyTrue === undefined ? 'no Ready condition yet' : undefined,
   ].filter((r): r is string => r !== undefined);
   return {
-    owner: `flux-${kind.toLowerCase()}/${ns}/${name}`,
+    owner: fluxOwnerId(kind, ns, name),
     kind,
     synced: readyTrue,
     healthy: readyTrue,
     suspended,
     ready: reasons.length === 0,
     revision,
-    lastSyncAt: readyTrue ? str(ready?.lastTransitionTime) : undefined,
+    lastSyncAt: readyTrue ? nonEmpty(ready?.lastTransitionTime) : undefined,
     reason: reasons.length > 0 ? reasons.join('; ') : undefined,
   };
 }

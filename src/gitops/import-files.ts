@@ -3,7 +3,7 @@ import { readManifests } from '../manifests/read.ts';
 import { argoOwnerId, fromApplication, fromArgoCdConfigMap } from './argocd.ts';
 import type { KnownOwner } from './conflicts.ts';
 import { fromHelmRelease } from './flux.ts';
-import { emptyResult, mergeResults, type ImportResult } from './imported.ts';
+import { emptyResult, fluxOwnerId, mergeResults, type ImportResult } from './imported.ts';
 import type { KubeObject } from '../admission/types.ts';
 
 const group = (o: KubeObject): string => (o.apiVersion ?? '').split('/', 1)[0] ?? '';
@@ -30,7 +30,7 @@ function ownerOfTool(o: KubeObject): KnownOwner | undefined {
   const ns = o.metadata?.namespace;
   if (o.kind === 'Application') return { id: argoOwnerId(ns, name), tool: 'Argo CD', source: `Argo CD Application ${ns ?? 'argocd'}/${name}` };
   if (o.kind === 'HelmRelease') {
-    return { id: `flux-helmrelease/${ns ?? 'default'}/${name}`, tool: 'Flux', source: `Flux HelmRelease ${ns ?? 'default'}/${name}` };
+    return { id: fluxOwnerId('HelmRelease', ns ?? 'default', name), tool: 'Flux', source: `Flux HelmRelease ${ns ?? 'default'}/${name}` };
   }
   return undefined;
 }

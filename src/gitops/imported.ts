@@ -75,10 +75,10 @@ export function kindSelector(group: string | undefined, kind: string | undefined
   return [`${group === undefined || group === '' ? 'core' : group}/${kind}`];
 }
 
-/** True when an owner id is in the scope's owners (exact, or under a `prefix/*`). */
-export function ownerInScope(owners: readonly string[], owner: string): boolean {
-  for (const o of owners) {
-    if (o.endsWith('/*') ? owner.startsWith(o.slice(0, -1)) : o === owner) return true;
-  }
-  return false;
+/** A non-empty string field of a GitOps tool's object, or undefined. */
+export const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The owner id driftgate gives the objects of a Flux Kustomization or HelmRelease (see ownership). */
+export function fluxOwnerId(kind: 'Kustomization' | 'HelmRelease', namespace: string, name: string): string {
+  return `flux-${kind.toLowerCase()}/${namespace}/${name}`;
 }

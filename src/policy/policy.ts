@@ -58,12 +58,13 @@ export function delegationInScope(d: Pick<Delegation, 'scope'>, t: ScopeTarget |
   if (t === undefined) return false;
   if (s.names !== undefined && !s.names.has(t.name)) return false;
   if (s.namespaces !== undefined && !s.namespaces.has(t.namespace)) return false;
-  if (s.owners !== undefined) {
-    const owner = t.owner;
-    if (owner === undefined) return false;
-    return s.owners.some((o) => (o.endsWith('/*') ? owner.startsWith(o.slice(0, -1)) : o === owner));
-  }
+  if (s.owners !== undefined) return t.owner !== undefined && ownerInScope(s.owners, t.owner);
   return true;
+}
+
+/** True when an owner id is one of `owners` (exact, or under a `prefix/*`). */
+export function ownerInScope(owners: readonly string[], owner: string): boolean {
+  return owners.some((o) => (o.endsWith('/*') ? owner.startsWith(o.slice(0, -1)) : o === owner));
 }
 
 export interface PathRule {
