@@ -8,12 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { DENIED, Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
 import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
-const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
 
 /** A ConfigMap Argo CD owns only through its field manager (server-side apply, no tracking marker). */
 const managedOnly = (name: string, value = 'info') => `

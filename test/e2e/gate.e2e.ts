@@ -9,13 +9,12 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook, unregisterWebhook, until } from './harness/driftgate.ts';
+import { DENIED, Driftgate, keepLogs, registerWebhook, unregisterWebhook, until } from './harness/driftgate.ts';
 import { summarize, timePatches, type Sample } from './harness/latency.ts';
 import { deployment, SECRET_VALUE, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
-const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
 
 describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, () => {
   let cluster: Cluster;

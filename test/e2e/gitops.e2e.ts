@@ -10,23 +10,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { DENIED, Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { gitopsCrd } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
-const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
-
-const crd = (group: string, version: string, kind: string, plural: string) => `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: ${plural}.${group}}
-spec:
-  group: ${group}
-  scope: Namespaced
-  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
-  versions:
-    - {name: ${version}, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
-`;
 
 const setup = `
 apiVersion: v1
@@ -107,7 +95,7 @@ describe('driftgate follows what Argo CD and Flux ignore (real API server, shipp
   before(async () => {
     cluster = await Cluster.start();
     cluster.apply(setup);
-    cluster.apply([crd('argoproj.io', 'v1alpha1', 'Application', 'applications'), crd('kustomize.toolkit.fluxcd.io', 'v1', 'Kustomization', 'kustomizations'), crd('helm.toolkit.fluxcd.io', 'v2', 'HelmRelease', 'helmreleases')].join('---\n'));
+    cluster.apply([gitopsCrd('argoproj.io', 'Application', 'applications', 'v1alpha1'), gitopsCrd('kustomize.toolkit.fluxcd.io', 'Kustomization', 'kustomizations'), gitopsCrd('helm.toolkit.fluxcd.io', 'HelmRelease', 'helmreleases', 'v2')].join('---\n'));
     cluster.ok(['wait', '--for=condition=Established', 'crd/applications.argoproj.io', 'crd/kustomizations.kustomize.toolkit.fluxcd.io', 'crd/helmreleases.helm.toolkit.fluxcd.io', '--timeout=30s']);
     cluster.apply(application('[{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}]'));
     cluster.apply(suspendedKustomization);

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
-import { keepLogs, registerWebhook, type Driftgate } from './harness/driftgate.ts';
+import { DENIED, type Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
 import { deployment, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { applyOverlay, replica } from './harness/install.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
-const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
 
 describe('driftgate holds against detaching, namespace deletes and tampered records', { skip }, () => {
   let cluster: Cluster;

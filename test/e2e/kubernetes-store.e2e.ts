@@ -9,13 +9,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
-import { Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { DENIED, Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
 import { applyOverlay, replica } from './harness/install.ts';
 import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
-const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
 
 describe('driftgate as installed from deploy/: Kubernetes store, two replicas, its own ServiceAccount', { skip }, () => {
   let cluster: Cluster;

@@ -12,6 +12,9 @@ import { onExit, ROOT, who, type Cluster, type Result } from './cluster.ts';
 
 const MAIN = join(ROOT, 'src', 'main.ts');
 
+/** How kubectl prints a denial by driftgate's namespaced webhook. */
+export const DENIED = /admission webhook "validate\.driftgate\.io" denied the request: driftgate: /;
+
 export interface DriftgateOptions {
   readonly port: number;
   readonly dataDir: string;

@@ -82,7 +82,7 @@ const helmDeployment = deployment('web', {
 });
 
 /** The GitOps objects themselves, as minimal CRDs (the test API server has no Flux or Argo CD). */
-function gitopsCrd(group: string, kind: string, plural: string): string {
+export function gitopsCrd(group: string, kind: string, plural: string, version = 'v1'): string {
   return `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -92,7 +92,7 @@ spec:
   scope: Namespaced
   names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
   versions:
-    - name: v1
+    - name: ${version}
       served: true
       storage: true
       schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
