@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     console.log(`\ndriftgate scan of the API double (issue 14; target: seconds, bounded memory):\n  ${scanLine(scan)}`);
     console.log('\ndecision alone (no HTTP, no TLS):');
     for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
-    console.log('\nadversarial requests near the 8 MiB body limit, parse + decode + decide (npm run bench:adversarial: also over HTTPS):');
+    console.log('\nadversarial requests near the 8 MiB body limit, in-process: decide = decode + decide after the parse (npm run bench:adversarial: also over HTTPS):');
     for (const t of adversarial) console.log(timingLine(t));
     console.log(worstLine(adversarial));
 

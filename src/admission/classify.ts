@@ -7,7 +7,7 @@ import { delegationInScope, type Policy, type ScopeTarget } from '../policy/poli
 import { matchesAny } from '../policy/path-pattern.ts';
 import { formatPath, type FieldPath } from '../lib/field-path.ts';
 import type { FieldChange } from './diff.ts';
-import { fieldOwnership, fieldsOf } from './managed-fields.ts';
+import { fieldOwnership, fieldsOf, type FieldOwnership } from './managed-fields.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 import { isLeverPath } from './levers.ts';
 import { lossPath, type DelegationClaim, type OwnershipLoss } from './ownership-loss.ts';
@@ -60,6 +60,14 @@ function isTrackingMarker(path: FieldPath, keys: ReturnType<typeof trackingKeys>
 }
 
 export function classifyChanges(changes: readonly FieldChange[], input: ClassifyInput): ClassifiedChange[] {
+  return changes.map(changeClassifier(input));
+}
+
+/**
+ * The classification of one change at a time, for a decision that reads changes as the diff finds
+ * them. Field ownership (managedFields) is read only when a change's `declaredInGit` is asked for.
+ */
+export function changeClassifier(input: ClassifyInput): (c: FieldChange) => ClassifiedChange {
   const { policy, group, kind, writer, wholeObject } = input;
   const managed = input.stored?.metadata?.managedFields;
   const git = fieldOwnership(fieldsOf(managed, policy.gitops.fieldManagers));
@@ -75,8 +83,8 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
   const allowances = policy.allowances.filter((r) => r.kinds(group, kind));
 
   const make = (c: FieldChange, cls: ChangeClass, rule?: string, delegatedTo?: ClassifiedChange['delegatedTo']): ClassifiedChange =>
-    new Classified(c, cls, rule, git ? git.owns(c.path) : undefined, delegatedTo);
-  return changes.map((c) => {
+    new Classified(c, cls, rule, git, delegatedTo);
+  return (c) => {
     if (isRuntimePath(c.path)) return make(c, 'runtime');
     if (isTrackingMarker(c.path, markers)) return make(c, 'guarded', TRACKING_MARKER);
     if (isLeverPath(c.path, group, kind)) return make(c, 'guarded', RECONCILE_LEVER);
@@ -96,12 +104,12 @@ export function classifyChanges(changes: readonly FieldChange[], input: Classify
       }
     }
     return make(c, 'guarded');
-  });
+  };
 }
 
 /**
- * A classified change. Its printed path is made on first read: a denial prints five paths, and a
- * deleted object with 100,000 fields must not pay for formatting the rest.
+ * A classified change. Its printed path and whether Git declares it are worked out on first read: a
+ * denial prints five paths, and a deleted object with 100,000 fields must not pay for the rest.
  */
 class Classified implements ClassifiedChange {
   readonly path: FieldPath;
@@ -109,22 +117,28 @@ class Classified implements ClassifiedChange {
   readonly after: unknown;
   readonly class: ChangeClass;
   readonly rule: string | undefined;
-  readonly declaredInGit: boolean | undefined;
   readonly delegatedTo?: ClassifiedChange['delegatedTo'];
   #printed: string | undefined;
+  #git: FieldOwnership | undefined;
+  #declared: boolean | undefined | null = null;
 
-  constructor(c: FieldChange, cls: ChangeClass, rule: string | undefined, declaredInGit: boolean | undefined, delegatedTo: ClassifiedChange['delegatedTo'] | undefined) {
+  constructor(c: FieldChange, cls: ChangeClass, rule: string | undefined, git: FieldOwnership | undefined, delegatedTo: ClassifiedChange['delegatedTo'] | undefined) {
     this.path = c.path;
     this.before = c.before;
     this.after = c.after;
     this.class = cls;
     this.rule = rule;
-    this.declaredInGit = declaredInGit;
+    this.#git = git;
     if (delegatedTo) this.delegatedTo = delegatedTo;
   }
 
   get printed(): string {
     return (this.#printed ??= formatPath(this.path));
+  }
+
+  get declaredInGit(): boolean | undefined {
+    if (this.#declared === null) this.#declared = this.#git ? this.#git.owns(this.path) : undefined;
+    return this.#declared;
   }
 
   toJSON(): Record<string, unknown> {

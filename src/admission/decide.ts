@@ -5,16 +5,16 @@
  */
 import type { Grant } from '../grants/grant.ts';
 import { delegationInScope, type Mode, type Policy, type ScopeTarget, type UnmanagedCreates } from '../policy/policy.ts';
-import { classifyChanges, delegationClaimChanges, ownershipLossChanges, type ClassifiedChange } from './classify.ts';
-import { diffObjects, type FieldChange } from './diff.ts';
+import { changeClassifier, delegationClaimChanges, ownershipLossChanges, RECONCILE_LEVER, type ClassifiedChange } from './classify.ts';
+import { diffInto, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
-import { selectGrant } from './grant-match.ts';
+import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
 import { isReconcilerKind, touchesLever } from './levers.ts';
 import { lazyMergeKeys } from './managed-fields.ts';
-import { allowanceWarning, auditWarning, denialMessage, operatorWarning } from './message.ts';
+import { allowanceWarning, auditWarning, denialMessage, MAX_LISTED_PATHS, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
 import { delegationClaims, ownershipLosses } from './ownership-loss.ts';
-import { EPHEMERAL_SECRET_HASH_KEY, hasTextData, isSecretKind, redactSecret, redactSecretChanges, type SecretHashKey } from './redact.ts';
+import { EPHEMERAL_SECRET_HASH_KEY, hasDataMaps, isSecretKind, redactSecret, redactSecretChange, SECRET_VALUE_MAPS, type SecretHashKey } from './redact.ts';
 import { describeTarget, targetOf, type Target } from './target.ts';
 import { ownValue } from '../lib/value.ts';
 import type { AdmissionRequest, KubeObject } from './types.ts';
@@ -71,6 +71,12 @@ export interface Verdict {
   readonly guarded: readonly ClassifiedChange[];
   readonly allowancesUsed: readonly string[];
   readonly grant: Grant | undefined;
+  /**
+   * true when the decision stopped reading the request once its denial was certain (more guarded
+   * changes than a message lists, none of them coverable by any grant): `changes` and `guarded` then
+   * hold only what was read. A hostile write of 100,000 changed fields costs what its first six cost.
+   */
+  readonly partial: boolean;
 }
 
 export const SCALE_FALLBACK_OWNER: Owner = {
@@ -135,6 +141,7 @@ export function decide(input: DecisionInput): Verdict {
     guarded: [],
     allowancesUsed: [],
     grant: undefined,
+    partial: false,
     ...extra,
   });
 
@@ -201,62 +208,70 @@ export function decide(input: DecisionInput): Verdict {
     }
   }
 
-  // Rule 5: the guarded changes.
+  // Rule 5: the guarded changes, classified as the diff finds them.
   const secret = isSecretKind(target.group, target.kind);
   const hashKey = input.secretHashKey ?? EPHEMERAL_SECRET_HASH_KEY;
-  // Secrets as the API server stores them are diffed as they are and only the changed values hashed;
-  // anything else (a list or map under data) is hashed whole before the diff, so no value shapes a path.
-  const hashAfter = secret && hasTextData(r.oldObject) && hasTextData(r.object);
+  // Secrets as the API server stores them (data and stringData maps) are diffed as they are, each value
+  // compared whole, and only the changed values hashed; anything else is hashed whole before the diff,
+  // so no value shapes a path.
+  const hashAfter = secret && hasDataMaps(r.oldObject) && hasDataMaps(r.object);
   const hashBefore = secret && !hashAfter;
   const before = hashBefore ? redactSecret(r.oldObject, hashKey) : r.oldObject;
   const after = hashBefore ? redactSecret(r.object, hashKey) : r.object;
   const wholeObject = r.operation !== 'UPDATE';
-  let raw: FieldChange[];
+  const scopeTarget: ScopeTarget = { name: target.name, namespace: target.namespace, owner: owner?.id };
+  const classify = changeClassifier({ policy, group: target.group, kind: target.kind, writer: r.userInfo, stored, wholeObject, scopeTarget });
+  const grantTarget: GrantTarget = { namespace: target.namespace, group: target.group, kind: target.kind, name: target.name, operation: r.operation, writer: r.userInfo };
+  // Grants that apply to this write and cover every guarded change read so far (looked up at the first).
+  let covering: Grant[] | undefined;
+  const applicable = (): Grant[] => input.grantsFor(target).filter((g) => grantApplies(g, grantTarget, now));
+  const kept: ClassifiedChange[] = [];
+  const guarded: ClassifiedChange[] = [];
+  const checksOwnership = r.operation === 'UPDATE' && !scale && !leverOnly;
+  const raw: FieldChange[] = [];
+  // An UPDATE's guarded changes are what a grant lets through; a CREATE's or DELETE's are the object itself.
+  const maxChanges = wholeObject ? Number.POSITIVE_INFINITY : policy.breakGlass.maxChangesPerBypass;
+  const take = (change: FieldChange): boolean => {
+    if (checksOwnership) raw.push(change);
+    const c = classify(hashAfter ? redactSecretChange(change, hashKey) : change);
+    if (c.class === 'runtime') return true;
+    if (leverOnly && c.rule !== RECONCILE_LEVER) return true; // not GitOps-owned: only the lever is guarded
+    kept.push(c);
+    if (c.class !== 'guarded') return true;
+    guarded.push(c);
+    // Past the bypass limit no grant covers the write (tooLarge), whatever its paths.
+    covering = guarded.length > maxChanges ? [] : (covering ?? applicable()).filter((g) => grantCoversPath(g, c.path));
+    // No grant can cover this write any more: the denial is certain once a message's worth is read.
+    return !(covering.length === 0 && guarded.length > MAX_LISTED_PATHS);
+  };
+  let partial = false;
   if (scale) {
-    raw = scaleChanges(r);
+    for (const c of scaleChanges(r)) take(c);
   } else {
     const mergeKeys = lazyMergeKeys([
       ...(r.oldObject?.metadata?.managedFields ?? []),
       ...(r.object?.metadata?.managedFields ?? []),
     ]);
-    const opts = { mergeKeys, skipRuntime: true };
-    raw =
-      r.operation === 'UPDATE'
-        ? diffObjects(before, after, opts)
-        : r.operation === 'CREATE'
-          ? diffObjects(undefined, after, opts)
-          : diffObjects(before, undefined, opts);
-    // Secret values leave the diff only as keyed hashes (hashing what changed, not every value).
-    if (hashAfter) raw = redactSecretChanges(raw, hashKey);
+    const opts = { mergeKeys, skipRuntime: true, ...(hashAfter ? { opaque: SECRET_VALUE_MAPS } : {}) };
+    partial = !diffInto(r.operation === 'CREATE' ? undefined : before, r.operation === 'DELETE' ? undefined : after, opts, take);
   }
-  const scopeTarget: ScopeTarget = { name: target.name, namespace: target.namespace, owner: owner?.id };
-  changes = classifyChanges(raw, {
-    policy,
-    group: target.group,
-    kind: target.kind,
-    writer: r.userInfo,
-    stored,
-    wholeObject,
-    scopeTarget,
-  }).filter((c) => c.class !== 'runtime');
-  if (r.operation === 'UPDATE' && !scale && !leverOnly) {
+  if (checksOwnership && !partial) {
     // Shrinking a GitOps manager's managedFields ownership detaches the object, like a tracking marker.
     const losses = ownershipLosses(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, policy.gitops.fieldManagers, raw);
-    if (losses.length > 0) changes = [...changes, ...ownershipLossChanges(losses)];
     // Handing a delegated manager fields it did not own, with no value changed, makes the next write "delegated".
     const delegated = delegatedManagers(policy, target.group, target.kind, scopeTarget);
     const claims = delegated.size > 0 ? delegationClaims(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, delegated, policy.gitops.fieldManagers, raw) : [];
-    if (claims.length > 0) changes = [...changes, ...delegationClaimChanges(claims)];
-  }
-  if (leverOnly) {
-    // Not GitOps-owned: only the lever itself is guarded.
-    changes = changes.filter((c) => c.rule === 'reconcile-lever');
-    if (changes.length === 0) {
-      owner = undefined;
-      return verdict('allowed', 'not-gitops-owned');
+    for (const c of [...ownershipLossChanges(losses), ...delegationClaimChanges(claims)]) {
+      kept.push(c);
+      guarded.push(c);
+      covering = guarded.length > maxChanges ? [] : (covering ?? applicable()).filter((g) => grantCoversPath(g, c.path));
     }
   }
-  const guarded = changes.filter((c) => c.class === 'guarded');
+  changes = kept;
+  if (leverOnly && changes.length === 0) {
+    owner = undefined;
+    return verdict('allowed', 'not-gitops-owned');
+  }
 
   if (guarded.length === 0 && !(wholeObject && (r.operation === 'DELETE' || unmanagedCreate))) {
     const used = [...new Set(changes.filter((c) => c.class === 'allowance').map((c) => c.rule ?? ''))];
@@ -267,19 +282,15 @@ export function decide(input: DecisionInput): Verdict {
   }
 
   // Rule 6: a grant covering every guarded change.
-  const grant = selectGrant(
-    input.grantsFor(target),
-    { namespace: target.namespace, group: target.group, kind: target.kind, name: target.name, operation: r.operation, writer: r.userInfo },
-    guarded,
-    now,
-  );
+  const grant = partial ? undefined : narrowestGrant(covering ?? applicable());
   if (grant) return verdict('bypassed', 'grant', { guarded, grant });
 
   // Rule 7: deny, or in audit mode allow with a warning.
   const rule: Rule = unmanagedCreate ? 'unmanaged-create' : 'guarded-change';
-  const message = denialMessage({ target, operation: r.operation, owner, guarded, unmanagedCreate });
+  const tooLarge = guarded.length > maxChanges;
+  const message = denialMessage({ target, operation: r.operation, owner, guarded, unmanagedCreate, partial, ...(tooLarge ? { bypassLimit: maxChanges } : {}) });
   if (modeFor(policy, target.namespace) === 'audit') {
-    return verdict('warned', rule, { audited: true, guarded, message, warnings: [auditWarning(target, guarded, unmanagedCreate)] });
+    return verdict('warned', rule, { audited: true, guarded, partial, message, warnings: [auditWarning(target, guarded, unmanagedCreate, partial)] });
   }
-  return verdict('denied', rule, { guarded, message });
+  return verdict('denied', rule, { guarded, partial, message });
 }

@@ -11,6 +11,8 @@
  *   or prototype-less objects, so `__proto__` or `constructor` is a key like any other.
  * - Every recursion here is bounded by MAX_DEPTH: hostile nesting becomes a 400, never a stack overflow.
  *   Parts of an object the walk never enters (runtime fields) are never recursed into by anyone.
+ * - Changes are handed to a sink as they are found, and the sink may stop the walk: a decision that
+ *   is already certain (a denial) does not read the other 100,000 fields of a hostile request.
  */
 import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
 import { deepEqual, isMap, MAX_DEPTH, present, tooDeep } from '../lib/value.ts';
@@ -34,6 +36,11 @@ export interface DiffOptions {
   readonly mergeKeys: MergeKeySource;
   /** skip runtime fields entirely (the webhook never needs them; `driftgate diff` shows them) */
   readonly skipRuntime: boolean;
+  /**
+   * Top-level maps whose values are compared whole, never walked into (a Secret's data and
+   * stringData: each value is one change, so no value's shape becomes a path).
+   */
+  readonly opaque?: ReadonlySet<string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -98,36 +105,60 @@ function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefin
   return count > 0 ? keys : undefined;
 }
 
-interface ListIndex {
-  readonly ids: string[];
-  readonly keys: Map<string, ItemKeys>;
-  readonly b: Map<string, unknown>;
-  readonly a: Map<string, unknown>;
+/**
+ * An item's identity within its list. One merge key (the common case: `name`) is its value with a
+ * type tag; compound keys are their JSON. Either way two items share an id only if their keys match.
+ */
+function itemId(k: ItemKeys, names: readonly string[]): string {
+  if (names.length === 1) {
+    const v = k[names[0]!];
+    return typeof v === 'string' ? `s${v}` : `${typeof v}${String(v)}`;
+  }
+  return JSON.stringify(k);
 }
 
-/** Indexes both lists by the given merge key names; undefined when an item lacks them or keys collide. */
+/** One item of an associative list: its merge keys and its value on each side (absent: undefined). */
+interface Paired {
+  readonly keys: ItemKeys;
+  a: unknown;
+  b: unknown;
+  hasB: boolean;
+}
+
+/** Items by id, in the after list's order, then the items only the before list has. */
+type ListIndex = Map<string, Paired>;
+
+/** A key field the API server defaults (protocol) is part of the item's identity: fill it in. */
+function withDefaults(item: unknown, k: ItemKeys): unknown {
+  return isObj(item) && Object.hasOwn(k, 'protocol') && item.protocol === undefined ? { ...item, protocol: k.protocol } : item;
+}
+
+/**
+ * Indexes both lists by the given merge key names (one Map lookup per item); undefined when an item
+ * lacks them or two items of one list share a key.
+ */
 function indexBy(names: readonly string[], before: readonly unknown[], after: readonly unknown[]): ListIndex | undefined {
-  const keys = new Map<string, ItemKeys>();
-  const ids: string[] = [];
-  const index = (list: readonly unknown[]): Map<string, unknown> | undefined => {
-    const m = new Map<string, unknown>();
-    for (const item of list) {
-      const k = itemKeysOf(item, names);
-      if (!k) return undefined;
-      const id = JSON.stringify(k);
-      if (m.has(id)) return undefined;
-      // A key field the API server defaults (protocol) is part of the item's identity: fill it in.
-      m.set(id, isObj(item) && Object.hasOwn(k, 'protocol') && item.protocol === undefined ? { ...item, protocol: k.protocol } : item);
-      if (!keys.has(id)) {
-        keys.set(id, k);
-        ids.push(id);
-      }
+  const m: ListIndex = new Map();
+  for (const item of after) {
+    const k = itemKeysOf(item, names);
+    if (!k) return undefined;
+    const id = itemId(k, names);
+    if (m.has(id)) return undefined;
+    m.set(id, { keys: k, a: withDefaults(item, k), b: undefined, hasB: false });
+  }
+  for (const item of before) {
+    const k = itemKeysOf(item, names);
+    if (!k) return undefined;
+    const id = itemId(k, names);
+    const p = m.get(id);
+    if (p === undefined) m.set(id, { keys: k, a: undefined, b: withDefaults(item, k), hasB: true });
+    else if (p.hasB) return undefined;
+    else {
+      p.b = withDefaults(item, k);
+      p.hasB = true;
     }
-    return m;
-  };
-  const a = index(after);
-  const b = index(before);
-  return a && b ? { ids, keys, a, b } : undefined;
+  }
+  return m;
 }
 
 /**
@@ -158,14 +189,20 @@ function abstractOf(path: readonly Segment[]): string {
   return out;
 }
 
+/** Takes each change as it is found; returning false stops the walk (the diff is then partial). */
+export type ChangeSink = (change: FieldChange) => boolean;
+
+/** Thrown by push when the sink says stop; caught only by diffInto. */
+const STOP = Symbol('stop');
+
 /** Walks both values; `path` is a stack shared by the whole walk and copied only into results. */
-function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: FieldChange[]): void {
+function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink): void {
   if (path.length > MAX_DEPTH) throw tooDeep();
   if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
   const b = present(before);
   const a = present(after);
   if (b === undefined && a === undefined) return;
-  if (inTextMap(path)) {
+  if (inTextMap(path) || (opts.opaque !== undefined && opaqueValue(path, opts.opaque))) {
     // A value in an annotation/label map, which the API stores as text: compared whole, so a map
     // smuggled in under an allowed key is one non-text change, never text leaves below it.
     if (!deepEqual(b, a, path.length)) push(path, b, a, out);
@@ -205,9 +242,9 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
     }
     const idx = indexLists(path, bl, al, opts);
     if (idx) {
-      for (const id of idx.ids) {
-        path.push(itemSeg(idx.keys.get(id)!));
-        walk(path, idx.b.get(id), idx.a.get(id), opts, out);
+      for (const p of idx.values()) {
+        path.push(itemSeg(p.keys));
+        walk(path, p.b, p.a, opts, out);
         path.pop();
       }
       return;
@@ -216,10 +253,16 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
   if (!deepEqual(b, a, path.length)) push(path, b, a, out);
 }
 
-function push(path: readonly Segment[], b: unknown, a: unknown, out: FieldChange[]): void {
+function push(path: readonly Segment[], b: unknown, a: unknown, out: ChangeSink): void {
   assertDepth(b, path.length);
   assertDepth(a, path.length);
-  out.push({ path: path.slice(), before: b, after: a });
+  if (!out({ path: path.slice(), before: b, after: a })) throw STOP;
+}
+
+/** `data[key]` with `data` in `opaque`: a value compared whole. */
+function opaqueValue(path: readonly Segment[], opaque: ReadonlySet<string>): boolean {
+  const [top, key] = path;
+  return path.length === 2 && top?.k === 'key' && opaque.has(top.key) && key?.k === 'key';
 }
 
 /** `…annotations[key]` or `…labels[key]`: a value of a map the API server keeps as string → string. */
@@ -231,6 +274,17 @@ function inTextMap(path: readonly Segment[]): boolean {
 /** All differing leaves from `before` to `after` (either may be undefined for CREATE / DELETE). */
 export function diffObjects(before: unknown, after: unknown, opts: DiffOptions): FieldChange[] {
   const out: FieldChange[] = [];
-  walk([], before, after, opts, out);
+  diffInto(before, after, opts, (c) => out.push(c) > 0);
   return out;
+}
+
+/** Hands each differing leaf to `sink` in walk order; returns false when the sink stopped the walk. */
+export function diffInto(before: unknown, after: unknown, opts: DiffOptions, sink: ChangeSink): boolean {
+  try {
+    walk([], before, after, opts, sink);
+    return true;
+  } catch (e) {
+    if (e === STOP) return false;
+    throw e;
+  }
 }

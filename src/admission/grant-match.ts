@@ -6,6 +6,7 @@ import type { Grant } from '../grants/grant.ts';
 import { globMatcher } from '../policy/glob.ts';
 import { matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
 import type { ClassifiedChange } from './classify.ts';
+import type { FieldPath } from '../lib/field-path.ts';
 import type { Operation, UserInfo } from './types.ts';
 
 export interface GrantTarget {
@@ -44,6 +45,11 @@ export function isWithinWindow(grant: Grant, now: Date): boolean {
 }
 
 export function grantCovers(grant: Grant, target: GrantTarget, guarded: readonly ClassifiedChange[], now: Date): boolean {
+  return grantApplies(grant, target, now) && guarded.every((c) => grantCoversPath(grant, c.path));
+}
+
+/** Everything but the paths: the grant is active now, for this writer, operation and object. */
+export function grantApplies(grant: Grant, target: GrantTarget, now: Date): boolean {
   if (grant.state !== 'active' || !isWithinWindow(grant, now)) return false;
   if (grant.namespace !== target.namespace) return false;
   const { users, groups } = grant.subjects;
@@ -52,10 +58,13 @@ export function grantCovers(grant: Grant, target: GrantTarget, guarded: readonly
   const inScope = grant.resources.some(
     (r) => r.group === target.group && r.kind.toLowerCase() === target.kind.toLowerCase() && globMatch(r.name, target.name),
   );
-  if (!inScope) return false;
+  return inScope;
+}
+
+/** The grant's paths cover `path` (a grant without paths covers every path). */
+export function grantCoversPath(grant: Grant, path: FieldPath): boolean {
   const patterns = grantPatterns(grant);
-  if (patterns === null) return true;
-  return guarded.every((c) => patterns.some((p) => matchesPath(p, c.path)));
+  return patterns === null || patterns.some((p) => matchesPath(p, path));
 }
 
 function breadth(g: Grant): number[] {
@@ -78,9 +87,13 @@ export function selectGrant(
   guarded: readonly ClassifiedChange[],
   now: Date,
 ): Grant | undefined {
+  return narrowestGrant(grants.filter((g) => grantCovers(g, target, guarded, now)));
+}
+
+/** Of grants that all cover the request, the narrowest, then the soonest-expiring. */
+export function narrowestGrant(covering: readonly Grant[]): Grant | undefined {
   let best: { grant: Grant; key: number[] } | undefined;
-  for (const grant of grants) {
-    if (!grantCovers(grant, target, guarded, now)) continue;
+  for (const grant of covering) {
     const key = breadth(grant);
     if (!best || narrower(key, best.key)) best = { grant, key };
   }

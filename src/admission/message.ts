@@ -45,12 +45,16 @@ export function grantCommand(t: Target, op: Operation, guarded: readonly Classif
   return parts.join(' ');
 }
 
-function listChanges(guarded: readonly ClassifiedChange[]): string[] {
-  const shown = guarded.slice(0, MAX_LISTED_PATHS).map((c) => `  - ${changeLine(c)}`);
-  if (guarded.length > MAX_LISTED_PATHS) shown.push(`  …and ${guarded.length - MAX_LISTED_PATHS} more`);
-  const declared = guarded.filter((c) => c.declaredInGit === true).length;
-  const fresh = guarded.filter((c) => c.declaredInGit === false).length;
-  if (declared + fresh > 0) shown.push(`  (${declared} declared in Git, ${fresh} not declared in Git)`);
+function listChanges(guarded: readonly ClassifiedChange[], partial: boolean): string[] {
+  const listed = guarded.slice(0, MAX_LISTED_PATHS);
+  const shown = listed.map((c) => `  - ${changeLine(c)}`);
+  if (partial) shown.push('  …and more (not all read: no grant can cover this write)');
+  else if (guarded.length > MAX_LISTED_PATHS) shown.push(`  …and ${guarded.length - MAX_LISTED_PATHS} more`);
+  // counted over what is listed when the rest was not read
+  const counted = partial ? listed : guarded;
+  const declared = counted.filter((c) => c.declaredInGit === true).length;
+  const fresh = counted.filter((c) => c.declaredInGit === false).length;
+  if (declared + fresh > 0) shown.push(`  (${partial ? 'of those listed: ' : ''}${declared} declared in Git, ${fresh} not declared in Git)`);
   return shown;
 }
 
@@ -60,6 +64,10 @@ export interface DenialInput {
   readonly owner: Owner | undefined;
   readonly guarded: readonly ClassifiedChange[];
   readonly unmanagedCreate: boolean;
+  /** the decision stopped reading changes once the denial was certain: `guarded` is the first few */
+  readonly partial?: boolean;
+  /** set when the write makes more guarded changes than any grant may cover (breakGlass.maxChangesPerBypass) */
+  readonly bypassLimit?: number;
 }
 
 /**
@@ -73,7 +81,9 @@ export function denialMessage(d: DenialInput): string {
   const what = describeTarget(d.target);
   const next = d.target.clusterScoped
     ? CLUSTER_SCOPED_NEXT
-    : `Next step: change it in Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``;
+    : d.bypassLimit !== undefined
+      ? `Next step: change it in Git. No grant covers a write of more than ${d.bypassLimit} guarded changes (breakGlass.maxChangesPerBypass): that is no incident fix; split it, or make it in Git.`
+      : `Next step: change it in Git, or request a break-glass grant: \`${grantCommand(d.target, d.operation, d.guarded)}\``;
   if (d.unmanagedCreate) {
     return [
       `driftgate: creating ${what} by hand is denied: the object is not managed by GitOps, and a hand-made object in a protected namespace is drift that Git does not know about (unmanagedCreates: deny).`,
@@ -86,8 +96,8 @@ export function denialMessage(d: DenialInput): string {
   }
   const verb = d.operation === 'CREATE' ? 'creating' : 'this change to';
   return [
-    `driftgate: ${verb} ${what} is denied: it is managed by ${owner}. ${d.guarded.length} guarded change(s):`,
-    ...listChanges(d.guarded),
+    `driftgate: ${verb} ${what} is denied: it is managed by ${owner}. ${d.partial ? `More than ${MAX_LISTED_PATHS}` : d.guarded.length} guarded change(s):`,
+    ...listChanges(d.guarded, d.partial === true),
     next,
   ].join('\n');
 }
@@ -101,12 +111,12 @@ export function allowanceWarning(target: Target, names: readonly string[], user:
   return `driftgate: allowance ${names.map((n) => `"${n}"`).join(', ')} used on ${describeTarget(target)} by ${user}; this is logged for audit`;
 }
 
-export function auditWarning(target: Target, guarded: readonly ClassifiedChange[], unmanagedCreate: boolean): string {
+export function auditWarning(target: Target, guarded: readonly ClassifiedChange[], unmanagedCreate: boolean, partial = false): string {
   if (unmanagedCreate) {
     return `driftgate (audit): ${describeTarget(target)} is not in Git; in enforce mode this create is denied — add it to Git`;
   }
   const paths = guarded.slice(0, 3).map((c) => c.printed).join(', ');
-  const more = guarded.length > 3 ? ` and ${guarded.length - 3} more` : '';
+  const more = partial ? ' and more' : guarded.length > 3 ? ` and ${guarded.length - 3} more` : '';
   return `driftgate (audit): would deny in enforce mode: ${describeTarget(target)} is GitOps-managed; changed ${paths}${more}`;
 }
 

@@ -120,6 +120,11 @@ export interface Policy {
     readonly requesters: Subjects;
     readonly approval: ApprovalRule;
     readonly backportDeadlineMs: number;
+    /**
+     * The most guarded changes one write may make under a grant. A write beyond it is denied without
+     * reading further: it is no incident fix, and its task would hold every change.
+     */
+    readonly maxChangesPerBypass: number;
   };
   /** where driftgate tells people about grants, tasks and drift (docs/policy.md#notifications) */
   readonly notifications: NotificationSettings;
@@ -275,6 +280,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
       requesters: subjectsOf(bg.requesters),
       approval: approvalOf(bg.approval),
       backportDeadlineMs,
+      maxChangesPerBypass: bg.maxChangesPerBypass,
     },
     notifications: compileNotifications(doc.notifications),
   };

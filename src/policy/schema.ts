@@ -162,6 +162,7 @@ export const policySchema = z.strictObject({
       requesters: subjects.default({ users: [], groups: ['oncall'] }),
       approval: approval.default({ required: 0, approvers: { users: [], groups: ['sre-leads'] } }),
       backportDeadline: duration.default('72h'),
+      maxChangesPerBypass: z.number().int().min(1).max(100_000).default(10_000),
     })
     .prefault({}),
   notifications: z

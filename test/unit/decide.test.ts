@@ -450,12 +450,40 @@ describe('decide (SPEC §2, rules in order)', () => {
     assert.deepEqual(asked, ['prod/apps/Deployment/api']);
   });
 
-  it('lists at most five guarded paths in a denial', () => {
+  it('lists at most five guarded paths in a denial, and stops reading once no grant can cover the write', () => {
     const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`l${i}`, 'x']));
     const v = decide({ request: request({ oldObject: base, object: deployment({ labels }) }), policy: examplePolicy(), now: NOW, grantsFor: () => [] });
-    assert.equal(v.guarded.length, 8);
+    assert.equal(v.partial, true);
+    assert.equal(v.guarded.length, 6);
     assert.equal((v.message!.match(/^ {2}- /gm) ?? []).length, 5);
-    assert.match(v.message!, /…and 3 more/);
+    assert.match(v.message!, /More than 5 guarded change\(s\)/);
+    assert.match(v.message!, /…and more \(not all read: no grant can cover this write\)/);
+  });
+
+  it('denies an UPDATE with more guarded changes than breakGlass.maxChangesPerBypass, even under a grant for every path', () => {
+    const labels = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`l${i}`, 'x']));
+    const g = grant({ expiresAt: '2999-01-01T00:00:00Z' });
+    const policy = policyFrom('protectedNamespaces: [prod]\nbreakGlass: {maxChangesPerBypass: 10}\n');
+    const v = decide({ request: request({ oldObject: base, object: deployment({ labels }) }), policy, now: NOW, grantsFor: () => [g] });
+    assert.equal(v.outcome, 'denied');
+    assert.equal(v.partial, true);
+    assert.equal(v.guarded.length, 11); // read up to the limit, and one more
+    assert.match(v.message!, /No grant covers a write of more than 10 guarded changes \(breakGlass\.maxChangesPerBypass\)/);
+    const within = decide({ request: request({ oldObject: base, object: deployment({ labels: { l0: 'x' } }) }), policy, now: NOW, grantsFor: () => [g] });
+    assert.equal(within.outcome, 'bypassed');
+  });
+
+  it('reads every change while a grant could still cover the write, and counts them in the denial', () => {
+    const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`l${i}`, 'x']));
+    // the grant covers the labels, not the image: the denial is certain only at the image, so all are read
+    const g = grant({ paths: ['metadata.labels'], expiresAt: '2999-01-01T00:00:00Z' });
+    const v = decide({ request: request({ oldObject: base, object: deployment({ labels, image: 'api:9' }) }), policy: examplePolicy(), now: NOW, grantsFor: () => [g] });
+    assert.equal(v.outcome, 'denied');
+    assert.equal(v.partial, true); // stopped after the image: nothing can cover it
+    const all = decide({ request: request({ oldObject: base, object: deployment({ labels }) }), policy: examplePolicy(), now: NOW, grantsFor: () => [g] });
+    assert.equal(all.outcome, 'bypassed');
+    assert.equal(all.partial, false);
+    assert.equal(all.guarded.length, 8);
   });
 
   it('never prints a Secret value in a denial', () => {
