@@ -167,6 +167,14 @@ export function ownsWhole(node: JsonObject): boolean {
   return !holds;
 }
 
+/**
+ * ownsWhole without the cache, for walks that visit each node once: a WeakMap entry per node costs
+ * more than looking (a node is usually `{}` or small).
+ */
+export function holdsNothing(node: JsonObject): boolean {
+  return !hasKeys(node);
+}
+
 // Union nodes that own their whole value (an empty node in some entry).
 const WHOLE = new WeakSet<object>();
 
