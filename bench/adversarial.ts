@@ -94,6 +94,15 @@ export function adversarialCases(): AdversarialCase[] {
   const deleted = fill((n) => bigManagedFields(n, 'DELETE'));
   add(`DELETE of an object whose managedFields list ${deleted.n} env vars`, deleted.body);
 
+  // SSA --force-conflicts takeover of every field the GitOps manager owned: the ownership-loss walk
+  const takeover = fill((n) => {
+    const stored = (JSON.parse(bigManagedFields(n, 'CREATE')) as { request: { object: { metadata: { managedFields: { manager: string }[] } } } }).request.object;
+    const taken = structuredClone(stored);
+    taken.metadata.managedFields[0]!.manager = 'kubectl';
+    return review('UPDATE', 'Deployment', 'deployments', 'apps', stored, taken, 'api');
+  });
+  add(`UPDATE: SSA takeover of the GitOps manager's ${takeover.n} env vars (ownership-loss walk)`, takeover.body);
+
   const envSwap = fill((n) => {
     const env = Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: `v${i}` }));
     const d = (list: unknown[]) => ({ ...deploymentNamed('x', 'app:1'), spec: { template: { spec: { containers: [{ name: 'app', image: 'app:1', env: list }] } } } });
@@ -117,6 +126,13 @@ export function adversarialCases(): AdversarialCase[] {
     return review('UPDATE', 'Deployment', 'deployments', 'apps', d(1), d(2)).replace('"runAsUser":2', '"runAsUser":9007199254740993');
   });
   add(`runAsUser 9007199254740993 beside ${bigInt.n} env vars`, bigInt.body);
+
+  const manyInts = fill((n) => {
+    const ints = Array.from({ length: n }, (_, i) => `@${9007199254740993n + BigInt(i) * 1000n}@`);
+    const cm = (list: string[]) => ({ ...configMap({}), spec: { n: list } });
+    return review('UPDATE', 'ConfigMap', 'configmaps', '', cm(ints), cm([...ints].reverse())).replace(/"@([0-9]+)@"/g, '$1');
+  });
+  add(`${manyInts.n * 2} integers beyond 2^53 (the exact parse), a list reversed`, manyInts.body);
 
   const hostileKey = (i: number) => `${'a'.repeat(60)}${i}`;
   const annotations = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ...keys(n, hostileKey, () => 'x') } })));
