@@ -12,6 +12,20 @@ import type { Operation } from './types.ts';
 
 export const MAX_LISTED_PATHS = 5;
 
+/**
+ * The longest path a message or log line shows whole. Kubernetes keys are at most 317 characters
+ * (a 253-character prefix, `/`, a 63-character name), so a real path through one fits with room to
+ * spare; a longer path is request text an attacker chose to be reflected into every answer and log
+ * line, so it is cut.
+ */
+export const MAX_SHOWN_PATH = 512;
+
+/** A change's path for people: whole up to MAX_SHOWN_PATH characters, then cut with `…`. */
+export function shownPath(c: { readonly printed: string }): string {
+  const p = c.printed;
+  return p.length > MAX_SHOWN_PATH ? `${p.slice(0, MAX_SHOWN_PATH - 1)}…` : p;
+}
+
 function gitNote(c: ClassifiedChange): string {
   if (c.rule === 'tracking-marker') return ' (GitOps tracking marker: detaches the object from Git)';
   if (c.rule === 'reconcile-lever') return ' (reconcile lever: switches GitOps off for this object)';
@@ -30,14 +44,15 @@ function delegationNote(c: ClassifiedChange): string {
 }
 
 export function changeLine(c: ClassifiedChange): string {
-  return `${c.printed}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}${delegationNote(c)}`;
+  return `${shownPath(c)}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}${delegationNote(c)}`;
 }
 
 export function grantCommand(t: Target, op: Operation, guarded: readonly ClassifiedChange[]): string {
   const parts = ['driftgate grant request'];
   if (!t.clusterScoped) parts.push(`-n ${t.namespace}`);
   parts.push(resourceRef(t));
-  if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3) {
+  // a path cut for display would be a grant for another path: suggest paths only when all fit
+  if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3 && guarded.every((c) => c.printed.length <= MAX_SHOWN_PATH)) {
     for (const c of guarded) parts.push(`--path '${c.printed}'`);
   }
   if (op !== 'UPDATE') parts.push(`--operation ${op}`);
@@ -115,7 +130,7 @@ export function auditWarning(target: Target, guarded: readonly ClassifiedChange[
   if (unmanagedCreate) {
     return `driftgate (audit): ${describeTarget(target)} is not in Git; in enforce mode this create is denied — add it to Git`;
   }
-  const paths = guarded.slice(0, 3).map((c) => c.printed).join(', ');
+  const paths = guarded.slice(0, 3).map(shownPath).join(', ');
   const more = partial ? ' and more' : guarded.length > 3 ? ` and ${guarded.length - 3} more` : '';
   return `driftgate (audit): would deny in enforce mode: ${describeTarget(target)} is GitOps-managed; changed ${paths}${more}`;
 }

@@ -13,7 +13,7 @@ import type { TaskDraft, TaskRecorder } from '../tasks/task.ts';
 import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.ts';
 import { decodeReview, parseReviewJson, uidOf } from './decode.ts';
 import { encodeError, encodeReview } from './encode.ts';
-import { bypassWarnings } from './message.ts';
+import { bypassWarnings, MAX_LISTED_PATHS, shownPath } from './message.ts';
 import type { SecretHashKey } from './redact.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from './types.ts';
 
@@ -225,7 +225,7 @@ export async function reviewBody(body: string, deps: ReviewDeps): Promise<Review
           decision: verdict.outcome,
           rule: verdict.rule,
           owner: verdict.owner?.id,
-          guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, 5).map((c) => c.printed) : undefined,
+          guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, MAX_LISTED_PATHS).map(shownPath) : undefined,
           allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
           grant: verdict.grant?.id,
           audit: verdict.audited || undefined,

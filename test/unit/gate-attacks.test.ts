@@ -10,7 +10,8 @@ import { hasLongDigitRun, parseJsonExact, unsafeIntegerTokens } from '../../src/
 import { present, sameValue } from '../../src/lib/value.ts';
 import type { Task } from '../../src/tasks/task.ts';
 import { ATTACKS, bigManagedFields } from '../helpers/attacks.ts';
-import { examplePolicy, grant, NOW, policyFrom } from '../helpers/deps.ts';
+import { examplePolicy, grant, LogSink, NOW, policyFrom, reviewDeps } from '../helpers/deps.ts';
+import { reviewBody } from '../../src/admission/review.ts';
 import type { Grant } from '../../src/grants/grant.ts';
 
 const decideBody = (text: string, policy = examplePolicy(), secretHashKey?: Uint8Array, grants: readonly Grant[] = []) =>
@@ -263,5 +264,37 @@ describe('Secret changes hashed after the diff equal the diff of hashed Secrets'
     const v = decideBody(text, examplePolicy(), KEY_A);
     assert.equal(v.outcome, 'denied');
     assert.doesNotMatch(v.message! + JSON.stringify(v.guarded), /hunter2|b2xk/);
+  });
+});
+
+describe('request text reflected into answers and logs', () => {
+  const TRACKED = { 'argocd.argoproj.io/tracking-id': 'payments:/ConfigMap:prod/x' };
+  const cm = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'prod', annotations: { ...TRACKED, ...annotations } }, data: {} });
+  const withKey = (key: string) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, name: 'x', namespace: 'prod',
+        operation: 'UPDATE', userInfo: { username: 'alice', groups: [] }, oldObject: cm({}), object: cm({ [key]: 'x' }),
+      },
+    });
+  for (const length of [600, 100_000]) {
+    it(`cuts a ${length}-character annotation key in the denial and the log line, and suggests no grant path for it`, async () => {
+      const sink = new LogSink();
+      const r = await reviewBody(withKey('k'.repeat(length)), reviewDeps({ sink }));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the logger flushes in batches
+      const message = r.review.response.status?.message ?? '';
+      assert.equal(r.outcome, 'denied');
+      assert.ok(message.length < 2000, `message is ${message.length} characters`);
+      assert.match(message, /metadata\.annotations\.k+…/);
+      assert.doesNotMatch(message, /--path/);
+      assert.ok(sink.text.length < 4000, `log is ${sink.text.length} characters`);
+    });
+  }
+  it('shows a Kubernetes-sized key (317 characters) whole, with its grant path', async () => {
+    const key = `${'p'.repeat(253)}/${'n'.repeat(63)}`;
+    const r = await reviewBody(withKey(key), reviewDeps());
+    assert.ok(r.review.response.status!.message.includes(`--path 'metadata.annotations[${key}]'`));
   });
 });
