@@ -95,7 +95,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; scanInterval: number; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
       const logger = createLogger(o.logLevel);
       const { startServer } = await import('../server.ts'); // loaded only to serve: the CLI stays light
-      const running = await startServer({ ...o, logger });
+      const running = await startServer({ ...o, logger, compactHeap: true });
       const stop = (signal: string): void => {
         logger.info({ signal }, 'shutting down');
         void running.close().then(() => process.exit(0));
