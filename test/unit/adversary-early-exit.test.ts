@@ -1,0 +1,83 @@
+/**
+ * Adversarial review of the streaming decision (commit 30bd153): hostile requests that must still be
+ * answered as the threat model promises. Every case here FAILED on 30bd153 (see each table's note);
+ * they describe the behaviour the fix must give, not the code as it is. They are marked `todo` so
+ * `npm test` stays green until the fix lands: remove the `todo` with the fix, and they must pass.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide } from '../../src/admission/decide.ts';
+import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
+import { diffObjects, type MergeKeySource } from '../../src/admission/diff.ts';
+import { DriftgateError } from '../../src/errors.ts';
+import { examplePolicy, NOW } from '../helpers/deps.ts';
+
+const FAILS = 'FAILS on 30bd153 (adversarial review): remove this todo with the fix';
+const TRACKED = '{"argocd.argoproj.io/tracking-id":"payments:/Secret:prod/s"}';
+const secret = (fields: string): string => `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"prod","annotations":${TRACKED}}${fields}}`;
+
+function secretReview(operation: 'CREATE' | 'UPDATE' | 'DELETE', oldObject: string, object: string): string {
+  return `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Secret"},"resource":{"group":"","version":"v1","resource":"secrets"},"name":"s","namespace":"prod","operation":"${operation}","userInfo":{"username":"alice","groups":["oncall"]},"object":${object},"oldObject":${oldObject}}}`;
+}
+
+const nested = (depth: number): string => `${'['.repeat(depth)}"YQ=="${']'.repeat(depth)}`;
+const STORED = secret(',"data":{"password":"YQ=="}');
+
+/**
+ * FAILS on 30bd153: a Secret whose data or stringData is not a map is hashed whole before the diff
+ * (redactSecret → secretHash → JSON.stringify), where no depth bound applies, so 200,000 nested lists
+ * overflow the stack: "internal error: Maximum call stack size exceeded" (HTTP 500, logged as an
+ * internal error) instead of the 400 every other object gets for nesting deeper than MAX_DEPTH.
+ */
+describe('a Secret whose data is not a map is bounded like any other object', () => {
+  const cases: { name: string; body: string }[] = [
+    { name: 'answers 400 (too deep) for an UPDATE turning data into 200,000 nested lists', body: secretReview('UPDATE', STORED, secret(`,"data":${nested(200_000)}`)) },
+    { name: 'answers 400 (too deep) for a CREATE whose stringData is 200,000 nested lists', body: secretReview('CREATE', 'null', secret(`,"stringData":${nested(200_000)}`)) },
+    { name: 'answers 400 (too deep) for a DELETE of a Secret whose data is 200,000 nested lists', body: secretReview('DELETE', secret(`,"data":${nested(200_000)}`), 'null') },
+  ];
+  for (const c of cases) {
+    it(c.name, { todo: FAILS }, () => {
+      assert.throws(
+        () => decide({ request: decodeReview(parseReviewJson(c.body)), policy: examplePolicy(), now: NOW, grantsFor: () => [] }),
+        (e: unknown) => e instanceof DriftgateError && e.code === 'REVIEW_TOO_DEEP',
+      );
+    });
+  }
+});
+
+/**
+ * FAILS on 30bd153 (denial of service, no grant needed): for every non-empty list that is not a
+ * well-known list, indexLists asks the merge-key source about the list's abstract path, a string
+ * built afresh from every key above it (abstractOf) and hashed by the Map lookup. One map key of
+ * 16,300 characters (V8 hashes up to 16,383) above N small unchanged lists (`"k":[1]`, 8 bytes each)
+ * makes the walk hash N × 16,300 characters: a 1.2 MiB review (0.6 MiB object, within what the API
+ * server stores) took 2.4 s to decide, a 7.7 MiB one 8.5 s (the adversarial bench's worst: 0.29 s).
+ * Unchanged lists produce no change, so the early stop never fires. Counted here through the
+ * MergeKeySource port the diff takes: the characters it is asked about must stay proportional to the
+ * request, not to its size times the length of a key. (A fix that carries a merge-key cursor down the
+ * walk instead of a path string may change this port; keep the bound, adapt the probe.)
+ */
+describe('the diff asks about merge keys in time proportional to the request', () => {
+  const cases = [
+    { name: 'one 16,300-character key above 2,000 unchanged one-item lists', keyLength: 16_300, lists: 2_000 },
+    { name: 'a 40-level chain of 400-character keys above 2,000 unchanged one-item lists', keyLength: 400, lists: 2_000, levels: 40 },
+  ];
+  for (const c of cases) {
+    it(c.name, { todo: FAILS }, () => {
+      let spec: Record<string, unknown> = Object.fromEntries(Array.from({ length: c.lists }, (_, i) => [i.toString(36), [1]]));
+      for (let l = 0; l < (c.levels ?? 1); l += 1) spec = { [`${'k'.repeat(c.keyLength - 3)}${String(l).padStart(3, '0')}`]: spec };
+      const object = { apiVersion: 'v1', kind: 'Thing', metadata: { name: 'x' }, spec };
+      let asked = 0;
+      const mergeKeys: MergeKeySource = {
+        get: (path) => {
+          asked += path.length;
+          return undefined;
+        },
+      };
+      const changes = diffObjects(structuredClone(object), structuredClone(object), { mergeKeys, skipRuntime: true });
+      assert.equal(changes.length, 0);
+      const size = JSON.stringify(object).length;
+      assert.ok(asked <= 8 * size, `asked about ${asked} characters of paths for a ${size}-character object`);
+    });
+  }
+});
