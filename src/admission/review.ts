@@ -14,6 +14,7 @@ import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.t
 import { decodeReview, parseReviewJson, uidOf } from './decode.ts';
 import { encodeError, encodeReview } from './encode.ts';
 import { bypassWarnings, MAX_LISTED_PATHS, shownPath } from './message.ts';
+import { shownName } from './target.ts';
 import type { SecretHashKey } from './redact.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from './types.ts';
 
@@ -99,12 +100,13 @@ function taskDraft(req: AdmissionRequest, v: Verdict, now: Date): TaskDraft {
 /** The request's identity, put on every log line about it (no child logger: this is the hot path). */
 function requestFields(req: AdmissionRequest): Record<string, unknown> {
   return {
-    uid: req.uid,
+    // request text, cut for the log (a direct POST can send megabytes in any of these)
+    uid: shownName(req.uid),
     operation: req.operation,
-    resource: `${req.resource.group ? `${req.resource.group}/` : ''}${req.resource.resource}${req.subResource ? `/${req.subResource}` : ''}`,
-    namespace: req.namespace || undefined,
-    name: req.name || undefined,
-    user: req.userInfo.username,
+    resource: shownName(`${req.resource.group ? `${req.resource.group}/` : ''}${req.resource.resource}${req.subResource ? `/${req.subResource}` : ''}`),
+    namespace: req.namespace ? shownName(req.namespace) : undefined,
+    name: req.name ? shownName(req.name) : undefined,
+    user: shownName(req.userInfo.username),
     dryRun: req.dryRun || undefined,
   };
 }

@@ -53,13 +53,27 @@ export function targetOf(r: AdmissionRequest): Target {
   };
 }
 
+/**
+ * The longest name, namespace or kind a message or log line shows whole. Kubernetes names are at most
+ * 253 characters; longer text comes from a request that did not come from the API server, and is cut
+ * so that it is not reflected whole into every answer and log line.
+ */
+const MAX_SHOWN_NAME = 512;
+
+/** Request text for people: whole up to 512 characters, then cut with `…`. */
+export function shownName(s: string): string {
+  return s.length > MAX_SHOWN_NAME ? `${s.slice(0, MAX_SHOWN_NAME - 1)}…` : s;
+}
+
 /** `Deployment prod/api`, `ClusterRole admin` */
 export function describeTarget(t: Target): string {
-  return t.clusterScoped ? `${t.kind} ${t.name}` : `${t.kind} ${t.namespace}/${t.name}`;
+  const kind = shownName(t.kind);
+  return t.clusterScoped ? `${kind} ${shownName(t.name)}` : `${kind} ${shownName(t.namespace)}/${shownName(t.name)}`;
 }
 
 /** The kubectl-style reference the CLI takes: `deployment/api`, `kustomization.kustomize.toolkit.fluxcd.io/apps`. */
 export function resourceRef(t: Target): string {
-  const kind = t.kind.toLowerCase();
-  return SHORT_GROUPS.has(t.group) ? `${kind}/${t.name}` : `${kind}.${t.group}/${t.name}`;
+  const kind = shownName(t.kind.toLowerCase());
+  const name = shownName(t.name);
+  return SHORT_GROUPS.has(t.group) ? `${kind}/${name}` : `${kind}.${shownName(t.group)}/${name}`;
 }

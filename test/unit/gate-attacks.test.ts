@@ -292,6 +292,21 @@ describe('request text reflected into answers and logs', () => {
       assert.ok(sink.text.length < 4000, `log is ${sink.text.length} characters`);
     });
   }
+  it('cuts a 100,000-character object name and user name in the denial and the log line', async () => {
+    const long = 'n'.repeat(100_000);
+    const body = JSON.parse(withKey('k')) as { request: Record<string, unknown> & { object: { metadata: Record<string, unknown> }; oldObject: { metadata: Record<string, unknown> } } };
+    body.request.name = long;
+    body.request.userInfo = { username: `u${long}`, groups: [] };
+    body.request.object.metadata.name = long;
+    body.request.oldObject.metadata.name = long;
+    const sink = new LogSink();
+    const r = await reviewBody(JSON.stringify(body), reviewDeps({ sink }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(r.outcome, 'denied');
+    assert.ok(r.review.response.status!.message.length < 4000, `message is ${r.review.response.status!.message.length} characters`);
+    assert.ok(sink.text.length < 4000, `log is ${sink.text.length} characters`);
+  });
+
   it('shows a Kubernetes-sized key (317 characters) whole, with its grant path', async () => {
     const key = `${'p'.repeat(253)}/${'n'.repeat(63)}`;
     const r = await reviewBody(withKey(key), reviewDeps());
