@@ -15,7 +15,7 @@
  *   is already certain (a denial) does not read the other 100,000 fields of a hostile request.
  */
 import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
-import { deepEqual, isMap, MAX_DEPTH, present, tooDeep } from '../lib/value.ts';
+import { assertDepth, deepEqual, isMap, MAX_DEPTH, present, tooDeep } from '../lib/value.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 
 export { deepEqual, MAX_DEPTH, present };
@@ -62,14 +62,6 @@ const KNOWN_LISTS: ReadonlyMap<string, readonly string[]> = new Map([
 ]);
 
 const isObj = isMap;
-
-/** Leaf values are printed and stored later (JSON.stringify recurses): bound their depth here. */
-function assertDepth(v: unknown, depth: number): void {
-  if (typeof v !== 'object' || v === null) return;
-  if (depth > MAX_DEPTH) throw tooDeep();
-  if (Array.isArray(v)) for (const x of v) assertDepth(x, depth + 1);
-  else for (const k in v) if (Object.hasOwn(v, k)) assertDepth((v as Obj)[k], depth + 1);
-}
 
 /** The Kubernetes merge keys of well-known lists; fixed by the API, so no managedFields needed. */
 function knownKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {

@@ -7,6 +7,7 @@
  */
 import { createHash, hash, randomBytes } from 'node:crypto';
 import type { FieldPath } from '../lib/field-path.ts';
+import { assertDepth } from '../lib/value.ts';
 import type { FieldChange } from './diff.ts';
 import { LAST_APPLIED } from './runtime-fields.ts';
 import type { KubeObject } from './types.ts';
@@ -46,6 +47,7 @@ function padsOf(key: SecretHashKey): Pads {
 }
 
 export function secretHash(value: unknown, key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): string {
+  if (typeof value !== 'string') assertDepth(value); // JSON.stringify recurses: hostile nesting is a 400, not a stack overflow
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const { inner, outer } = padsOf(key);
   const innerHash = hash('sha256', Buffer.concat([inner, Buffer.from(text, 'utf8')]), 'buffer');

@@ -39,6 +39,14 @@ export function present(v: unknown): unknown {
   return v === null ? undefined : v;
 }
 
+/** Throws tooDeep when `v` nests deeper than MAX_DEPTH below `depth`; recursion stops there, so no stack overflows. */
+export function assertDepth(v: unknown, depth = 0): void {
+  if (typeof v !== 'object' || v === null) return;
+  if (depth > MAX_DEPTH) throw tooDeep();
+  if (Array.isArray(v)) for (const x of v) assertDepth(x, depth + 1);
+  else for (const k in v) if (Object.hasOwn(v, k)) assertDepth((v as Obj)[k], depth + 1);
+}
+
 export function tooDeep(): DriftgateError {
   return new DriftgateError('REVIEW_TOO_DEEP', `malformed AdmissionReview: the object nests deeper than ${MAX_DEPTH} levels`);
 }
@@ -48,6 +56,10 @@ export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (depth > MAX_DEPTH) throw tooDeep();
+  // an exact number equals only the same exact number, never a map that spells `{"rawJSON": …}`
+  const rawA = Object.getPrototypeOf(a) === null && RAW.isRawJSON(a);
+  const rawB = Object.getPrototypeOf(b) === null && RAW.isRawJSON(b);
+  if (rawA || rawB) return rawA && rawB && (a as { rawJSON: string }).rawJSON === (b as { rawJSON: string }).rawJSON;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i += 1) if (!deepEqual(a[i], b[i], depth + 1)) return false;
