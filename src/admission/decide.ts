@@ -10,7 +10,7 @@ import { diffInto, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
 import { isReconcilerKind, touchesLever } from './levers.ts';
-import { lazyMergeKeys } from './managed-fields.ts';
+import { lazyMergeKeyTree } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage, MAX_LISTED_PATHS, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
 import { delegationClaims, ownershipLosses } from './ownership-loss.ts';
@@ -248,11 +248,11 @@ export function decide(input: DecisionInput): Verdict {
   if (scale) {
     for (const c of scaleChanges(r)) take(c);
   } else {
-    const mergeKeys = lazyMergeKeys([
+    const mergeKeys = lazyMergeKeyTree([
       ...(r.oldObject?.metadata?.managedFields ?? []),
       ...(r.object?.metadata?.managedFields ?? []),
     ]);
-    const opts = { mergeKeys, skipRuntime: true, ...(hashAfter ? { opaque: SECRET_VALUE_MAPS } : {}) };
+    const opts = { mergeKeys, skipRuntime: true, nullIsValue: true, ...(hashAfter ? { opaque: SECRET_VALUE_MAPS } : {}) };
     partial = !diffInto(r.operation === 'CREATE' ? undefined : before, r.operation === 'DELETE' ? undefined : after, opts, take);
   }
   if (checksOwnership && !partial) {

@@ -12,10 +12,9 @@
  * Several sets are merged into one union first, so many entries cannot multiply the cost either.
  */
 import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
+import type { MergeKeyNode } from './diff.ts';
 import type { JsonObject, ManagedFieldsEntry } from './types.ts';
 
-/** Abstract list path (`spec.template.spec.containers[].ports`) → merge key names. */
-export type MergeKeyIndex = Map<string, readonly string[]>;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,37 +49,56 @@ function hasKeys(o: JsonObject): boolean {
   return false;
 }
 
-function collectKeys(node: JsonObject, abstract: string, out: MergeKeyIndex, depth: number): void {
+/** One node of the merge-key tree: the list's key names here, and children by field name or `[]`. */
+class KeyNode implements MergeKeyNode {
+  keys: readonly string[] | undefined;
+  children: Map<string, KeyNode> | undefined;
+
+  child(segment: string): KeyNode | undefined {
+    return this.children?.get(segment);
+  }
+
+  at(segment: string): KeyNode {
+    this.children ??= new Map();
+    let next = this.children.get(segment);
+    if (!next) this.children.set(segment, (next = new KeyNode()));
+    return next;
+  }
+}
+
+function collectKeys(node: JsonObject, into: KeyNode, depth: number): void {
   if (depth > 64) return;
   for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
     const child = node[key];
     if (!isObject(child)) continue;
     const kind = key.charCodeAt(0);
     if (kind === 102 /* f */ && key.charCodeAt(1) === 58 /* : */) {
       // A leaf `{}` cannot hold list keys: skip the call.
-      if (hasKeys(child)) collectKeys(child, abstract === '' ? key.slice(2) : `${abstract}.${key.slice(2)}`, out, depth + 1);
+      if (hasKeys(child)) collectKeys(child, into.at(key.slice(2)), depth + 1);
     } else if (kind === 107 /* k */ && key.charCodeAt(1) === 58) {
-      if (!out.has(abstract)) {
+      if (!into.keys) {
         const names = itemKeyNames(key);
-        if (names) out.set(abstract, names);
+        if (names) into.keys = names;
       }
-      collectKeys(child, `${abstract}[]`, out, depth + 1);
+      collectKeys(child, into.at('[]'), depth + 1);
     }
   }
 }
 
-export function mergeKeysFromManagedFields(entries: readonly ManagedFieldsEntry[] | undefined): MergeKeyIndex {
-  const out: MergeKeyIndex = new Map();
-  if (!Array.isArray(entries)) return out;
-  for (const e of entries) if (isObject(e?.fieldsV1)) collectKeys(e.fieldsV1, '', out, 0);
-  return out;
+/** The merge keys that managedFields `k:{…}` entries give, as a tree the diff descends (see MergeKeyNode). */
+export function mergeKeyTree(entries: readonly ManagedFieldsEntry[] | undefined): MergeKeyNode {
+  const root = new KeyNode();
+  if (Array.isArray(entries)) for (const e of entries) if (isObject(e?.fieldsV1)) collectKeys(e.fieldsV1, root, 0);
+  return root;
 }
 
-/** A merge-key index built from managedFields on first use: most diffs never need it. */
-export function lazyMergeKeys(entries: readonly ManagedFieldsEntry[]): { get(path: string): readonly string[] | undefined } {
-  let index: MergeKeyIndex | undefined;
+/** A merge-key tree built from managedFields on first use: most diffs never need it. */
+export function lazyMergeKeyTree(entries: readonly ManagedFieldsEntry[]): MergeKeyNode {
+  let tree: MergeKeyNode | undefined;
   return {
-    get: (path) => (index ??= mergeKeysFromManagedFields(entries)).get(path),
+    keys: undefined,
+    child: (segment) => (tree ??= mergeKeyTree(entries)).child(segment),
   };
 }
 

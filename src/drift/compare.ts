@@ -8,7 +8,7 @@
  */
 import { classifyChanges, type ChangeClass } from '../admission/classify.ts';
 import { diffObjects } from '../admission/diff.ts';
-import { anyFieldSetOwns, mergeKeysFromManagedFields } from '../admission/managed-fields.ts';
+import { anyFieldSetOwns, mergeKeyTree } from '../admission/managed-fields.ts';
 import { ownerOf } from '../admission/ownership.ts';
 import { isSecretKind, redactSecret, type SecretHashKey } from '../admission/redact.ts';
 import type { JsonObject, KubeObject } from '../admission/types.ts';
@@ -50,7 +50,7 @@ function compareOne(git: KubeObject, live: KubeObject, policy: Policy, secretHas
   const l = secret ? redactSecret(live, secretHashKey) : live;
   const managed = live.metadata?.managedFields;
   const allSets = Array.isArray(managed) ? managed.map((e) => e?.fieldsV1).filter((f): f is JsonObject => typeof f === 'object' && f !== null) : [];
-  const changes = diffObjects(g, l, { mergeKeys: mergeKeysFromManagedFields(managed), skipRuntime: false });
+  const changes = diffObjects(g, l, { mergeKeys: mergeKeyTree(managed), skipRuntime: false });
   const owner = ownerOf(live, policy) ?? ownerOf(git, policy);
   const scopeTarget = { name: live.metadata?.name ?? '', namespace: live.metadata?.namespace ?? '', owner: owner?.id };
   const classified = classifyChanges(changes, { policy, group, kind, writer: undefined, stored: live, wholeObject: false, scopeTarget });

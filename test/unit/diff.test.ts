@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffObjects } from '../../src/admission/diff.ts';
+import { diffObjects, NO_MERGE_KEYS } from '../../src/admission/diff.ts';
 import { formatPath } from '../../src/admission/field-path.ts';
-import { mergeKeysFromManagedFields } from '../../src/admission/managed-fields.ts';
+import { mergeKeyTree } from '../../src/admission/managed-fields.ts';
 import { redactSecret } from '../../src/admission/redact.ts';
 
-const opts = { mergeKeys: new Map(), skipRuntime: true };
+const opts = { mergeKeys: NO_MERGE_KEYS, skipRuntime: true };
 const paths = (a: unknown, b: unknown, o = opts) => diffObjects(a, b, o).map((c) => formatPath(c.path));
 
 const pod = (containers: unknown[]) => ({ spec: { template: { spec: { containers } } } });
@@ -30,7 +30,7 @@ describe('normalized diff', () => {
 
   it('takes merge keys from managedFields k:{…} keys when present', () => {
     const mf = [{ manager: 'm', fieldsV1: { 'f:spec': { 'f:rules': { 'k:{"host":"a"}': { '.': {} } } } } }];
-    const o = { mergeKeys: mergeKeysFromManagedFields(mf), skipRuntime: true };
+    const o = { mergeKeys: mergeKeyTree(mf), skipRuntime: true };
     const a = { spec: { rules: [{ host: 'a', path: '/' }, { host: 'b', path: '/' }] } };
     const b = { spec: { rules: [{ host: 'b', path: '/' }, { host: 'a', path: '/x' }] } };
     assert.deepEqual(paths(a, b, o), ['spec.rules[host=a].path']);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { decide } from '../../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
-import { diffObjects } from '../../src/admission/diff.ts';
+import { diffObjects, NO_MERGE_KEYS } from '../../src/admission/diff.ts';
 import { redactSecret, redactSecretChanges, secretHash } from '../../src/admission/redact.ts';
 import { verifyTasks } from '../../src/drift/verify.ts';
 import { hasLongDigitRun, parseJsonExact, unsafeIntegerTokens } from '../../src/lib/exact-json.ts';
@@ -113,7 +113,7 @@ describe('exact JSON numbers (item 5)', () => {
   it('reports a big integer change at the field, not inside the number', () => {
     const a = parseJsonExact('{"spec":{"n":9007199254740993}}');
     const b = parseJsonExact('{"spec":{"n":9007199254740992}}');
-    const changes = diffObjects(a, b, { mergeKeys: new Map(), skipRuntime: true });
+    const changes = diffObjects(a, b, { mergeKeys: NO_MERGE_KEYS, skipRuntime: true });
     assert.deepEqual(changes.map((c) => JSON.stringify(c.path)), ['[{"k":"key","key":"spec"},{"k":"key","key":"n"}]']);
     assert.equal(JSON.stringify(changes[0]!.before), '9007199254740993');
   });
@@ -240,7 +240,7 @@ describe('Secret changes hashed after the diff equal the diff of hashed Secrets'
     ['a __proto__ key', JSON.parse('{"kind":"Secret","data":{"__proto__":"YQ=="}}'), JSON.parse('{"kind":"Secret","data":{"__proto__":"Yg=="}}')],
     ['metadata replaced whole', s({ data: { a: 'YQ==' } }), { ...s({ data: { a: 'YQ==' } }), metadata: 'x' }],
   ];
-  const opts = { mergeKeys: new Map(), skipRuntime: true };
+  const opts = { mergeKeys: NO_MERGE_KEYS, skipRuntime: true };
   for (const [name, before, after] of pairs) {
     it(name, () => {
       const hashedFirst = diffObjects(redactSecret(before as never, KEY_A), redactSecret(after as never, KEY_A), opts);
