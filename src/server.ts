@@ -129,7 +129,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     storeNotReady = () => k8s.notReady();
     logger.info({ namespace: opts.storeNamespace ?? 'driftgate' }, 'store: BreakGlassGrant and DriftTask objects in the Kubernetes API');
   } else {
-    const embedded = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now(), { keysDir: opts.keysDir ?? join(opts.dataDir, 'keys') });
+    // compacted after the replay too: its garbage would otherwise add to the start-up peak (VmHWM)
+    const embedded = await EmbeddedStore.open(opts.dataDir, keys, logger, () => clock.now(), { keysDir: opts.keysDir ?? join(opts.dataDir, 'keys'), ...(opts.compactHeap ? { afterReplay: compactHeap } : {}) });
     store = embedded;
     storeNotReady = () => embedded.notReady();
     journalHead = () => embedded.anchor;

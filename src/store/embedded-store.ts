@@ -50,6 +50,8 @@ export interface EmbeddedStoreOptions {
   readonly keysDir?: string;
   /** file operations (tests inject failures) */
   readonly openFile?: OpenAppend;
+  /** called once the journal is read, before the grant tokens are checked (serve compacts the heap there) */
+  readonly afterReplay?: () => void;
 }
 
 export class EmbeddedStore implements GrantSource, TaskRecorder {
@@ -103,6 +105,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
         'JOURNAL TAMPERED: the journal fails verification; no grant is honoured and no record is written until it is resolved (driftgate journal verify; docs/runbook.md)',
       );
     }
+    o.afterReplay?.();
     for (const g of store.#grants.values()) await store.#verify(g);
     for (const r of store.#proofs) await store.#checkProof(r);
     store.#proofs.length = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approve, checkRevoke } from '../../src/grants/rules.ts';
-import { JOURNAL_FILE } from '../../src/store/embedded-store.ts';
+import { EmbeddedStore, JOURNAL_FILE } from '../../src/store/embedded-store.ts';
 import { chainKeyFrom, loadChainKey, type ChainKey } from '../../src/keys/journal-key.ts';
 import { GENESIS, readJournal } from '../../src/store/journal.ts';
 import { verifyJournal } from '../../src/cli/journal-command.ts';
@@ -85,6 +85,20 @@ describe('embedded store: grants', () => {
     await requestGrant(f);
     const again = await f.reopen();
     assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
+  });
+
+  it('calls afterReplay once, after the journal is read, and still honours the replayed grants (serve compacts the heap there)', async () => {
+    const f = await storeFixture();
+    await requestGrant(f);
+    await f.store.close();
+    let calls = 0;
+    const again = await EmbeddedStore.open(f.dir, f.keys, createLogger('silent'), () => f.now.value, { afterReplay: () => (calls += 1) });
+    try {
+      assert.equal(calls, 1);
+      assert.deepEqual(again.activeGrants('prod', 'apps', 'Deployment', 'api', f.now.value).map((g) => g.id), ['g-test']);
+    } finally {
+      await again.close();
+    }
   });
 
   it('ignores a grant record written by hand with the stolen chain key (valid chain, no genuine token) and logs it', async () => {
