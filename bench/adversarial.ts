@@ -134,6 +134,15 @@ export function adversarialCases(): AdversarialCase[] {
   });
   add(`${manyInts.n * 2} integers beyond 2^53 (the exact parse), a list reversed`, manyInts.body);
 
+  // One long key above many small unchanged lists that are no well-known list: each asks managedFields for
+  // merge keys (a path string per list once made this 8.5 s; the tree descends each name once)
+  const lists = fill((n) => {
+    const spec = { [`${'k'.repeat(16_300)}`]: Object.fromEntries(Array.from({ length: n }, (_, i) => [i.toString(36), [1]])) };
+    const thing = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'prod', annotations: TRACKED }, spec };
+    return review('UPDATE', 'HelmRelease', 'helmreleases', 'helm.toolkit.fluxcd.io', thing, thing);
+  });
+  add(`${lists.n} unchanged one-item lists below one 16,300-character key (merge-key lookups)`, lists.body);
+
   const hostileKey = (i: number) => `${'a'.repeat(60)}${i}`;
   const annotations = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ...keys(n, hostileKey, () => 'x') } })));
   add(`${annotations.n} new 60-character annotation keys against path globs *a*a*a*b`, annotations.body);

@@ -240,6 +240,8 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
       if (b === undefined || a === undefined) push(path, b, a, out); // `[]` came or went
       return;
     }
+    // Most lists are unchanged: equal values need no index (it stops at the first difference).
+    if (b !== undefined && a !== undefined && deepEqual(bl, al, path.length)) return;
     const idx = indexLists(path, bl, al, mk);
     if (idx) {
       const items = mk?.child('[]');
