@@ -39,11 +39,13 @@ const SAT_SECONDS = args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
 const CONNECTIONS = 16;
 /**
- * driftgate runs with a capped young generation, as `npm start` and the image run it: without the cap
- * V8 keeps the semi-space it grew during the journal replay (RSS 280–320 MiB with 100k tasks instead of
- * 170–270), for no measurable throughput gain (docs/benchmarks.md).
+ * driftgate runs with the flags `npm start` and the image use: a capped young generation (without the
+ * cap V8 keeps the semi-space it grew during the journal replay: RSS 280–320 MiB with 100k tasks instead
+ * of 170–270), and optimizing compilation on the main thread (background compile threads each keep
+ * a malloc arena: ~10 MiB more RSS under load), neither at a measurable throughput cost
+ * (docs/benchmarks.md).
  */
-const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8'];
+const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation'];
 
 type TargetName = 'floor' | 'floor-read' | 'driftgate';
 
