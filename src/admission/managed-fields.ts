@@ -93,13 +93,43 @@ export function mergeKeyTree(entries: readonly ManagedFieldsEntry[] | undefined)
   return root;
 }
 
-/** A merge-key tree built from managedFields on first use: most diffs never need it. */
+/**
+ * A place in a merge-key tree that is built from managedFields only when some list asks for its keys:
+ * most diffs meet only well-known lists (containers, env, ports) and never need it, and building it
+ * reads every managedFields entry. Descending records the field name; a cursor resolves once, from its
+ * parent's resolution, so each visited key is looked up once, as with the built tree.
+ */
+class LazyCursor implements MergeKeyNode {
+  readonly #parent: LazyCursor | undefined;
+  readonly #segment: string;
+  readonly #build: () => MergeKeyNode;
+  #resolved: MergeKeyNode | undefined | null = null;
+
+  constructor(parent: LazyCursor | undefined, segment: string, build: () => MergeKeyNode) {
+    this.#parent = parent;
+    this.#segment = segment;
+    this.#build = build;
+  }
+
+  resolve(): MergeKeyNode | undefined {
+    if (this.#resolved === null) this.#resolved = this.#parent ? this.#parent.resolve()?.child(this.#segment) : this.#build();
+    return this.#resolved;
+  }
+
+  get keys(): readonly string[] | undefined {
+    return this.resolve()?.keys;
+  }
+
+  child(segment: string): MergeKeyNode | undefined {
+    if (this.#resolved === undefined) return undefined; // resolved already: nothing below
+    return new LazyCursor(this, segment, this.#build);
+  }
+}
+
+/** A merge-key tree built from managedFields on first use (see LazyCursor). */
 export function lazyMergeKeyTree(entries: readonly ManagedFieldsEntry[]): MergeKeyNode {
   let tree: MergeKeyNode | undefined;
-  return {
-    keys: undefined,
-    child: (segment) => (tree ??= mergeKeyTree(entries)).child(segment),
-  };
+  return new LazyCursor(undefined, '', () => (tree ??= mergeKeyTree(entries)));
 }
 
 const MAX_SET_DEPTH = 64;

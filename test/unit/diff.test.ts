@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffObjects, NO_MERGE_KEYS } from '../../src/admission/diff.ts';
 import { formatPath } from '../../src/admission/field-path.ts';
-import { mergeKeyTree } from '../../src/admission/managed-fields.ts';
+import { lazyMergeKeyTree, mergeKeyTree } from '../../src/admission/managed-fields.ts';
 import { redactSecret } from '../../src/admission/redact.ts';
 
 const opts = { mergeKeys: NO_MERGE_KEYS, skipRuntime: true };
@@ -28,13 +28,17 @@ describe('normalized diff', () => {
     ]);
   });
 
-  it('takes merge keys from managedFields k:{…} keys when present', () => {
-    const mf = [{ manager: 'm', fieldsV1: { 'f:spec': { 'f:rules': { 'k:{"host":"a"}': { '.': {} } } } } }];
-    const o = { mergeKeys: mergeKeyTree(mf), skipRuntime: true };
-    const a = { spec: { rules: [{ host: 'a', path: '/' }, { host: 'b', path: '/' }] } };
-    const b = { spec: { rules: [{ host: 'b', path: '/' }, { host: 'a', path: '/x' }] } };
-    assert.deepEqual(paths(a, b, o), ['spec.rules[host=a].path']);
-  });
+  for (const [name, tree] of [['built', mergeKeyTree], ['built on first use', lazyMergeKeyTree]] as const) {
+    it(`takes merge keys from managedFields k:{…} keys when present (tree ${name})`, () => {
+      const mf = [
+        { manager: 'm', fieldsV1: { 'f:spec': { 'f:rules': { 'k:{"host":"a"}': { '.': {}, 'f:backends': { 'k:{"port":1}': {} } } } } } },
+      ];
+      const o = { mergeKeys: tree(mf), skipRuntime: true };
+      const a = { spec: { rules: [{ host: 'a', path: '/', backends: [{ port: 1, w: 1 }, { port: 2, w: 1 }] }, { host: 'b', path: '/' }] } };
+      const b = { spec: { rules: [{ host: 'b', path: '/' }, { host: 'a', path: '/x', backends: [{ port: 2, w: 1 }, { port: 1, w: 5 }] }] } };
+      assert.deepEqual(paths(a, b, o), ['spec.rules[host=a].path', 'spec.rules[host=a].backends[port=1].w']);
+    });
+  }
 
   it('treats lists without merge keys as atomic values', () => {
     const a = pod([{ name: 'api', args: ['--a', '--b'] }]);
