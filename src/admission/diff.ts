@@ -194,9 +194,10 @@ const STOP = Symbol('stop');
 
 /**
  * Walks both values; `path` is a stack shared by the whole walk and copied only into results, and
- * `mk` is the merge-key tree's node for this place (undefined: nothing below has managedFields keys).
+ * `up` is the merge-key tree's node for the parent (undefined: nothing below has managedFields keys).
+ * This place's node is asked for only where a map or a changed list needs it, never for a leaf.
  */
-function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink, mk: MergeKeyNode | undefined): void {
+function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink, up: MergeKeyNode | undefined): void {
   if (path.length > MAX_DEPTH) throw tooDeep();
   if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
   const b = opts.nullIsValue === true ? before : present(before);
@@ -211,6 +212,7 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
   if ((b === undefined || isObj(b)) && (a === undefined || isObj(a))) {
     const bo = (b ?? {}) as Obj;
     const ao = (a ?? {}) as Obj;
+    const mk = nodeHere(path, up, opts);
     let keys = 0;
     for (const k in bo) {
       if (!Object.hasOwn(bo, k)) continue;
@@ -219,14 +221,14 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
       const av = Object.hasOwn(ao, k) ? ao[k] : undefined;
       if (bv === av) continue; // same primitive (or same reference): nothing below can differ
       path.push(keySeg(k));
-      walk(path, bv, av, opts, out, mk?.child(k));
+      walk(path, bv, av, opts, out, mk);
       path.pop();
     }
     for (const k in ao) {
       if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
       keys += 1;
       path.push(keySeg(k));
-      walk(path, undefined, ao[k], opts, out, mk?.child(k));
+      walk(path, undefined, ao[k], opts, out, mk);
       path.pop();
     }
     // `{}` came or went: a value (an empty selector selects everything), reported at its own path.
@@ -242,18 +244,25 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
     }
     // Most lists are unchanged: equal values need no index (it stops at the first difference).
     if (b !== undefined && a !== undefined && deepEqual(bl, al, path.length)) return;
+    const mk = nodeHere(path, up, opts);
     const idx = indexLists(path, bl, al, mk);
     if (idx) {
-      const items = mk?.child('[]');
       for (const p of idx.values()) {
         path.push(itemSeg(p.keys));
-        walk(path, p.b, p.a, opts, out, items);
+        walk(path, p.b, p.a, opts, out, mk);
         path.pop();
       }
       return;
     }
   }
   if (!deepEqual(b, a, path.length)) push(path, b, a, out);
+}
+
+/** The merge-key node for the place `path` names, from its parent's node: a field name, or `[]` for an item. */
+function nodeHere(path: readonly Segment[], up: MergeKeyNode | undefined, opts: DiffOptions): MergeKeyNode | undefined {
+  const last = path[path.length - 1];
+  if (last === undefined) return opts.mergeKeys;
+  return up?.child(last.k === 'key' ? last.key : '[]');
 }
 
 function push(path: readonly Segment[], b: unknown, a: unknown, out: ChangeSink): void {
@@ -284,7 +293,7 @@ export function diffObjects(before: unknown, after: unknown, opts: DiffOptions):
 /** Hands each differing leaf to `sink` in walk order; returns false when the sink stopped the walk. */
 export function diffInto(before: unknown, after: unknown, opts: DiffOptions, sink: ChangeSink): boolean {
   try {
-    walk([], before, after, opts, sink, opts.mergeKeys);
+    walk([], before, after, opts, sink, undefined);
     return true;
   } catch (e) {
     if (e === STOP) return false;
