@@ -143,6 +143,20 @@ export function adversarialCases(): AdversarialCase[] {
   });
   add(`${lists.n} unchanged one-item lists below one 16,300-character key (merge-key lookups)`, lists.body);
 
+  // One-item named lists 47 deep above a long list that differs only in its last item: a list compare at
+  // every level once read the whole bulk again at each of them (depth × size)
+  const chain = fill((n) => {
+    const at = (last: unknown) => {
+      const bulk: unknown[] = Array.from({ length: n }, () => ({}));
+      bulk[n - 1] = last;
+      let inner: unknown = bulk;
+      for (let i = 0; i < 47; i += 1) inner = [{ name: 'x', a: inner }];
+      return { ...deploymentNamed('x', 'app:1'), spec: { a: inner } };
+    };
+    return review('UPDATE', 'Deployment', 'deployments', 'apps', at(1), at(2));
+  });
+  add(`one-item named lists 47 deep above ${chain.n} items, the last one changed`, chain.body);
+
   const hostileKey = (i: number) => `${'a'.repeat(60)}${i}`;
   const annotations = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, ...keys(n, hostileKey, () => 'x') } })));
   add(`${annotations.n} new 60-character annotation keys against path globs *a*a*a*b`, annotations.body);

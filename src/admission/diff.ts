@@ -197,7 +197,7 @@ const STOP = Symbol('stop');
  * `up` is the merge-key tree's node for the parent (undefined: nothing below has managedFields keys).
  * This place's node is asked for only where a map or a changed list needs it, never for a leaf.
  */
-function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink, up: MergeKeyNode | undefined): void {
+function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink, up: MergeKeyNode | undefined, scanned = false): void {
   if (path.length > MAX_DEPTH) throw tooDeep();
   if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
   const b = opts.nullIsValue === true ? before : present(before);
@@ -221,14 +221,14 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
       const av = Object.hasOwn(ao, k) ? ao[k] : undefined;
       if (bv === av) continue; // same primitive (or same reference): nothing below can differ
       path.push(keySeg(k));
-      walk(path, bv, av, opts, out, mk);
+      walk(path, bv, av, opts, out, mk, scanned);
       path.pop();
     }
     for (const k in ao) {
       if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
       keys += 1;
       path.push(keySeg(k));
-      walk(path, undefined, ao[k], opts, out, mk);
+      walk(path, undefined, ao[k], opts, out, mk, scanned);
       path.pop();
     }
     // `{}` came or went: a value (an empty selector selects everything), reported at its own path.
@@ -242,14 +242,19 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
       if (b === undefined || a === undefined) push(path, b, a, out); // `[]` came or went
       return;
     }
-    // Most lists are unchanged: equal values need no index (it stops at the first difference).
-    if (b !== undefined && a !== undefined && deepEqual(bl, al, path.length)) return;
+    // Most lists are unchanged: equal values need no index (it stops at the first difference). Only
+    // the outermost list of a subtree is compared so: below one found unequal, a second scan would
+    // read the same items again at every level (depth × size).
+    if (!scanned && b !== undefined && a !== undefined) {
+      if (deepEqual(bl, al, path.length)) return;
+      scanned = true;
+    }
     const mk = nodeHere(path, up, opts);
     const idx = indexLists(path, bl, al, mk);
     if (idx) {
       for (const p of idx.values()) {
         path.push(itemSeg(p.keys));
-        walk(path, p.b, p.a, opts, out, mk);
+        walk(path, p.b, p.a, opts, out, mk, scanned);
         path.pop();
       }
       return;

@@ -47,13 +47,27 @@ export function changeLine(c: ClassifiedChange): string {
   return `${shownPath(c)}: ${showValue(c.before)} → ${showValue(c.after)}${gitNote(c)}${delegationNote(c)}`;
 }
 
+/**
+ * One shell word: as it is when it holds only characters no shell treats specially, else in single
+ * quotes with each `'` written `'\''`. Request text (a key under `spec.values`, a name a hand-made
+ * review sends) must never run when someone pastes the suggested command.
+ */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9._/:=@%+,-]+$/.test(s) ? s : singleQuoted(s);
+}
+
+/** In single quotes, each `'` written `'\''`: nothing inside is expanded by a shell. */
+function singleQuoted(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
 export function grantCommand(t: Target, op: Operation, guarded: readonly ClassifiedChange[]): string {
   const parts = ['driftgate grant request'];
-  if (!t.clusterScoped) parts.push(`-n ${t.namespace}`);
-  parts.push(resourceRef(t));
+  if (!t.clusterScoped) parts.push(`-n ${shellWord(t.namespace)}`);
+  parts.push(shellWord(resourceRef(t)));
   // a path cut for display would be a grant for another path: suggest paths only when all fit
   if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3 && guarded.every((c) => c.printed.length <= MAX_SHOWN_PATH)) {
-    for (const c of guarded) parts.push(`--path '${c.printed}'`);
+    for (const c of guarded) parts.push(`--path ${singleQuoted(c.printed)}`);
   }
   if (op !== 'UPDATE') parts.push(`--operation ${op}`);
   parts.push('--ttl 30m --reason "..." --incident INC-...');

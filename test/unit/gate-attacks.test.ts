@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decide } from '../../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../../src/admission/decode.ts';
 import { diffObjects, NO_MERGE_KEYS } from '../../src/admission/diff.ts';
@@ -306,6 +310,20 @@ describe('request text reflected into answers and logs', () => {
     assert.ok(r.review.response.status!.message.length < 4000, `message is ${r.review.response.status!.message.length} characters`);
     assert.ok(sink.text.length < 4000, `log is ${sink.text.length} characters`);
   });
+
+  for (const key of ["x'$(touch PWNED)'", 'x`touch PWNED`', "a'b;touch PWNED", 'x"$(touch PWNED)"']) {
+    it(`suggests a grant command that a shell reads back verbatim for the key ${key}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'dg-shell-'));
+      const r = await reviewBody(withKey(key), reviewDeps());
+      const command = /`(driftgate grant request .*)`$/m.exec(r.review.response.status!.message)?.[1]; // to the line's last backtick
+      assert.ok(command, r.review.response.status!.message);
+      // the suggested words, as bash splits and expands them, one per line
+      const words = execFileSync('bash', ['-c', command.replace('driftgate grant request', "printf '%s\\n'")], { cwd: dir, encoding: 'utf8' }).split('\n');
+      assert.ok(words.includes(`metadata.annotations[${key}]`), words.join(' | '));
+      assert.ok(!existsSync(join(dir, 'PWNED')), 'the command ran request text');
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
 
   it('shows a Kubernetes-sized key (317 characters) whole, with its grant path', async () => {
     const key = `${'p'.repeat(253)}/${'n'.repeat(63)}`;
