@@ -48,7 +48,8 @@ function padsOf(key: SecretHashKey): Pads {
 
 export function secretHash(value: unknown, key: SecretHashKey = EPHEMERAL_SECRET_HASH_KEY): string {
   if (typeof value !== 'string') assertDepth(value); // JSON.stringify recurses: hostile nesting is a 400, not a stack overflow
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  // a non-text value is hashed with a prefix no text can start with: null never hashes like "null"
+  const text = typeof value === 'string' ? value : `\u0000json:${JSON.stringify(value)}`;
   const { inner, outer } = padsOf(key);
   const innerHash = hash('sha256', Buffer.concat([inner, Buffer.from(text, 'utf8')]), 'buffer');
   const mac = hash('sha256', Buffer.concat([outer, innerHash]), 'hex');

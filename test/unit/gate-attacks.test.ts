@@ -148,6 +148,12 @@ describe('Secret values as a keyed hash (issue 11 item 3)', () => {
     assert.notEqual(secretHash('czNjcmV0', KEY_A), secretHash('b3RoZXI=', KEY_A));
   });
 
+  it('never hashes a non-text value like the text of its JSON (null and "null", 1 and "1", [] and "[]")', () => {
+    for (const [value, text] of [[null, 'null'], [1, '1'], [[], '[]'], [{}, '{}']] as const) {
+      assert.notEqual(secretHash(value, KEY_A), secretHash(text, KEY_A));
+    }
+  });
+
   it('cannot be confirmed with an unkeyed SHA-256 of a guessed value', () => {
     const guess = createHash('sha256').update('czNjcmV0').digest('hex');
     const shown = secretHash('czNjcmV0', KEY_A);
