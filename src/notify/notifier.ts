@@ -16,8 +16,8 @@ import { stateAt } from '../grants/rules.ts';
 import type { NotificationSettings, Policy } from '../policy/policy.ts';
 import type { GrantEventHook } from '../service/break-glass.ts';
 import type { BreakGlassStore } from '../store/store.ts';
-import { isOverdue } from '../tasks/rules.ts';
-import { summarize, type TaskDraft, type TaskRecorder } from '../tasks/task.ts';
+import { pastDeadline } from '../tasks/rules.ts';
+import { summarize, type TaskDraft, type TaskRecorder, type TaskSummary } from '../tasks/task.ts';
 import { driftFound, grantEvent, grantExpired, grantFirstUsed, taskOverdue, type DriftFinding, type Notification } from './events.ts';
 import { Outbox, type Delivery } from './outbox.ts';
 import { deliver, sinkProblem, type DeliveryResult } from './sinks.ts';
@@ -153,16 +153,25 @@ export class Notifier {
       if (stateAt(g, now) === 'expired' && Date.parse(g.expiresAt) >= since && !this.#outbox.has(`grant.expired:${g.id}`)) facts.push(grantExpired(g));
     }
     const p = policy();
-    for (const t of store.listTasks({})) {
+    // First uses: only tasks recorded since the outbox exists (earlier ones were never its to report).
+    for (const t of store.listTasks({ recordedSince: since })) {
       const grant = store.getGrant(t.grantId)?.grant;
-      if (grant && Date.parse(t.recordedAt) >= since && !this.#outbox.has(`grant.first-used:${grant.id}`)) {
+      if (grant && !this.#outbox.has(`grant.first-used:${grant.id}`)) {
         facts.push(grantFirstUsed(grant, t)); // listTasks is oldest first: the first task of the grant
       }
-      if (isOverdue(t, grant?.expiresAt, p, now)) {
-        const overdueAt = Date.parse(grant?.expiresAt ?? t.recordedAt) + p.breakGlass.backportDeadlineMs;
-        if (overdueAt >= since && !this.#outbox.has(`task.overdue:${t.id}`)) facts.push(taskOverdue(t, new Date(overdueAt)));
-      }
     }
+    // Overdue: pending tasks, visited without a summary each (100,000 at once were ~30 MiB every sweep);
+    // a summary is built only for a task a fact is sent for.
+    const overdue = (grantId: string, recordedAtMs: number, summary: () => TaskSummary): void => {
+      const expiresAt = store.getGrant(grantId)?.grant.expiresAt;
+      if (!pastDeadline(expiresAt, recordedAtMs, p, now)) return;
+      const overdueAt = (expiresAt ? Date.parse(expiresAt) : recordedAtMs) + p.breakGlass.backportDeadlineMs;
+      if (overdueAt < since) return;
+      const t = summary();
+      if (!this.#outbox.has(`task.overdue:${t.id}`)) facts.push(taskOverdue(t, new Date(overdueAt)));
+    };
+    if (store.forEachPendingTask) store.forEachPendingTask(overdue);
+    else for (const t of store.listTasks({ state: 'pending' })) overdue(t.grantId, Date.parse(t.recordedAt), () => t);
     for (const f of facts) await this.emit(f);
   }
 

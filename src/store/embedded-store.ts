@@ -352,7 +352,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   }
 
   /** Visits the pending tasks (grant, recordedAt in ms) without materializing their summaries. */
-  forEachPendingTask(visit: (grantId: string, recordedAtMs: number) => void): void {
+  forEachPendingTask(visit: (grantId: string, recordedAtMs: number, summary: () => TaskSummary) => void): void {
     this.#tasks.forEachPending(visit);
   }
 

@@ -459,11 +459,16 @@ export class KubernetesStore implements BreakGlassStore {
     return o ? taskOf(o) : undefined;
   }
 
-  listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[] {
+  listTasks(filter: { state?: TaskState; namespace?: string; recordedSince?: number }): TaskSummary[] {
     return this.#tasks
       .list(this.#ns)
       .map((o) => summarize(taskOf(o)))
-      .filter((t) => (!filter.namespace || t.namespace === filter.namespace) && (!filter.state || t.state === filter.state))
+      .filter(
+        (t) =>
+          (!filter.namespace || t.namespace === filter.namespace) &&
+          (!filter.state || t.state === filter.state) &&
+          (filter.recordedSince === undefined || Date.parse(t.recordedAt) >= filter.recordedSince),
+      )
       .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
   }
 

@@ -10,9 +10,13 @@ export interface BreakGlassStore extends GrantSource, TaskRecorder {
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined;
   listGrants(filter: { state?: string; namespace?: string }, now: Date): Grant[];
   getTask(id: string): Task | undefined;
-  listTasks(filter: { state?: TaskState; namespace?: string }): TaskSummary[];
-  /** pending tasks as (grant, recordedAt ms), without building summaries (metrics); absent: use listTasks */
-  forEachPendingTask?(visit: (grantId: string, recordedAtMs: number) => void): void;
+  /** oldest first; `recordedSince` (epoch ms): only tasks recorded at or after it */
+  listTasks(filter: { state?: TaskState; namespace?: string; recordedSince?: number }): TaskSummary[];
+  /**
+   * Pending tasks as (grant, recordedAt ms), without building summaries (metrics, the notification
+   * sweep); `summary` builds one task's when a caller needs it. Absent: use listTasks.
+   */
+  forEachPendingTask?(visit: (grantId: string, recordedAtMs: number, summary: () => TaskSummary) => void): void;
   resolveTask(id: string, check: (t: TaskSummary) => { state: TaskState; resolution?: Resolution }): Promise<TaskSummary>;
   recordVerification(id: string, check: (t: TaskSummary) => VerificationRecord): Promise<void>;
   close(): Promise<void>;

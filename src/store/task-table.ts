@@ -255,6 +255,8 @@ class KeyColumn {
 export interface TaskFilter {
   readonly state?: TaskState;
   readonly namespace?: string;
+  /** epoch ms: only tasks recorded at or after it */
+  readonly recordedSince?: number;
 }
 
 /** Where a task's full record sits in the journal. */
@@ -386,8 +388,9 @@ export class TaskTable {
     const ns = filter.namespace ? namespaces.refOf(filter.namespace) : NONE;
     if ((filter.namespace && ns === NONE) || (filter.state !== undefined && state === NONE)) return [];
     const rows: number[] = [];
+    const since = filter.recordedSince;
     for (let row = 0; row < this.#size; row += 1) {
-      if ((state === NONE || this.#state[row] === state) && (ns === NONE || namespaces.ref(row) === ns)) rows.push(row);
+      if ((state === NONE || this.#state[row] === state) && (ns === NONE || namespaces.ref(row) === ns) && (since === undefined || this.#recordedMs(row) >= since)) rows.push(row);
     }
     return rows;
   }
@@ -404,12 +407,17 @@ export class TaskTable {
   }
 
   /** Visits the pending tasks without materializing them (metrics count these on every scrape). */
-  forEachPending(visit: (grantId: string, recordedAtMs: number) => void): void {
+  forEachPending(visit: (grantId: string, recordedAtMs: number, summary: () => TaskSummary) => void): void {
     const pending = STATES.indexOf('pending');
     for (let row = 0; row < this.#size; row += 1) {
       if (this.#state[row] !== pending) continue;
-      const ms = this.#recordedAt[row]!;
-      visit(this.#refs.grantId.get(row)!, Number.isNaN(ms) ? Date.parse(this.#oddTimes.get(row)!) : ms);
+      visit(this.#refs.grantId.get(row)!, this.#recordedMs(row), () => this.summary(row));
     }
+  }
+
+  /** recordedAt in epoch ms (a time that did not fit the column is parsed from its text) */
+  #recordedMs(row: number): number {
+    const ms = this.#recordedAt[row]!;
+    return Number.isNaN(ms) ? Date.parse(this.#oddTimes.get(row)!) : ms;
   }
 }
