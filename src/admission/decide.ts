@@ -9,7 +9,7 @@ import { changeClassifier, delegationClaimChanges, ownershipLossChanges, RECONCI
 import { diffInto, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
-import { isReconcilerKind, touchesLever } from './levers.ts';
+import { isReconcilerKind, leverView, touchesLever } from './levers.ts';
 import { lazyMergeKeyTree } from './managed-fields.ts';
 import { allowanceWarning, auditWarning, denialMessage, MAX_LISTED_PATHS, operatorWarning } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
@@ -216,8 +216,9 @@ export function decide(input: DecisionInput): Verdict {
   // so no value shapes a path.
   const hashAfter = secret && hasDataMaps(r.oldObject) && hasDataMaps(r.object);
   const hashBefore = secret && !hashAfter;
-  const before = hashBefore ? redactSecret(r.oldObject, hashKey) : r.oldObject;
-  const after = hashBefore ? redactSecret(r.object, hashKey) : r.object;
+  // Not GitOps-owned: only the levers are guarded, so only they are read.
+  const before = leverOnly ? leverView(r.oldObject, target.group, target.kind) : hashBefore ? redactSecret(r.oldObject, hashKey) : r.oldObject;
+  const after = leverOnly ? leverView(r.object, target.group, target.kind) : hashBefore ? redactSecret(r.object, hashKey) : r.object;
   const wholeObject = r.operation !== 'UPDATE';
   const scopeTarget: ScopeTarget = { name: target.name, namespace: target.namespace, owner: owner?.id };
   const classify = changeClassifier({ policy, group: target.group, kind: target.kind, writer: r.userInfo, stored, wholeObject, scopeTarget });

@@ -40,6 +40,50 @@ export function isLeverPath(path: FieldPath, group: string, kind: string): boole
   return spec !== undefined && startsWith(path, spec);
 }
 
+/**
+ * The part of an object where levers live: its lever annotations and labels, and its reconciler spec
+ * field. A write to an object nothing marks as GitOps-owned is diffed on this view only, so a large
+ * HelmRelease's `spec.values` costs nothing to decide. Keys are own properties only; maps that would be
+ * empty are left out, so no `{}` appears on one side that the object does not have.
+ */
+export function leverView(o: Readonly<Record<string, unknown>> | null | undefined, group: string, kind: string): Record<string, unknown> | undefined {
+  if (!o) return undefined;
+  const view: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const metadata = ownValue(o, 'metadata');
+  const meta: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const where of ['annotations', 'labels'] as const) {
+    const m = ownValue(metadata, where);
+    const kept: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    let any = false;
+    for (const key of LEVER_KEYS) {
+      if (typeof m === 'object' && m !== null && Object.hasOwn(m, key)) {
+        kept[key] = (m as Record<string, unknown>)[key];
+        any = true;
+      }
+    }
+    if (any) meta[where] = kept;
+  }
+  if (Object.keys(meta).length > 0) view.metadata = meta;
+  const spec = RECONCILER_SPEC.get(`${group}/${kind}`);
+  if (spec) {
+    // copy the path down to the lever field, as far as it exists
+    let from: unknown = o;
+    let into = view;
+    for (let i = 0; i < spec.length; i += 1) {
+      const key = spec[i]!;
+      if (typeof from !== 'object' || from === null || Array.isArray(from) || !Object.hasOwn(from, key)) break;
+      from = (from as Record<string, unknown>)[key];
+      if (i === spec.length - 1) into[key] = from;
+      else {
+        const next: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+        into[key] = next;
+        into = next;
+      }
+    }
+  }
+  return view;
+}
+
 /** Cheap pre-check on an object the policy does not see as GitOps-owned: could this write pull a lever? */
 export function touchesLever(
   before: Readonly<Record<string, unknown>> | undefined,

@@ -337,3 +337,33 @@ describe('request text reflected into answers and logs', () => {
     assert.ok(r.review.response.status!.message.includes(`--path 'metadata.annotations[${key}]'`));
   });
 });
+
+describe('a write to an object nothing marks as GitOps-owned reads only its levers', () => {
+  const hr = (spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+    apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'web', namespace: 'prod', annotations }, spec,
+  });
+  const write = (before: unknown, after: unknown) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+      request: {
+        uid: 'u', kind: { group: 'helm.toolkit.fluxcd.io', version: 'v2', kind: 'HelmRelease' }, resource: { group: 'helm.toolkit.fluxcd.io', version: 'v2', resource: 'helmreleases' },
+        name: 'web', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] }, oldObject: before, object: after,
+      },
+    });
+  const values = (v: string) => ({ interval: '5m', values: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, v])) });
+  const cases = [
+    { name: 'allows a change of 20,000 values (no lever)', before: hr(values('a')), after: hr(values('b')), want: 'allowed', rule: 'not-gitops-owned' },
+    { name: 'denies suspending it beside the same values change', before: hr(values('a')), after: hr({ ...values('b'), suspend: true }), want: 'denied', guarded: 'spec.suspend' },
+    { name: 'denies suspend: null where it was absent (a null that arrives is stored)', before: hr({ interval: '5m' }), after: hr({ interval: '5m', suspend: null }), want: 'denied', guarded: 'spec.suspend' },
+    { name: 'denies adding the driftDetection lever annotation', before: hr({ interval: '5m' }), after: hr({ interval: '5m' }, { 'helm.toolkit.fluxcd.io/driftDetection': 'disabled' }), want: 'denied', guarded: 'metadata.annotations[helm.toolkit.fluxcd.io/driftDetection]' },
+    { name: 'allows another annotation', before: hr({ interval: '5m' }), after: hr({ interval: '5m' }, { note: 'x' }), want: 'allowed', rule: 'not-gitops-owned' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const v = decideBody(write(c.before, c.after));
+      assert.equal(v.outcome, c.want, v.message ?? v.rule);
+      if (c.rule) assert.equal(v.rule, c.rule);
+      if (c.guarded) assert.deepEqual(v.guarded.map((g) => g.printed), [c.guarded]);
+    });
+  }
+});
