@@ -74,7 +74,7 @@ export interface Verdict {
   /**
    * true when the decision stopped reading the request once its denial was certain (more guarded
    * changes than a message lists, none of them coverable by any grant): `changes` and `guarded` then
-   * hold only what was read. A hostile write of 100,000 changed fields costs what its first six cost.
+   * hold only what was read, so a hostile write of 100,000 changed fields classifies six of them.
    */
   readonly partial: boolean;
 }
@@ -232,6 +232,13 @@ export function decide(input: DecisionInput): Verdict {
   const raw: FieldChange[] = [];
   // An UPDATE's guarded changes are what a grant lets through; a CREATE's or DELETE's are the object itself.
   const maxChanges = wholeObject ? Number.POSITIVE_INFINITY : policy.breakGlass.maxChangesPerBypass;
+  /** Records a guarded change and keeps only the grants that also cover it; returns how many are left. */
+  const guard = (c: ClassifiedChange): number => {
+    guarded.push(c);
+    // Past the bypass limit no grant covers the write (tooLarge), whatever its paths.
+    covering = guarded.length > maxChanges ? [] : (covering ?? applicable()).filter((g) => grantCoversPath(g, c.path));
+    return covering.length;
+  };
   const take = (change: FieldChange): boolean => {
     if (checksOwnership) raw.push(change);
     const c = classify(hashAfter ? redactSecretChange(change, hashKey) : change);
@@ -239,11 +246,8 @@ export function decide(input: DecisionInput): Verdict {
     if (leverOnly && c.rule !== RECONCILE_LEVER) return true; // not GitOps-owned: only the lever is guarded
     kept.push(c);
     if (c.class !== 'guarded') return true;
-    guarded.push(c);
-    // Past the bypass limit no grant covers the write (tooLarge), whatever its paths.
-    covering = guarded.length > maxChanges ? [] : (covering ?? applicable()).filter((g) => grantCoversPath(g, c.path));
     // No grant can cover this write any more: the denial is certain once a message's worth is read.
-    return !(covering.length === 0 && guarded.length > MAX_LISTED_PATHS);
+    return !(guard(c) === 0 && guarded.length > MAX_LISTED_PATHS);
   };
   let partial = false;
   if (scale) {
@@ -264,8 +268,7 @@ export function decide(input: DecisionInput): Verdict {
     const claims = delegated.size > 0 ? delegationClaims(r.oldObject?.metadata?.managedFields, r.object?.metadata?.managedFields, delegated, policy.gitops.fieldManagers, raw) : [];
     for (const c of [...ownershipLossChanges(losses), ...delegationClaimChanges(claims)]) {
       kept.push(c);
-      guarded.push(c);
-      covering = guarded.length > maxChanges ? [] : (covering ?? applicable()).filter((g) => grantCoversPath(g, c.path));
+      guard(c);
     }
   }
   changes = kept;

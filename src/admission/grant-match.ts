@@ -1,11 +1,12 @@
 /**
- * Rule 6: does a grant cover every guarded change of this request? The narrowest covering grant wins
- * (explicit paths over all paths, exact names over globs, fewer resources), then the soonest-expiring.
+ * Rule 6: does a grant cover every guarded change of this request? A grant applies to the write
+ * (grantApplies) and covers each guarded path (grantCoversPath, asked as the decision reads changes).
+ * The narrowest covering grant wins (explicit paths over all paths, exact names over globs, fewer
+ * resources), then the soonest-expiring.
  */
 import type { Grant } from '../grants/grant.ts';
 import { globMatcher } from '../policy/glob.ts';
 import { matchesPath, parsePathPattern, type PathPattern } from '../policy/path-pattern.ts';
-import type { ClassifiedChange } from './classify.ts';
 import type { FieldPath } from '../lib/field-path.ts';
 import type { Operation, UserInfo } from './types.ts';
 
@@ -44,10 +45,6 @@ export function isWithinWindow(grant: Grant, now: Date): boolean {
   return t >= Date.parse(grant.notBefore) && t < Date.parse(grant.expiresAt);
 }
 
-export function grantCovers(grant: Grant, target: GrantTarget, guarded: readonly ClassifiedChange[], now: Date): boolean {
-  return grantApplies(grant, target, now) && guarded.every((c) => grantCoversPath(grant, c.path));
-}
-
 /** Everything but the paths: the grant is active now, for this writer, operation and object. */
 export function grantApplies(grant: Grant, target: GrantTarget, now: Date): boolean {
   if (grant.state !== 'active' || !isWithinWindow(grant, now)) return false;
@@ -79,15 +76,6 @@ function breadth(g: Grant): number[] {
 function narrower(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]!;
   return false;
-}
-
-export function selectGrant(
-  grants: readonly Grant[],
-  target: GrantTarget,
-  guarded: readonly ClassifiedChange[],
-  now: Date,
-): Grant | undefined {
-  return narrowestGrant(grants.filter((g) => grantCovers(g, target, guarded, now)));
 }
 
 /** Of grants that all cover the request, the narrowest, then the soonest-expiring. */

@@ -7,23 +7,14 @@ import { formatDuration } from '../util/duration.ts';
 import type { ClassifiedChange } from './classify.ts';
 import type { OperatorOwner, Owner } from './ownership.ts';
 import { showValue } from './redact.ts';
-import { describeTarget, resourceRef, type Target } from './target.ts';
+import { describeTarget, MAX_SHOWN, resourceRef, shownName, type Target } from './target.ts';
 import type { Operation } from './types.ts';
 
 export const MAX_LISTED_PATHS = 5;
 
-/**
- * The longest path a message or log line shows whole. Kubernetes keys are at most 317 characters
- * (a 253-character prefix, `/`, a 63-character name), so a real path through one fits with room to
- * spare; a longer path is request text an attacker chose to be reflected into every answer and log
- * line, so it is cut.
- */
-export const MAX_SHOWN_PATH = 512;
-
-/** A change's path for people: whole up to MAX_SHOWN_PATH characters, then cut with `…`. */
+/** A change's path for people: cut like any request text (see MAX_SHOWN). */
 export function shownPath(c: { readonly printed: string }): string {
-  const p = c.printed;
-  return p.length > MAX_SHOWN_PATH ? `${p.slice(0, MAX_SHOWN_PATH - 1)}…` : p;
+  return shownName(c.printed);
 }
 
 function gitNote(c: ClassifiedChange): string {
@@ -66,7 +57,7 @@ export function grantCommand(t: Target, op: Operation, guarded: readonly Classif
   if (!t.clusterScoped) parts.push(`-n ${shellWord(t.namespace)}`);
   parts.push(shellWord(resourceRef(t)));
   // a path cut for display would be a grant for another path: suggest paths only when all fit
-  if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3 && guarded.every((c) => c.printed.length <= MAX_SHOWN_PATH)) {
+  if (op === 'UPDATE' && guarded.length > 0 && guarded.length <= 3 && guarded.every((c) => c.printed.length <= MAX_SHOWN)) {
     for (const c of guarded) parts.push(`--path ${singleQuoted(c.printed)}`);
   }
   if (op !== 'UPDATE') parts.push(`--operation ${op}`);

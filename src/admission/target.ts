@@ -54,15 +54,17 @@ export function targetOf(r: AdmissionRequest): Target {
 }
 
 /**
- * The longest name, namespace or kind a message or log line shows whole. Kubernetes names are at most
- * 253 characters; longer text comes from a request that did not come from the API server, and is cut
- * so that it is not reflected whole into every answer and log line.
+ * The longest request text (a name, a kind, a field path) a message or log line shows whole.
+ * Kubernetes names are at most 253 characters and keys at most 317 (a 253-character prefix, `/`, a
+ * 63-character name), so a real path through one fits with room to spare; longer text comes from a
+ * request that did not come from the API server, and is cut so that it is not reflected whole into
+ * every answer and log line.
  */
-const MAX_SHOWN_NAME = 512;
+export const MAX_SHOWN = 512;
 
-/** Request text for people: whole up to 512 characters, then cut with `…`. */
+/** Request text for people: whole up to MAX_SHOWN characters, then cut with `…`. */
 export function shownName(s: string): string {
-  return s.length > MAX_SHOWN_NAME ? `${s.slice(0, MAX_SHOWN_NAME - 1)}…` : s;
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN - 1)}…` : s;
 }
 
 /** `Deployment prod/api`, `ClusterRole admin` */

@@ -16,7 +16,7 @@ import { stateAt } from '../grants/rules.ts';
 import type { NotificationSettings, Policy } from '../policy/policy.ts';
 import type { GrantEventHook } from '../service/break-glass.ts';
 import type { BreakGlassStore } from '../store/store.ts';
-import { pastDeadline } from '../tasks/rules.ts';
+import { backportDeadline } from '../tasks/rules.ts';
 import { summarize, type TaskDraft, type TaskRecorder, type TaskSummary } from '../tasks/task.ts';
 import { driftFound, grantEvent, grantExpired, grantFirstUsed, taskOverdue, type DriftFinding, type Notification } from './events.ts';
 import { Outbox, type Delivery } from './outbox.ts';
@@ -163,10 +163,8 @@ export class Notifier {
     // Overdue: pending tasks, visited without a summary each (100,000 at once were ~30 MiB every sweep);
     // a summary is built only for a task a fact is sent for.
     const overdue = (grantId: string, recordedAtMs: number, summary: () => TaskSummary): void => {
-      const expiresAt = store.getGrant(grantId)?.grant.expiresAt;
-      if (!pastDeadline(expiresAt, recordedAtMs, p, now)) return;
-      const overdueAt = (expiresAt ? Date.parse(expiresAt) : recordedAtMs) + p.breakGlass.backportDeadlineMs;
-      if (overdueAt < since) return;
+      const overdueAt = backportDeadline(store.getGrant(grantId)?.grant.expiresAt, recordedAtMs, p);
+      if (now.getTime() <= overdueAt || overdueAt < since) return;
       const t = summary();
       if (!this.#outbox.has(`task.overdue:${t.id}`)) facts.push(taskOverdue(t, new Date(overdueAt)));
     };

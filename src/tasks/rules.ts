@@ -33,8 +33,12 @@ export function isOverdue(t: TaskSummary, grantExpiresAt: string | undefined, po
 
 /** A pending task is overdue once its grant's expiry (else its recording) plus the backport deadline has passed. */
 export function pastDeadline(grantExpiresAt: string | undefined, recordedAtMs: number, policy: Policy, now: Date): boolean {
-  const from = grantExpiresAt ? Date.parse(grantExpiresAt) : recordedAtMs;
-  return now.getTime() > from + policy.breakGlass.backportDeadlineMs;
+  return now.getTime() > backportDeadline(grantExpiresAt, recordedAtMs, policy);
+}
+
+/** When a task's backport is due (epoch ms): its grant's expiry, else its recording, plus the deadline. */
+export function backportDeadline(grantExpiresAt: string | undefined, recordedAtMs: number, policy: Policy): number {
+  return (grantExpiresAt ? Date.parse(grantExpiresAt) : recordedAtMs) + policy.breakGlass.backportDeadlineMs;
 }
 
 export type TaskView = TaskSummary & { readonly overdue: boolean };
