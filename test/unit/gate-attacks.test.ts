@@ -13,7 +13,7 @@ import { verifyTasks } from '../../src/drift/verify.ts';
 import { hasLongDigitRun, parseJsonExact, unsafeIntegerTokens } from '../../src/lib/exact-json.ts';
 import { present, sameValue } from '../../src/lib/value.ts';
 import type { Task } from '../../src/tasks/task.ts';
-import { ATTACKS, bigManagedFields } from '../helpers/attacks.ts';
+import { ATTACKS, bigManagedFields, body } from '../helpers/attacks.ts';
 import { examplePolicy, grant, LogSink, NOW, policyFrom, reviewDeps } from '../helpers/deps.ts';
 import { reviewBody } from '../../src/admission/review.ts';
 import type { Grant } from '../../src/grants/grant.ts';
@@ -140,6 +140,12 @@ describe('one definition of absent (item 2)', () => {
 const KEY_A = new Uint8Array(32).fill(1);
 const KEY_B = new Uint8Array(32).fill(2);
 const secretObj = (password: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'prod' }, data: { password } });
+/** An UPDATE of a GitOps-tracked Secret from `before` to `after` (their metadata made tracked). */
+const trackedSecretUpdate = (before: Record<string, unknown>, after: Record<string, unknown>): string => {
+  const tracked = { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } };
+  const kinds = { kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' } };
+  return body({ ...kinds, oldObject: { ...before, metadata: tracked }, object: { ...after, metadata: tracked } });
+};
 
 describe('Secret values as a keyed hash (issue 11 item 3)', () => {
   it('hashes the same value alike under one key, and differently under another', () => {
@@ -171,16 +177,7 @@ describe('Secret values as a keyed hash (issue 11 item 3)', () => {
   });
 
   it('a denial shows the hash made with the installation key, never the value', () => {
-    const text = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u', kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' },
-        name: 's', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] },
-        oldObject: { ...secretObj('b2xk'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
-        object: { ...secretObj('bmV3'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
-      },
-    });
+    const text = trackedSecretUpdate(secretObj('b2xk'), secretObj('bmV3'));
     const v = decideBody(text, examplePolicy(), KEY_A);
     assert.ok(v.message!.includes(secretHash('b2xk', KEY_A)));
     assert.ok(v.message!.includes(secretHash('bmV3', KEY_A)));
@@ -261,34 +258,19 @@ describe('Secret changes hashed after the diff equal the diff of hashed Secrets'
   }
 
   it('hashes a Secret whose data is not text before the diff, so no value shapes a path', () => {
-    const text = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u', kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' },
-        name: 's', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] },
-        oldObject: { ...secretObj('b2xk'), metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
-        object: { ...secretObj('b2xk'), data: [{ name: 'hunter2' }], metadata: { name: 's', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'a:/Secret:prod/s' } } },
-      },
-    });
+    const text = trackedSecretUpdate(secretObj('b2xk'), { ...secretObj('b2xk'), data: [{ name: 'hunter2' }] });
     const v = decideBody(text, examplePolicy(), KEY_A);
     assert.equal(v.outcome, 'denied');
     assert.doesNotMatch(v.message! + JSON.stringify(v.guarded), /hunter2|b2xk/);
   });
 });
 
+const CONFIG_MAPS = { kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' } };
+
 describe('request text reflected into answers and logs', () => {
   const TRACKED = { 'argocd.argoproj.io/tracking-id': 'payments:/ConfigMap:prod/x' };
   const cm = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'prod', annotations: { ...TRACKED, ...annotations } }, data: {} });
-  const withKey = (key: string) =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, name: 'x', namespace: 'prod',
-        operation: 'UPDATE', userInfo: { username: 'alice', groups: [] }, oldObject: cm({}), object: cm({ [key]: 'x' }),
-      },
-    });
+  const withKey = (key: string) => body({ ...CONFIG_MAPS, oldObject: cm({}), object: cm({ [key]: 'x' }) });
   for (const length of [600, 100_000]) {
     it(`cuts a ${length}-character annotation key in the denial and the log line, and suggests no grant path for it`, async () => {
       const sink = new LogSink();
@@ -342,14 +324,8 @@ describe('a write to an object nothing marks as GitOps-owned reads only its leve
   const hr = (spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
     apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'web', namespace: 'prod', annotations }, spec,
   });
-  const write = (before: unknown, after: unknown) =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-      request: {
-        uid: 'u', kind: { group: 'helm.toolkit.fluxcd.io', version: 'v2', kind: 'HelmRelease' }, resource: { group: 'helm.toolkit.fluxcd.io', version: 'v2', resource: 'helmreleases' },
-        name: 'web', namespace: 'prod', operation: 'UPDATE', userInfo: { username: 'alice', groups: [] }, oldObject: before, object: after,
-      },
-    });
+  const kinds = { kind: { group: 'helm.toolkit.fluxcd.io', version: 'v2', kind: 'HelmRelease' }, resource: { group: 'helm.toolkit.fluxcd.io', version: 'v2', resource: 'helmreleases' } };
+  const write = (before: Record<string, unknown>, after: Record<string, unknown>) => body({ ...kinds, oldObject: before, object: after });
   const values = (v: string) => ({ interval: '5m', values: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, v])) });
   const cases = [
     { name: 'allows a change of 20,000 values (no lever)', before: hr(values('a')), after: hr(values('b')), want: 'allowed', rule: 'not-gitops-owned' },
