@@ -6,10 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
-import { DENIED, Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
-import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
+import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
+import { DENIED, keepLogs, type Driftgate } from './harness/driftgate.ts';
+import { seed } from './harness/fixtures.ts';
+import { embeddedGate } from './harness/install.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
@@ -30,16 +30,7 @@ describe('two-write detaching and client-supplied evidence, behind a real kube-a
   before(async () => {
     cluster = await Cluster.start();
     seed(cluster);
-    dg = new Driftgate({
-      port: await freePort(),
-      dataDir: join(work, 'data'),
-      certsDir: join(work, 'certs'),
-      config: join(ROOT, 'deploy', 'base', 'driftgate.yaml'),
-      args: ['--store=embedded'],
-      kubeconfig: cluster.kubeconfig,
-    });
-    await dg.start();
-    await registerWebhook(cluster, dg, () => unmanagedCreateIsDenied(cluster));
+    dg = await embeddedGate(cluster, work);
     for (const name of ['cfg-reset', 'cfg-takeover', 'cfg-ok']) cluster.apply(managedOnly(name), { as: who.argocd, serverSide: 'argocd-controller' });
   });
 

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, freePort, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
+import { Cluster, missingPrerequisite, ROOT, who } from './harness/cluster.ts';
 import { DENIED, Driftgate, keepLogs, registerWebhook, unregisterWebhook, until } from './harness/driftgate.ts';
 import { summarize, timePatches, type Sample } from './harness/latency.ts';
 import { deployment, SECRET_VALUE, seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
+import { embeddedGate } from './harness/install.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const skip = missingPrerequisite() ?? false;
@@ -25,16 +26,7 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
   before(async () => {
     cluster = await Cluster.start();
     seed(cluster);
-    dg = new Driftgate({
-      port: await freePort(),
-      dataDir: join(work, 'data'),
-      certsDir: join(work, 'certs'),
-      config: join(ROOT, 'deploy', 'base', 'driftgate.yaml'),
-      args: ['--store=embedded', '--cluster-cache'],
-      kubeconfig: cluster.kubeconfig,
-    });
-    await dg.start();
-    await registerWebhook(cluster, dg, () => unmanagedCreateIsDenied(cluster));
+    dg = await embeddedGate(cluster, work, ['--cluster-cache']);
     // alice's own kubeconfig: the CLI takes her token from the current context (TokenReview)
     aliceKubeconfig = join(work, 'alice.kubeconfig');
     writeFileSync(aliceKubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replace(/^current-context: .*$/m, 'current-context: alice'), { mode: 0o600 });

@@ -5,12 +5,36 @@
  */
 import { join } from 'node:path';
 import { freePort, ROOT, type Cluster } from './cluster.ts';
-import { Driftgate } from './driftgate.ts';
+import { Driftgate, registerWebhook } from './driftgate.ts';
+import { unmanagedCreateIsDenied } from './fixtures.ts';
 
 /** Applies the ha overlay (failing on any error) and waits for its CRDs. */
 export function applyOverlay(cluster: Cluster): void {
   cluster.ok(['apply', '-k', join(ROOT, 'deploy', 'overlays', 'ha')]);
   cluster.ok(['wait', '--for=condition=Established', 'crd/breakglassgrants.driftgate.io', 'crd/drifttasks.driftgate.io', '--timeout=30s']);
+}
+
+/**
+ * driftgate with the embedded store and the policy deploy/base ships, in WORK, started and registered as
+ * the cluster's webhook (ready once a hand-made ConfigMap is denied). Stopped again if either step fails.
+ */
+export async function embeddedGate(cluster: Cluster, work: string, extraArgs: readonly string[] = []): Promise<Driftgate> {
+  const dg = new Driftgate({
+    port: await freePort(),
+    dataDir: join(work, 'data'),
+    certsDir: join(work, 'certs'),
+    config: join(ROOT, 'deploy', 'base', 'driftgate.yaml'),
+    args: ['--store=embedded', ...extraArgs],
+    kubeconfig: cluster.kubeconfig,
+  });
+  try {
+    await dg.start();
+    await registerWebhook(cluster, dg, () => unmanagedCreateIsDenied(cluster));
+  } catch (err) {
+    await dg.stop();
+    throw err;
+  }
+  return dg;
 }
 
 /** A replica (not started) in WORK/NAME, authenticating with the ServiceAccount kubeconfig. */
