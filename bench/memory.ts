@@ -1,0 +1,196 @@
+/**
+ * npm run bench:memory: the served process's memory (issue 17), as the bench's scale scenario drives it.
+ *
+ * The compiled server (dist/, as the image runs it, with the image's Node flags) is started on an empty
+ * data directory and on one seeded with 10,000 grants and 100,000 tasks (bench/seed.ts), then loaded
+ * with the captured Deployment reviews: 2 s of warm-up, saturation (16 connections), then 500 req/s
+ * (10 connections). Reported per store: VmRSS 2 s after /healthz ("idle"), VmRSS after the load, the
+ * peak (VmHWM), the anonymous and file-backed parts of RSS after the load, and the server's own CPU
+ * time (utime + stime from /proc/<pid>/stat) over the saturation phase divided by the requests it
+ * answered, which the other load on a shared machine disturbs far less than req/s.
+ *
+ * Every run starts a fresh process on a fresh copy of the seeded directory. With several --dist
+ * directories (builds to compare) the order rotates run by run, so drift on the machine spreads over
+ * all of them. Medians and the run-to-run range; no thresholds, only numbers.
+ *
+ *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags "--a --b"] [--quick]
+ *
+ * Without --dist it builds dist/ first (tsc -p tsconfig.build.json). --flags replaces the Node flags
+ * (default: the image's). Load average is printed before and after: measure on a quiet machine.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
+import { seedStore } from './seed.ts';
+import { freePort, median } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
+/** The flags of `npm start`, the image's entry point and bench/run.ts. */
+const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation'];
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    store: { type: 'string', default: 'both' },
+    dist: { type: 'string', multiple: true },
+    flags: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+const WARM_SECONDS = 2;
+const SAT_SECONDS = args.quick ? 3 : 5;
+const RATE_SECONDS = args.quick ? 4 : 8;
+const FLAGS = args.flags === undefined ? IMAGE_FLAGS : args.flags.split(/\s+/).filter(Boolean);
+const STORES = args.store === 'both' ? (['empty', 'full'] as const) : ([args.store] as const);
+if (!STORES.every((s) => s === 'empty' || s === 'full') || !(RUNS > 0)) throw new Error('usage: --store empty|full|both, --runs N (N >= 1)');
+
+const bodies = readdirSync(FIXTURES)
+  .filter((f) => /deployment\.json$|set-image\.json$|subresource\.json$/.test(f) && !f.startsWith('08-'))
+  .map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
+
+interface Sample {
+  readonly idleMiB: number;
+  readonly afterMiB: number;
+  readonly peakMiB: number;
+  readonly anonMiB: number;
+  readonly fileMiB: number;
+  readonly cpuMsPerRequest: number;
+  readonly saturationRps: number;
+}
+
+/** VmRSS, VmHWM, RssAnon and RssFile (+ RssShmem) in MiB. */
+function status(pid: number): { rss: number; peak: number; anon: number; file: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM'), anon: kib('RssAnon'), file: kib('RssFile') + kib('RssShmem') };
+}
+
+/** The process's own CPU time (user + system) in ms. */
+function cpuMs(pid: number): number {
+  // the command name in parentheses may contain spaces: the fields after it are space-separated
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+function healthy(port: number, ca: string): Promise<boolean> {
+  return new Promise((done) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost' }, (res) => {
+      res.resume();
+      done(res.statusCode === 200);
+    });
+    req.on('error', () => done(false));
+    req.end();
+  });
+}
+
+async function drive(port: number, ca: string, seconds: number, rate?: number): Promise<number> {
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    autocannon(
+      {
+        url: `https://127.0.0.1:${port}`,
+        servername: 'localhost',
+        tlsOptions: { ca },
+        connections: rate ? 10 : 16,
+        duration: seconds,
+        ...(rate ? { overallRate: rate } : {}),
+        requests: bodies.map((body) => ({ method: 'POST' as const, path: '/validate?timeout=5s', headers: { 'content-type': 'application/json' }, body })),
+      },
+      (err, res) => (err ? fail(err) : done(res)),
+    );
+  });
+  if (result.errors + result.non2xx > 0) throw new Error(`${result.errors} errors, ${result.non2xx} non-2xx answers`);
+  return result.requests.total;
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((done) => proc.once('exit', () => done()));
+}
+
+async function measure(dist: string, dataDir: string, certs: string, ca: string): Promise<Sample> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [...FLAGS, join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    let up = false;
+    for (let i = 0; i < 600 && !up && proc.exitCode === null; i += 1) {
+      up = await healthy(port, ca);
+      if (!up) await sleep(100);
+    }
+    if (!up) throw new Error(`the server in ${dist} did not answer /healthz`);
+    await sleep(2000); // start-up's own work settles, as in bench/run.ts
+    const pid = proc.pid!;
+    const idle = status(pid);
+    await drive(port, ca, WARM_SECONDS);
+    const cpu0 = cpuMs(pid);
+    const requests = await drive(port, ca, SAT_SECONDS);
+    const cpu = cpuMs(pid) - cpu0;
+    await drive(port, ca, RATE_SECONDS, 500);
+    const after = status(pid);
+    return { idleMiB: idle.rss, afterMiB: after.rss, peakMiB: after.peak, anonMiB: after.anon, fileMiB: after.file, cpuMsPerRequest: cpu / requests, saturationRps: requests / SAT_SECONDS };
+  } finally {
+    proc.kill('SIGTERM');
+    await exited(proc);
+  }
+}
+
+const range = (xs: readonly number[], digits: number) => {
+  const f = (n: number) => n.toFixed(digits);
+  return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+};
+
+async function main(): Promise<void> {
+  let dists = (args.dist ?? []).map((d) => resolve(d));
+  if (dists.length === 0) {
+    const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+    dists = [join(ROOT, 'dist')];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'driftgate-memory-'));
+  try {
+    const certs = join(dir, 'certs');
+    const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+    writeCertificates(certs, bundle);
+    if (STORES.includes('full')) await seedStore(join(dir, 'seed-full'), 10_000, 100_000);
+    console.log(`bench:memory, node ${process.version}, flags ${FLAGS.join(' ') || '(none)'}, ${RUNS} run(s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const samples = new Map<string, Sample[]>();
+    for (let run = 0; run < RUNS; run += 1) {
+      const order = [...dists.slice(run % dists.length), ...dists.slice(0, run % dists.length)];
+      for (const store of STORES) {
+        for (const dist of order) {
+          const dataDir = join(dir, `data-${run}-${store}`);
+          rmSync(dataDir, { recursive: true, force: true });
+          if (store === 'full') cpSync(join(dir, 'seed-full'), dataDir, { recursive: true });
+          const s = await measure(dist, dataDir, certs, bundle.caCert);
+          rmSync(dataDir, { recursive: true, force: true });
+          const key = `${store}\t${dist}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          console.log(`run ${run + 1} ${store.padEnd(5)} ${dist}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s`);
+        }
+      }
+    }
+    console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; median (min–max) of ${RUNS} run(s); RSS in MiB`);
+    console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', 'build'].join(' | '));
+    for (const [key, xs] of samples) {
+      const [store, dist] = key.split('\t');
+      const col = (k: keyof Sample, d = 1) => range(xs.map((x) => x[k]), d);
+      console.log([store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), dist].join(' | '));
+    }
+    console.log(JSON.stringify({ memory: { flags: FLAGS, runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries(samples) } }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
