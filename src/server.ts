@@ -31,7 +31,7 @@ import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/sour
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
 import { compactHeap } from './util/compact-heap.ts';
-import { framingErrorHandler } from './http/validate-handler.ts';
+import { framingErrorHandler, REQUEST_DEADLINE } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 
 export interface ServeOptions {
@@ -200,11 +200,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
   });
 
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
-  // The API server times out at timeoutSeconds (≤ 5 s); keep its connections alive well past that.
+  // A request must arrive whole within REQUEST_TIMEOUT_MS (checked every second): one deadline for
+  // slow headers and for a body shorter than its Content-Length, answered by framingErrorHandler.
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...REQUEST_DEADLINE }, app);
+  // The API server times out at timeoutSeconds (≤ 30 s); keep its connections alive well past that.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
   server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;

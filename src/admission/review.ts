@@ -113,7 +113,8 @@ function requestFields(req: AdmissionRequest): Record<string, unknown> {
 
 type Answered = { review: AdmissionReviewResponse; verdict: Verdict; taskId?: string; storeFailed?: boolean };
 
-async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered> {
+/** Decides; only a bypass awaits (its task record), so every other answer is returned as it is decided. */
+function answer(req: AdmissionRequest, deps: ReviewDeps): Answered | Promise<Answered> {
   const now = deps.clock.now();
   const policy = deps.policy();
   const scaleParent =
@@ -145,6 +146,11 @@ async function answer(req: AdmissionRequest, deps: ReviewDeps): Promise<Answered
     };
   }
 
+  return bypass(req, verdict, deps, now);
+}
+
+/** A bypass: recorded as a task before it is admitted; no record, no bypass. */
+async function bypass(req: AdmissionRequest, verdict: Verdict, deps: ReviewDeps, now: Date): Promise<Answered> {
   const grant = verdict.grant!;
   let taskId: string | undefined;
   let journalRecord: string | undefined;
@@ -205,43 +211,59 @@ function noRecord(req: AdmissionRequest, verdict: Verdict, why: string): Answere
 
 const LEVEL: Record<Outcome, 'debug' | 'info' | 'warn'> = { allowed: 'debug', warned: 'warn', bypassed: 'warn', denied: 'info' };
 
-/** Decides one raw request body. Never throws: every failure becomes an AdmissionReview answer. */
-export async function reviewBody(body: string, deps: ReviewDeps): Promise<ReviewResult> {
+/**
+ * Decides one raw request body. Never throws: every failure becomes an AdmissionReview answer. The
+ * answer is synchronous unless a bypass has to wait for its task record (the hot path makes no
+ * promise).
+ */
+export function reviewBody(body: string, deps: ReviewDeps): ReviewResult | Promise<ReviewResult> {
   const started = performance.now();
-  let parsed: unknown;
   let uid = '';
   let operation = 'UNKNOWN';
   try {
-    parsed = parseReviewJson(body);
+    const parsed = parseReviewJson(body);
     uid = uidOf(parsed);
     const req = decodeReview(parsed);
     operation = req.operation;
-    const { review, verdict, taskId, storeFailed } = await answer(req, deps);
-    const seconds = (performance.now() - started) / 1000;
-    const level = LEVEL[verdict.outcome];
-    // allowed decisions log at debug: build the line only when someone will read it
-    if (deps.logger.isLevelEnabled(level)) {
-      deps.logger[level](
-        {
-          ...requestFields(req),
-          decision: verdict.outcome,
-          rule: verdict.rule,
-          owner: verdict.owner?.id,
-          guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, MAX_LISTED_PATHS).map(shownPath) : undefined,
-          allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
-          grant: verdict.grant?.id,
-          audit: verdict.audited || undefined,
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-        },
-        'admission decision',
-      );
-    }
-    return { review, outcome: verdict.outcome, operation, httpStatus: 200, verdict, seconds, ...(taskId ? { taskId } : {}), ...(storeFailed ? { storeFailed } : {}) };
+    const answered = answer(req, deps);
+    if (!(answered instanceof Promise)) return decided(req, answered, started, deps);
+    return answered.then(
+      (a) => decided(req, a, started, deps),
+      (err: unknown) => failed(err, uid, operation, started, deps),
+    );
   } catch (err) {
-    const seconds = (performance.now() - started) / 1000;
-    const e = err instanceof DriftgateError ? err : new DriftgateError('INTERNAL', `internal error: ${errorMessage(err)}`, { cause: err });
-    const level = e.code === 'INTERNAL' ? 'error' : 'warn';
-    deps.logger[level]({ uid: uid || undefined, code: e.code, err: e.message, durationMs: Math.round(seconds * 1e6) / 1e3 }, 'admission request rejected');
-    return { review: encodeError(uid, e), outcome: 'errored', operation, httpStatus: e.status, verdict: undefined, seconds };
+    return failed(err, uid, operation, started, deps);
   }
+}
+
+function decided(req: AdmissionRequest, answered: Answered, started: number, deps: ReviewDeps): ReviewResult {
+  const { review, verdict, taskId, storeFailed } = answered;
+  const seconds = (performance.now() - started) / 1000;
+  const level = LEVEL[verdict.outcome];
+  // allowed decisions log at debug: build the line only when someone will read it
+  if (deps.logger.isLevelEnabled(level)) {
+    deps.logger[level](
+      {
+        ...requestFields(req),
+        decision: verdict.outcome,
+        rule: verdict.rule,
+        owner: verdict.owner?.id,
+        guarded: verdict.guarded.length > 0 ? verdict.guarded.slice(0, MAX_LISTED_PATHS).map(shownPath) : undefined,
+        allowances: verdict.allowancesUsed.length > 0 ? verdict.allowancesUsed : undefined,
+        grant: verdict.grant?.id,
+        audit: verdict.audited || undefined,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+      },
+      'admission decision',
+    );
+  }
+  return { review, outcome: verdict.outcome, operation: req.operation, httpStatus: 200, verdict, seconds, ...(taskId ? { taskId } : {}), ...(storeFailed ? { storeFailed } : {}) };
+}
+
+function failed(err: unknown, uid: string, operation: string, started: number, deps: ReviewDeps): ReviewResult {
+  const seconds = (performance.now() - started) / 1000;
+  const e = err instanceof DriftgateError ? err : new DriftgateError('INTERNAL', `internal error: ${errorMessage(err)}`, { cause: err });
+  const level = e.code === 'INTERNAL' ? 'error' : 'warn';
+  deps.logger[level]({ uid: uid || undefined, code: e.code, err: e.message, durationMs: Math.round(seconds * 1e6) / 1e3 }, 'admission request rejected');
+  return { review: encodeError(uid, e), outcome: 'errored', operation, httpStatus: e.status, verdict: undefined, seconds };
 }

@@ -8,7 +8,6 @@
  * too (uid echoed when known), with the HTTP status equal to the review's status.code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import getRawBody from 'raw-body';
 import { DriftgateError } from '../errors.ts';
 import { bodyText, uidOfBytes } from '../admission/decode.ts';
 import { encodeError } from '../admission/encode.ts';
@@ -16,12 +15,21 @@ import { reviewBody, type ReviewDeps, type ReviewResult } from '../admission/rev
 import type { AdmissionReviewResponse } from '../admission/types.ts';
 
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
-/** A body not complete this long after its headers (e.g. shorter than its Content-Length) is answered 400. */
-export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+/**
+ * A request not complete this long after its first byte (slow headers, a body shorter than its
+ * Content-Length) is answered 400 and its connection closed.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Options for the server that serves this handler: Node's own request deadline, checked every second
+ * (its default is every 30 s), instead of a timer per request. The 'clientError' it raises is answered
+ * by framingErrorHandler.
+ */
+export const REQUEST_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 } as const;
 
 export interface ValidateOptions {
   readonly bodyLimit?: number;
-  readonly bodyTimeoutMs?: number;
   /** called once per answered request (metrics) */
   readonly onResult?: (r: ReviewResult) => void;
 }
@@ -52,31 +60,59 @@ function contentTypeError(req: IncomingMessage): DriftgateError | undefined {
   return undefined;
 }
 
-function bodyError(err: unknown, limit: number): DriftgateError {
-  const e = err as { type?: string; message?: string };
-  if (e.type === 'entity.too.large') return new DriftgateError('REVIEW_TOO_LARGE', `request body is larger than the ${limit} byte limit`);
-  if (e.type === 'request.size.invalid') return new DriftgateError('REVIEW_MALFORMED', 'the request body does not match its Content-Length');
-  return new DriftgateError('REVIEW_MALFORMED', `could not read the request body: ${e.message ?? 'unknown error'}`);
+/** Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes away). */
+function readBody(req: IncomingMessage, limit: number, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    done(tooLarge(limit)); // refused before a byte of it is read
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size <= limit) {
+      chunks.push(chunk);
+      return;
+    }
+    req.removeListener('data', onData);
+    req.removeListener('end', onEnd);
+    chunks.length = 0;
+    done(tooLarge(limit));
+  };
+  const onEnd = (): void => {
+    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+}
+
+function tooLarge(limit: number): DriftgateError {
+  return new DriftgateError('REVIEW_TOO_LARGE', `request body is larger than the ${limit} byte limit`);
 }
 
 function send(res: ServerResponse, status: number, review: AdmissionReviewResponse, close = false): void {
   const body = JSON.stringify(review);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    ...(close ? { connection: 'close' } : {}),
-  });
+  res.writeHead(status, close ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
+/**
+ * A body that stops short of its Content-Length is not this handler's to time: the server's deadline
+ * (REQUEST_DEADLINE) ends it, and framingErrorHandler answers it with an AdmissionReview 400.
+ */
 export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): NodeHandler {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const onResult = opts.onResult;
   const reject = (res: ServerResponse, err: DriftgateError, close: boolean, uid = ''): void => {
     if (res.headersSent || res.destroyed) return;
     const review = encodeError(uid, err);
-    opts.onResult?.({ review, outcome: 'errored', operation: 'UNKNOWN', httpStatus: err.status, verdict: undefined, seconds: 0 });
+    onResult?.({ review, outcome: 'errored', operation: 'UNKNOWN', httpStatus: err.status, verdict: undefined, seconds: 0 });
     send(res, err.status, review, close);
+  };
+  const answer = (res: ServerResponse, result: ReviewResult): void => {
+    onResult?.(result);
+    if (!res.destroyed) send(res, result.httpStatus, result.review);
   };
   return (req, res) => {
     const typeError = contentTypeError(req);
@@ -85,30 +121,19 @@ export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): N
     if (encoding && encoding !== 'identity') {
       return reject(res, new DriftgateError('REVIEW_UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not supported`), true);
     }
-    // A body that stops short of its Content-Length would hold the request until the server's timeout.
-    const stalled = setTimeout(() => {
-      reject(res, new DriftgateError('REVIEW_MALFORMED', `the request body did not arrive within ${bodyTimeoutMs} ms (shorter than its Content-Length?)`), true);
-    }, bodyTimeoutMs);
-    res.once('close', () => clearTimeout(stalled));
-    getRawBody(req, { limit, length: req.headers['content-length'] }).then(
-      async (buf) => {
-        clearTimeout(stalled);
-        let text: string;
-        try {
-          text = bodyText(buf);
-        } catch (err) {
-          return reject(res, err as DriftgateError, false, uidOfBytes(buf));
-        }
-        const result = await reviewBody(text, deps);
-        opts.onResult?.(result);
-        send(res, result.httpStatus, result.review);
-      },
-      // An unread or oversized body leaves the connection in an unknown state: close it.
-      (err: unknown) => {
-        clearTimeout(stalled);
-        reject(res, bodyError(err, limit), true);
-      },
-    );
+    readBody(req, limit, (err, buf) => {
+      // An oversized body is left unread: the connection is in an unknown state, so it is closed.
+      if (err) return reject(res, err, true);
+      let text: string;
+      try {
+        text = bodyText(buf!);
+      } catch (e) {
+        return reject(res, e as DriftgateError, false, uidOfBytes(buf!));
+      }
+      const result = reviewBody(text, deps);
+      if (result instanceof Promise) void result.then((r) => answer(res, r));
+      else answer(res, result);
+    });
   };
 }
 
@@ -120,12 +145,12 @@ interface ClientSocket {
   destroy(): void;
 }
 
-function framingReview(err: Error & { code?: string }, onResult?: (r: ReviewResult) => void): AdmissionReviewResponse {
+function framingReview(err: Error & { code?: string }, deadlineMs: number, onResult?: (r: ReviewResult) => void): AdmissionReviewResponse {
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
   const failure = new DriftgateError(
     'REVIEW_MALFORMED',
     timeout
-      ? 'the request did not arrive in time'
+      ? `the request did not arrive within ${deadlineMs} ms (a body shorter than its Content-Length?)`
       : `the HTTP request is malformed (${/^[A-Z_]{1,60}$/.test(err.code ?? '') ? err.code : 'parse error'}): send one Content-Length or chunked body, not both, and exactly as many bytes as announced`,
   );
   const review = encodeError('', failure);
@@ -141,7 +166,7 @@ function framingReview(err: Error & { code?: string }, onResult?: (r: ReviewResu
  * request's response; when they follow a complete request, they are answered after its response.
  * Nothing of the input is quoted.
  */
-export function framingErrorHandler(onResult?: (r: ReviewResult) => void) {
+export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadlineMs: number = REQUEST_TIMEOUT_MS) {
   return (err: Error & { code?: string }, socket: ClientSocket): void => {
     const inFlight = socket._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
@@ -149,11 +174,11 @@ export function framingErrorHandler(onResult?: (r: ReviewResult) => void) {
       return;
     }
     if (inFlight && !inFlight.req.complete) {
-      send(inFlight, 400, framingReview(err, onResult), true);
+      send(inFlight, 400, framingReview(err, deadlineMs, onResult), true);
       return;
     }
     const answer = (): void => {
-      const body = JSON.stringify(framingReview(err, onResult));
+      const body = JSON.stringify(framingReview(err, deadlineMs, onResult));
       socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     };
     if (inFlight && !inFlight.writableFinished) inFlight.once('finish', answer);

@@ -236,9 +236,10 @@ describe('a body shorter than its Content-Length, over HTTPS', () => {
   before(async () => {
     const certs = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
     ca = certs.caCert;
-    const app = buildApp({ review: reviewDeps(), readiness: { notReady: () => [] }, validate: { bodyTimeoutMs: 300 } });
-    server = createHttpsServer({ cert: certs.cert, key: certs.key }, app);
-    server.on('clientError', framingErrorHandler());
+    const app = buildApp({ review: reviewDeps(), readiness: { notReady: () => [] } });
+    // the server's own deadline, shortened for the test (driftgate serve: REQUEST_DEADLINE, 10 s)
+    server = createHttpsServer({ cert: certs.cert, key: certs.key, requestTimeout: 300, headersTimeout: 300, connectionsCheckingInterval: 50 }, app);
+    server.on('clientError', framingErrorHandler(undefined, 300));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -248,6 +249,36 @@ describe('a body shorter than its Content-Length, over HTTPS', () => {
     const stream = await raw(port, ca, 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":');
     const replies = responses(stream);
     assert.equal(replies.length, 1);
-    assertReview400(replies[0]!, /did not arrive within 300 ms \(shorter than its Content-Length\?\)/);
+    assertReview400(replies[0]!, /did not arrive within 300 ms \(a body shorter than its Content-Length\?\)/);
+  });
+
+  it('answers headers that stop before their end with an AdmissionReview 400, then closes', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const replies = responses(await raw(port, ca, 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Ty'));
+    assert.equal(replies.length, 1);
+    assertReview400(replies[0]!, /did not arrive within 300 ms/);
+  });
+
+  it('keeps serving after a client goes away in the middle of a body', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const half = 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":';
+    const cut = responses(await raw(port, ca, half, true)); // the client ends its side mid-body
+    assert.equal(cut.length, 1);
+    assertReview400(cut[0]!, /the HTTP request is malformed \(HPE_INVALID_EOF_STATE\)/);
+    const body = setImage('api', 'u-after');
+    const replies = responses(await raw(port, ca, `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`));
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]!.status, 200);
+    assert.equal(replies[0]!.body.response?.uid, 'u-after');
+  });
+
+  it('answers 413 for a chunked body that grows past the limit, and closes', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const chunk = 'a'.repeat(1024 * 1024);
+    const chunks = Array.from({ length: 9 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
+    const replies = responses(await raw(port, ca, `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`));
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]!.status, 413);
+    assert.match(replies[0]!.body.response?.status?.message ?? '', /larger than the 8388608 byte limit/);
   });
 });
