@@ -38,13 +38,30 @@ function stdoutDestination(): DestinationStream {
   return dest;
 }
 
+/**
+ * pino's isoTime, formatted once per millisecond: under load many lines share one, and toISOString
+ * was a tenth of a decision line's cost.
+ */
+function isoTimeEachMs(): () => string {
+  let lastMs = -1;
+  let last = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = `,"time":"${new Date(ms).toISOString()}"`;
+    }
+    return last;
+  };
+}
+
 export function createLogger(level = process.env.DRIFTGATE_LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   return pino(
     {
       name: 'driftgate',
       level,
       base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeEachMs(),
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
