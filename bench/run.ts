@@ -10,6 +10,10 @@
  * targets alternating round by round (order rotated each round) so that machine drift cancels out.
  * Bodies are the real Deployment reviews captured from kube-apiserver v1.32, allowed and denied mixed.
  * Figures are medians over the rounds. Nothing here is a test: no thresholds, only numbers.
+ * Each saturation run also reads the server's CPU time from /proc (user + system, divided by the answers):
+ * CPU per request, and its floor/driftgate ratio, do not move with the machine's other load as req/s
+ * does; the share of a core each server was busy says whether the load generator, not the server, set
+ * a saturation figure.
  *
  *   node bench/run.ts [--rounds 3] [--quick]
  */
@@ -59,6 +63,8 @@ interface Target {
 
 interface RateFigures {
   readonly rps: number;
+  /** the server process's CPU time (user + system) per answered request, µs; NaN where /proc is not readable */
+  readonly cpuUs: number;
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
@@ -95,8 +101,22 @@ function rssMiB(pid: number | undefined): { rss: number; peak: number } {
   return { rss: kib('VmRSS:') / 1024, peak: kib('VmHWM:') / 1024 };
 }
 
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux); NaN elsewhere. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 async function load(t: Target, ca: string, seconds: number, rate?: number): Promise<RateFigures> {
   const times: number[] = [];
+  const cpuBefore = cpuMicros(t.proc.pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -115,9 +135,11 @@ async function load(t: Target, ca: string, seconds: number, rate?: number): Prom
       times.push(ms);
     });
   });
+  const cpu = cpuMicros(t.proc.pid) - cpuBefore;
   times.sort((a, b) => a - b);
   return {
     rps: result.requests.total / result.duration,
+    cpuUs: cpu / Math.max(1, times.length),
     p50: percentile(times, 50),
     p99: percentile(times, 99),
     max: times[times.length - 1] ?? 0,
@@ -243,6 +265,7 @@ async function main(): Promise<void> {
           t.name,
           {
             saturationRps: m(r.sat, 'rps'),
+            cpuUsPerRequest: m(r.sat, 'cpuUs'),
             satP99Ms: m(r.sat, 'p99'),
             at500: { rps: m(r.r500, 'rps'), p50Ms: m(r.r500, 'p50'), p99Ms: m(r.r500, 'p99'), maxMs: m(r.r500, 'max') },
             at1000: { rps: m(r.r1000, 'rps'), p50Ms: m(r.r1000, 'p50'), p99Ms: m(r.r1000, 'p99'), maxMs: m(r.r1000, 'max') },
@@ -252,15 +275,21 @@ async function main(): Promise<void> {
           },
         ];
       }),
-    ) as Record<TargetName, { saturationRps: number; satP99Ms: number; at500: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; at1000: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; errors: number; memoryMiB: { rss: number; peak: number }; memoryAfterConfigMapMiB: { rss: number; peak: number } }>;
+    ) as Record<TargetName, { saturationRps: number; cpuUsPerRequest: number; satP99Ms: number; at500: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; at1000: { rps: number; p50Ms: number; p99Ms: number; maxMs: number }; errors: number; memoryMiB: { rss: number; peak: number }; memoryAfterConfigMapMiB: { rss: number; peak: number } }>;
     const ratio = summary.driftgate.saturationRps / summary.floor.saturationRps;
     const ratioRead = summary.driftgate.saturationRps / summary['floor-read'].saturationRps;
+    const cpuRatio = summary.floor.cpuUsPerRequest / summary.driftgate.cpuUsPerRequest;
 
     console.log('\n                         floor      driftgate   target (SPEC §9)');
     const row = (label: string, f: string, d: string, target = '') => console.log(`${label.padEnd(24)} ${f.padStart(9)}  ${d.padStart(10)}   ${target}`);
     row('saturation req/s', fmt(summary.floor.saturationRps, 0), fmt(summary.driftgate.saturationRps, 0));
     row('ratio driftgate/floor', '', fmt(ratio * 100, 1) + ' %', '≥ 70 %');
     row('(floor without JSON.parse)', fmt(summary['floor-read'].saturationRps, 0), fmt(ratioRead * 100, 1) + ' %');
+    row('CPU per request, µs', fmt(summary.floor.cpuUsPerRequest, 1), fmt(summary.driftgate.cpuUsPerRequest, 1));
+    row('ratio of CPU per request', '', fmt(cpuRatio * 100, 1) + ' %', '(floor / driftgate: the ratio, robust to load)');
+    // below ~90 % the load generator, not the server, set the saturation figure
+    const busy = (t: TargetName) => fmt((summary[t].saturationRps * summary[t].cpuUsPerRequest) / 1e4, 0) + ' %';
+    row('server CPU busy at saturation', busy('floor'), busy('driftgate'), '(of one core)');
     for (const [label, k] of [['500 req/s', 'at500'], ['1000 req/s', 'at1000']] as const) {
       row(`${label}: achieved`, fmt(summary.floor[k].rps, 0), fmt(summary.driftgate[k].rps, 0));
       row(`${label}: p50 ms`, fmt(summary.floor[k].p50Ms), fmt(summary.driftgate[k].p50Ms));
@@ -274,7 +303,7 @@ async function main(): Promise<void> {
     console.log(`  driftgate p50 ${fmt(cmE2E.p50)} ms, p99 ${fmt(cmE2E.p99)} ms, max ${fmt(cmE2E.max)} ms`);
     console.log(`  floor     p50 ${fmt(cmFloor.p50)} ms, p99 ${fmt(cmFloor.p99)} ms, max ${fmt(cmFloor.max)} ms  (transport + JSON.parse alone)`);
     console.log(`\n10,000 active grants + 100,000 tasks in the store (seeded in ${fmt(scale.seedSeconds, 1)} s; start-up with replay and token checks ${fmt(scale.startSeconds, 1)} s):`);
-    console.log(`  saturation ${fmt(scale.sat.rps, 0)} req/s (empty store: ${fmt(summary.driftgate.saturationRps, 0)}); 500 req/s p50 ${fmt(scale.r500.p50)} ms, p99 ${fmt(scale.r500.p99)} ms (empty store: ${fmt(summary.driftgate.at500.p99Ms)}); RSS idle ${fmt(scale.idleMiB.rss, 0)} MiB, after the load ${fmt(scale.memoryMiB.rss, 0)} MiB (peak ${fmt(scale.memoryMiB.peak, 0)})   target: unchanged within noise, ≤ 256 MiB (issue 17: ≤ 96 MiB)`);
+    console.log(`  saturation ${fmt(scale.sat.rps, 0)} req/s, ${fmt(scale.sat.cpuUs, 1)} µs CPU per request (empty store: ${fmt(summary.driftgate.saturationRps, 0)}, ${fmt(summary.driftgate.cpuUsPerRequest, 1)} µs); 500 req/s p50 ${fmt(scale.r500.p50)} ms, p99 ${fmt(scale.r500.p99)} ms (empty store: ${fmt(summary.driftgate.at500.p99Ms)}); RSS idle ${fmt(scale.idleMiB.rss, 0)} MiB, after the load ${fmt(scale.memoryMiB.rss, 0)} MiB (peak ${fmt(scale.memoryMiB.peak, 0)})   target: unchanged within noise, ≤ 256 MiB (issue 17: ≤ 96 MiB)`);
     console.log(`\ndriftgate scan of the API double (issue 14; target: seconds, bounded memory):\n  ${scanLine(scan)}`);
     console.log('\ndecision alone (no HTTP, no TLS):');
     for (const r of micro) console.log(`  ${r.label.padEnd(84)} mean ${fmt(r.meanUs, 1)} µs, p99 ${fmt(r.p99Us, 1)} µs`);
@@ -283,7 +312,7 @@ async function main(): Promise<void> {
     console.log(worstLine(adversarial));
 
     const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, configMap: cmE2E, configMapFloor: cmFloor, scale, scan, micro, adversarial } }));
+    console.log(JSON.stringify({ bench: { machine, rounds: ROUNDS, connections: CONNECTIONS, ...summary, ratio, ratioToReadOnlyFloor: ratioRead, cpuRatio, configMap: cmE2E, configMapFloor: cmFloor, scale, scan, micro, adversarial } }));
   } finally {
     for (const t of targets) t.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
