@@ -13,10 +13,11 @@
  * directories (builds to compare) the order rotates run by run, so drift on the machine spreads over
  * all of them. Medians and the run-to-run range; no thresholds, only numbers.
  *
- *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags "--a --b"] [--quick]
+ *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--quick]
  *
  * Without --dist it builds dist/ first (tsc -p tsconfig.build.json). --flags replaces the Node flags
- * (default: the image's). Load average is printed before and after: measure on a quiet machine.
+ * (default: the image's; given several times, every build runs with each set, the sets alternating
+ * like the builds). Load average is printed before and after: measure on a quiet machine.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +43,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     store: { type: 'string', default: 'both' },
     dist: { type: 'string', multiple: true },
-    flags: { type: 'string' },
+    flags: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -50,7 +51,7 @@ const RUNS = Number(args.runs);
 const WARM_SECONDS = 2;
 const SAT_SECONDS = args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
-const FLAGS = args.flags === undefined ? IMAGE_FLAGS : args.flags.split(/\s+/).filter(Boolean);
+const FLAG_SETS = (args.flags ?? [IMAGE_FLAGS.join(' ')]).map((f) => f.split(/\s+/).filter(Boolean));
 const STORES = args.store === 'both' ? (['empty', 'full'] as const) : ([args.store] as const);
 if (!STORES.every((s) => s === 'empty' || s === 'full') || !(RUNS > 0)) throw new Error('usage: --store empty|full|both, --runs N (N >= 1)');
 
@@ -116,9 +117,15 @@ function exited(proc: ChildProcess): Promise<void> {
   return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((done) => proc.once('exit', () => done()));
 }
 
-async function measure(dist: string, dataDir: string, certs: string, ca: string): Promise<Sample> {
+interface Variant {
+  readonly dist: string;
+  readonly flags: readonly string[];
+  readonly label: string;
+}
+
+async function measure({ dist, flags }: Variant, dataDir: string, certs: string, ca: string): Promise<Sample> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...FLAGS, join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...flags, join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -163,31 +170,32 @@ async function main(): Promise<void> {
     const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
     writeCertificates(certs, bundle);
     if (STORES.includes('full')) await seedStore(join(dir, 'seed-full'), 10_000, 100_000);
-    console.log(`bench:memory, node ${process.version}, flags ${FLAGS.join(' ') || '(none)'}, ${RUNS} run(s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const variants: Variant[] = dists.flatMap((dist) => FLAG_SETS.map((flags) => ({ dist, flags, label: `${dist} ${flags.join(' ') || '(no flags)'}` })));
+    console.log(`bench:memory, node ${process.version}, ${RUNS} run(s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const samples = new Map<string, Sample[]>();
     for (let run = 0; run < RUNS; run += 1) {
-      const order = [...dists.slice(run % dists.length), ...dists.slice(0, run % dists.length)];
+      const order = [...variants.slice(run % variants.length), ...variants.slice(0, run % variants.length)];
       for (const store of STORES) {
-        for (const dist of order) {
+        for (const variant of order) {
           const dataDir = join(dir, `data-${run}-${store}`);
           rmSync(dataDir, { recursive: true, force: true });
           if (store === 'full') cpSync(join(dir, 'seed-full'), dataDir, { recursive: true });
-          const s = await measure(dist, dataDir, certs, bundle.caCert);
+          const s = await measure(variant, dataDir, certs, bundle.caCert);
           rmSync(dataDir, { recursive: true, force: true });
-          const key = `${store}\t${dist}`;
+          const key = `${store}\t${variant.label}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          console.log(`run ${run + 1} ${store.padEnd(5)} ${dist}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s`);
+          console.log(`run ${run + 1} ${store.padEnd(5)} ${variant.label}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s`);
         }
       }
     }
     console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; median (min–max) of ${RUNS} run(s); RSS in MiB`);
-    console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', 'build'].join(' | '));
+    console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', 'build and flags'].join(' | '));
     for (const [key, xs] of samples) {
-      const [store, dist] = key.split('\t');
+      const [store, label] = key.split('\t');
       const col = (k: keyof Sample, d = 1) => range(xs.map((x) => x[k]), d);
-      console.log([store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), dist].join(' | '));
+      console.log([store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), label].join(' | '));
     }
-    console.log(JSON.stringify({ memory: { flags: FLAGS, runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries(samples) } }));
+    console.log(JSON.stringify({ memory: { runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries(samples) } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,8 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:https';
-import { createServer as createPlainServer, type Server as PlainServer } from 'node:http';
+import type { Server } from 'node:https';
+import type { Server as PlainServer } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './admission/review.ts';
@@ -31,6 +31,7 @@ import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/sour
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
 import { compactHeap } from './util/compact-heap.ts';
+import { http, https } from './util/builtin.ts';
 import { framingErrorHandler, REQUEST_DEADLINE } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 
@@ -202,7 +203,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   // A request must arrive whole within REQUEST_TIMEOUT_MS (checked every second): one deadline for
   // slow headers and for a body shorter than its Content-Length, answered by framingErrorHandler.
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...REQUEST_DEADLINE }, app);
+  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...REQUEST_DEADLINE }, app);
   // The API server times out at timeoutSeconds (≤ 30 s); keep its connections alive well past that.
   server.keepAliveTimeout = 65_000;
   server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
@@ -214,7 +215,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.compactHeap) compactHeap();
   let metricsServer: PlainServer | undefined;
   if (opts.metricsPort !== undefined) {
-    metricsServer = createPlainServer((req, res) => {
+    metricsServer = http.createServer((req, res) => {
       if (req.method === 'GET' && req.url === '/metrics') {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();

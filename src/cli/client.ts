@@ -7,7 +7,7 @@
  * kubectl does (static tokens, token files, exec plugins, auth providers; --kubeconfig, --context).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { request, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { errorMessage } from '../errors.ts';
 import { CliExit } from './exit.ts';
+import { https } from '../util/builtin.ts';
 
 export interface ClientOptions {
   readonly server?: string;
@@ -162,7 +163,7 @@ export async function call<T>(c: Connection, method: string, path: string, body?
   if (!token) throw new CliExit(2, NO_TOKEN);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
-    const req = request(
+    const req = https.request(
       new URL(path, c.server),
       {
         method,

@@ -4,14 +4,14 @@
  * by page, so memory holds one page, never the cluster. Objects are read as the API server's JSON
  * (client-node's typed models would turn timestamps into Dates and rename fields).
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isProtected } from '../admission/decide.ts';
 import type { KubeObject } from '../admission/types.ts';
 import { DriftgateError, errorMessage } from '../errors.ts';
 import type { Policy } from '../policy/policy.ts';
 import { collectionPath, type ScanKind } from './kinds.ts';
+import { http, https } from '../util/builtin.ts';
 
 export interface Page {
   readonly items: readonly KubeObject[];
@@ -45,7 +45,7 @@ export async function getJson(kc: KubeConfig, path: string): Promise<ListBody> {
   const url = new URL(path, server.endsWith('/') ? server : `${server}/`);
   const opts: RequestOptions & { rejectUnauthorized?: boolean } = { method: 'GET', headers: { accept: 'application/json' } };
   await kc.applyToHTTPSOptions(opts as never);
-  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const send = url.protocol === 'http:' ? http.request : https.request;
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = send(url, opts, resolve);
     req.on('error', reject);
