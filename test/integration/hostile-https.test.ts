@@ -259,6 +259,27 @@ describe('a body shorter than its Content-Length, over HTTPS', () => {
     assertReview400(replies[0]!, /did not arrive within 300 ms/);
   });
 
+  it('leaves an idle keep-alive connection alone past the deadline: only a request in progress is timed', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const request = (uid: string, last: boolean) => {
+      const body = setImage('api', uid);
+      return `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${last ? 'Connection: close\r\n' : ''}\r\n${body}`;
+    };
+    const stream = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect({ host: 'localhost', port, ca, servername: 'localhost' }, () => {
+        socket.write(request('u-first', false));
+        // idle for three deadlines (and many checks), then a second request on the same connection
+        setTimeout(() => socket.write(request('u-second', true)), 900);
+      });
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.on('error', reject);
+    });
+    const replies = responses(stream);
+    assert.deepEqual(replies.map((r) => [r.status, r.body.response?.uid]), [[200, 'u-first'], [200, 'u-second']]);
+  });
+
   it('keeps serving after a client goes away in the middle of a body', async () => {
     const port = (server.address() as AddressInfo).port;
     const half = 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":';
