@@ -1,0 +1,660 @@
+/**
+ * A hostile client against POST /validate's HTTP front over real TLS: the body reader (two listeners,
+ * a byte limit), the server's own request deadline (REQUEST_DEADLINE) answered by framingErrorHandler,
+ * keep-alive and pipelining, and what error messages give back. Written from the docs and the code
+ * only. Attacks the server handles are regression tests; attacks it fails are `todo` with the reason.
+ *
+ * Most tests build the server as `driftgate serve` does (buildApp + Node's request deadline +
+ * framingErrorHandler) with the deadline shortened to DEADLINE_MS; one describe checks that the served
+ * server (startServer) really carries REQUEST_DEADLINE.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { buildApp } from '../../src/app.ts';
+import type { ReviewResult } from '../../src/admission/review.ts';
+import { DEFAULT_BODY_LIMIT, framingErrorHandler, REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from '../../src/http/validate-handler.ts';
+import { createLogger } from '../../src/log.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import type { TaskDraft, TaskRecorder } from '../../src/tasks/task.ts';
+import { generateCertificates } from '../../src/tls/certs.ts';
+import { grant, MemoryGrants, reviewDeps } from '../helpers/deps.ts';
+import { deployment, reviewJson } from '../helpers/reviews.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const DEADLINE_MS = 300;
+const CERTS = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+/** How long a test waits for something that must happen before it calls the server hung (not a speed check). */
+const HANG_MS = 8000;
+
+const allowed = (uid: string) => JSON.stringify(reviewJson({ uid, oldObject: deployment(), object: deployment() }));
+/** a memory-limit edit: alice holds a grant for it (bypass), bob does not (denied) */
+const memoryEdit = (uid: string, user = 'alice') => JSON.stringify(reviewJson({ uid, user, oldObject: deployment(), object: deployment({ memory: '2Gi' }) }));
+
+const head = (extra = '') => `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${extra}\r\n`;
+const post = (body: string | Buffer, extra = '') => `${head(`Content-Length: ${Buffer.byteLength(body)}\r\n${extra}`)}${body.toString()}`;
+
+/** Task records that can be held back, so a bypass's answer waits as long as a test wants. */
+class HeldTasks implements TaskRecorder {
+  readonly drafts: TaskDraft[] = [];
+  private gate: Promise<void> = Promise.resolve();
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => release();
+  }
+  async recordBypass(draft: TaskDraft): Promise<{ id: string }> {
+    await this.gate;
+    this.drafts.push(draft);
+    return { id: `task-${this.drafts.length}` };
+  }
+}
+
+interface Front {
+  readonly server: Server;
+  readonly port: number;
+  readonly tasks: HeldTasks;
+  /** every onResult call: one per answered request */
+  readonly results: ReviewResult[];
+  /** every 'clientError' code the server raised */
+  readonly clientErrors: string[];
+  close(): Promise<void>;
+}
+
+/** The webhook's HTTP front as server.ts builds it, with a shorter deadline. */
+async function front(deadlineMs = DEADLINE_MS, bodyLimit = DEFAULT_BODY_LIMIT): Promise<Front> {
+  const tasks = new HeldTasks();
+  const results: ReviewResult[] = [];
+  const clientErrors: string[] = [];
+  const app = buildApp({
+    review: reviewDeps({ grants: new MemoryGrants([grant()]), tasks }),
+    readiness: { notReady: () => [] },
+    validate: { bodyLimit, onResult: (r) => results.push(r) },
+  });
+  const server = createHttpsServer({ cert: CERTS.cert, key: CERTS.key, requestTimeout: deadlineMs, headersTimeout: deadlineMs, connectionsCheckingInterval: 50 }, app);
+  server.on('clientError', framingErrorHandler((r) => results.push(r), deadlineMs));
+  server.on('clientError', (err: Error & { code?: string }) => clientErrors.push(err.code ?? ''));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    tasks,
+    results,
+    clientErrors,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function connections(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}
+
+interface Reply {
+  status: number;
+  headers: string;
+  body: { kind?: string; response?: { uid: string; allowed: boolean; status?: { code: number; message: string } } } | undefined;
+}
+
+/** A raw TLS connection that keeps every byte the server sends and parses the HTTP responses in them. */
+class Conn {
+  private readonly chunks: Buffer[] = [];
+  private readonly waiters = new Set<() => void>();
+  readonly closed: Promise<void>;
+  isClosed = false;
+
+  readonly socket: TLSSocket;
+
+  private constructor(socket: TLSSocket) {
+    this.socket = socket;
+    socket.on('data', (c: Buffer) => {
+      this.chunks.push(c);
+      for (const w of this.waiters) w();
+    });
+    socket.on('error', () => {}); // a reset by the server shows as 'close'
+    this.closed = new Promise<void>((resolve) =>
+      socket.on('close', () => {
+        this.isClosed = true;
+        for (const w of this.waiters) w();
+        resolve();
+      }),
+    );
+  }
+
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: 'localhost', port, ca: CERTS.caCert, servername: 'localhost' }, () => resolve(new Conn(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(bytes: string | Buffer): Promise<void> {
+    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
+  }
+
+  /**
+   * Resolves once `done` holds (checked on every byte, on close and every 10 ms, for conditions on the
+   * server's side); rejects when it does not hold within `ms` (the server hung).
+   */
+  until(done: () => boolean, what: string, ms = HANG_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        clearInterval(poll);
+      };
+      const check = (): void => {
+        if (!done()) return;
+        stop();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`server hung: ${what} (got ${this.replies().length} replies, closed: ${this.isClosed})`));
+      }, ms);
+      const poll = setInterval(check, 10);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Waits for the server to close the connection and returns everything it answered. */
+  async repliesUntilClosed(): Promise<Reply[]> {
+    await this.until(() => this.isClosed, 'the connection was never closed');
+    return this.replies();
+  }
+
+  async waitReplies(n: number): Promise<Reply[]> {
+    await this.until(() => this.replies().length >= n || this.isClosed, `waiting for ${n} replies`);
+    return this.replies();
+  }
+
+  replies(): Reply[] {
+    const out: Reply[] = [];
+    let rest = Buffer.concat(this.chunks);
+    while (rest.subarray(0, 5).toString('latin1') === 'HTTP/') {
+      const headEnd = rest.indexOf('\r\n\r\n');
+      if (headEnd < 0) break;
+      const headers = rest.subarray(0, headEnd).toString('latin1');
+      const status = Number(headers.slice(9, 12));
+      const length = status < 200 ? 0 : Number(/content-length: *(\d+)/i.exec(headers)?.[1] ?? '0');
+      if (rest.length < headEnd + 4 + length) break;
+      const text = rest.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
+      out.push({ status, headers, body: length > 0 ? (JSON.parse(text) as Reply['body']) : undefined });
+      rest = rest.subarray(headEnd + 4 + length);
+    }
+    return out.filter((r) => r.status >= 200);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function assertReview(r: Reply | undefined, status: number, uid: string, message?: RegExp): void {
+  assert.ok(r, 'a reply');
+  assert.equal(r.status, status);
+  assert.equal(r.body?.kind, 'AdmissionReview');
+  assert.equal(r.body?.response?.uid, uid);
+  if (message) assert.match(r.body?.response?.status?.message ?? '', message);
+}
+
+const DEADLINE_MESSAGE = new RegExp(`did not arrive within ${DEADLINE_MS} ms`);
+
+describe('adversary: requests that never finish arriving are answered once and closed', () => {
+  let f: Front;
+  before(async () => (f = await front()));
+  after(() => f.close());
+
+  const trickle = (conn: Conn, bytes: () => string) => {
+    const timer = setInterval(() => void (conn.isClosed ? clearInterval(timer) : conn.write(bytes())), 25);
+    void conn.closed.then(() => clearInterval(timer));
+  };
+
+  for (const [name, start, more] of [
+    ['headers that stop before their end (slowloris)', 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Ty', undefined],
+    ['headers trickled one byte at a time, never ending', 'POST /validate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', () => 'a'],
+    ['a body trickled one byte at a time under a large Content-Length', head('Content-Length: 100000\r\n'), () => ' '],
+    ['a chunked body whose chunks never stop coming', head('Transfer-Encoding: chunked\r\n'), () => '1\r\n \r\n'],
+    ['a body shorter than its Content-Length', `${head('Content-Length: 1000\r\n')}{"apiVersion":`, undefined],
+  ] as const) {
+    it(`answers ${name} with one AdmissionReview 400 and closes`, async () => {
+      const conn = await Conn.open(f.port);
+      await conn.write(start);
+      if (more) trickle(conn, more);
+      const replies = await conn.repliesUntilClosed();
+      assert.equal(replies.length, 1);
+      assertReview(replies[0], 400, '', DEADLINE_MESSAGE);
+    });
+  }
+
+  it('answers a connection that sends nothing after the TLS handshake with one AdmissionReview 400 and closes', async () => {
+    const conn = await Conn.open(f.port);
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 1);
+    assertReview(replies[0], 400, '', DEADLINE_MESSAGE);
+  });
+
+  it('answers a keep-alive request, then closes the connection when the next one stalls', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write(`${post(allowed('u-first'))}${head('Content-Length: 500\r\n')}{`);
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 2);
+    assertReview(replies[0], 200, 'u-first');
+    assertReview(replies[1], 400, '', DEADLINE_MESSAGE);
+  });
+
+  it('answers a stalled request pipelined behind a waiting bypass after the bypass, and records the task once', async () => {
+    f.clientErrors.length = 0;
+    const release = f.tasks.hold();
+    const before = f.tasks.drafts.length;
+    const conn = await Conn.open(f.port);
+    await conn.write(`${post(memoryEdit('u-held'))}${head('Content-Length: 500\r\n')}{`);
+    await conn.until(() => f.clientErrors.includes('ERR_HTTP_REQUEST_TIMEOUT'), 'the deadline of the stalled request');
+    assert.equal(conn.replies().length, 0, 'nothing is answered before the bypass');
+    release();
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 2);
+    assertReview(replies[0], 200, 'u-held');
+    assert.equal(replies[0]!.body?.response?.allowed, true);
+    assertReview(replies[1], 400, '', DEADLINE_MESSAGE);
+    assert.equal(f.tasks.drafts.length, before + 1);
+  });
+
+  it(
+    'answers a request once when its last byte arrives just after its deadline answered it, and keeps running',
+    { todo: 'crash (uncaught ERR_HTTP_HEADERS_SENT): framingErrorHandler ends the response, then the body\'s "end" still reaches answer() in validate-handler.ts, which checks only res.destroyed (set a tick after the write finishes), not headersSent; 500 parallel connections against `driftgate serve` kill it' },
+    async () => {
+      // In a child process: the server dies of it. The second 'clientError' listener is the network's
+      // timing made exact: the last byte arrives right after the deadline's 400 is written.
+      const code = `
+        import { createServer } from 'node:https';
+        import { connect } from 'node:tls';
+        const { buildApp } = await import(${JSON.stringify(new URL('../../src/app.ts', import.meta.url).href)});
+        const { framingErrorHandler } = await import(${JSON.stringify(new URL('../../src/http/validate-handler.ts', import.meta.url).href)});
+        const { reviewDeps } = await import(${JSON.stringify(new URL('../helpers/deps.ts', import.meta.url).href)});
+        const certs = ${JSON.stringify(CERTS)};
+        const server = createServer({ cert: certs.cert, key: certs.key, requestTimeout: 200, headersTimeout: 200, connectionsCheckingInterval: 20 }, buildApp({ review: reviewDeps(), readiness: { notReady: () => [] } }));
+        server.on('clientError', framingErrorHandler(undefined, 200));
+        let client;
+        server.on('clientError', (err) => { if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') client.write('}'); });
+        server.listen(0, '127.0.0.1', () => {
+          client = connect({ host: 'localhost', port: server.address().port, ca: certs.caCert, servername: 'localhost' }, () => {
+            client.write('POST /validate HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 7\\r\\n\\r\\n{"a":1');
+          });
+          let got = '';
+          client.on('data', (d) => (got += d));
+          client.on('error', () => {});
+          client.on('close', () => setTimeout(() => { console.log('replies ' + (got.match(/HTTP\\/1\\.1 /g) ?? []).length); server.close(); }, 100));
+        });`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.doesNotMatch(err, /ERR_HTTP_HEADERS_SENT/);
+      assert.equal(exit, 0);
+      assert.match(out, /^replies 1$/m);
+    },
+  );
+
+  it(
+    'answers a pipelined request once when it completes after its deadline, while a bypass ahead of it waits',
+    { todo: 'answered twice: framingErrorHandler queues a raw 400 for after the in-flight response (validate-handler.ts, inFlight.once("finish")), but the stalled request still completes and is answered 200 by its own response first, so the client reads 200 and then an unsolicited 400' },
+    async () => {
+      f.clientErrors.length = 0;
+      const release = f.tasks.hold();
+      const conn = await Conn.open(f.port);
+      const late = allowed('u-late');
+      await conn.write(`${post(memoryEdit('u-waiting'))}${head(`Content-Length: ${Buffer.byteLength(late)}\r\n`)}${late.slice(0, -1)}`);
+      await conn.until(() => f.clientErrors.includes('ERR_HTTP_REQUEST_TIMEOUT'), 'the deadline of the stalled request');
+      f.clientErrors.length = 0;
+      await conn.write(late.slice(-1));
+      await conn.until(() => f.results.some((r) => r.review.response.uid === 'u-late'), 'u-late decided');
+      release();
+      await conn.waitReplies(2);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // room for an unsolicited third reply
+      const replies = conn.replies();
+      conn.destroy();
+      assert.deepEqual(
+        replies.map((r) => [r.status, r.body?.response?.uid]),
+        [
+          [200, 'u-waiting'],
+          [200, 'u-late'],
+        ],
+      );
+    },
+  );
+});
+
+describe('adversary: keep-alive and pipelining answer every request once, in order', () => {
+  let f: Front;
+  before(async () => (f = await front()));
+  after(() => f.close());
+
+  it('answers six pipelined requests of every kind in order on one connection and keeps it open', async () => {
+    const tasksBefore = f.tasks.drafts.length;
+    const resultsBefore = f.results.length;
+    const latin1 = Buffer.from(allowed('u-latin1'));
+    const at = latin1.indexOf('"api"') + 1;
+    const notUtf8 = Buffer.concat([latin1.subarray(0, at), Buffer.from([0xe9]), latin1.subarray(at)]);
+    const conn = await Conn.open(f.port);
+    await conn.write(Buffer.concat([
+      Buffer.from(post(allowed('u-allowed')) + post(memoryEdit('u-denied', 'bob')) + post(memoryEdit('u-bypass')) + post('{"apiVersion":') + post('')),
+      Buffer.from(head(`Content-Length: ${notUtf8.length}\r\n`)),
+      notUtf8,
+    ]));
+    const replies = await conn.waitReplies(6);
+    assert.deepEqual(
+      replies.map((r) => [r.status, r.body?.response?.uid, r.body?.response?.allowed]),
+      [
+        [200, 'u-allowed', true],
+        [200, 'u-denied', false],
+        [200, 'u-bypass', true],
+        [400, '', false],
+        [400, '', false],
+        [400, 'u-latin1', false],
+      ],
+    );
+    assert.equal(conn.isClosed, false, 'bad JSON is no reason to close a connection');
+    assert.equal(f.tasks.drafts.length, tasksBefore + 1, 'one task for the one bypass');
+    assert.equal(f.results.length, resultsBefore + 6, 'one result per request');
+    conn.destroy();
+  });
+
+  it('keeps the order when a bypass waits for its task record and the requests behind it are decided at once', async () => {
+    const release = f.tasks.hold();
+    const conn = await Conn.open(f.port);
+    const resultsBefore = f.results.length;
+    await conn.write(post(memoryEdit('u-slow-bypass')) + post(allowed('u-quick-1')) + post(memoryEdit('u-quick-2', 'bob')));
+    await conn.until(() => f.results.length === resultsBefore + 2, 'the two quick requests decided');
+    assert.equal(conn.replies().length, 0);
+    release();
+    const replies = await conn.waitReplies(3);
+    assert.deepEqual(replies.map((r) => r.body?.response?.uid), ['u-slow-bypass', 'u-quick-1', 'u-quick-2']);
+    assert.equal(f.tasks.drafts.filter((d) => d.admissionUid === 'u-slow-bypass').length, 1);
+    conn.destroy();
+  });
+
+  it('answers 60 requests on one keep-alive connection, good and bad alternating, each once and in order', async () => {
+    const conn = await Conn.open(f.port);
+    for (let i = 0; i < 60; i += 1) {
+      await conn.write(i % 3 === 2 ? post('{"kind":') : post(allowed(`u-${i}`)));
+      await conn.waitReplies(i + 1);
+    }
+    const replies = conn.replies();
+    assert.equal(replies.length, 60);
+    replies.forEach((r, i) => assertReview(r, i % 3 === 2 ? 400 : 200, i % 3 === 2 ? '' : `u-${i}`));
+    assert.equal(conn.isClosed, false);
+    conn.destroy();
+  });
+
+  it('answers a request that asks for an Upgrade like any other', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write(post(allowed('u-upgrade'), 'Connection: Upgrade\r\nUpgrade: websocket\r\n'));
+    const replies = await conn.waitReplies(1);
+    assertReview(replies[0], 200, 'u-upgrade');
+    conn.destroy();
+  });
+
+  it(
+    'answers a request pipelined in the same packet behind an Upgrade request',
+    { todo: 'lost request: Node hands the bytes after an Upgrade request to the (absent) upgrade handler, so the second request is never answered while the connection stays open; validateHandler could refuse Upgrade with Connection: close' },
+    async () => {
+      const conn = await Conn.open(f.port);
+      await conn.write(post(allowed('u-upgrade-1'), 'Connection: Upgrade\r\nUpgrade: websocket\r\n') + post(allowed('u-upgrade-2'), 'Connection: close\r\n'));
+      await conn.until(() => conn.replies().length >= 2, 'the request behind the Upgrade', 1000).catch(() => {});
+      const replies = conn.replies();
+      conn.destroy();
+      assert.deepEqual(replies.map((r) => r.body?.response?.uid), ['u-upgrade-1', 'u-upgrade-2']);
+    },
+  );
+
+  it('closes a CONNECT request without answering it', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write('CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n');
+    assert.deepEqual(await conn.repliesUntilClosed(), []);
+  });
+});
+
+describe('adversary: the 8 MiB body limit', () => {
+  let f: Front;
+  before(async () => (f = await front(5000)));
+  after(() => f.close());
+
+  it('refuses a declared Content-Length over the limit before a byte of the body is sent, and closes', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write(head(`Content-Length: ${DEFAULT_BODY_LIMIT + 1}\r\n`));
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 1);
+    assertReview(replies[0], 413, '', /larger than the 8388608 byte limit/);
+  });
+
+  it('refuses an oversized body that asks Expect: 100-continue with a 413', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write(head(`Content-Length: ${DEFAULT_BODY_LIMIT * 100}\r\nExpect: 100-continue\r\n`));
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 1);
+    assertReview(replies[0], 413, '');
+  });
+
+  for (const [name, size, status] of [
+    ['exactly at the limit', DEFAULT_BODY_LIMIT, 200],
+    ['one byte over the limit', DEFAULT_BODY_LIMIT + 1, 413],
+  ] as const) {
+    for (const chunked of [false, true]) {
+      it(`${status === 200 ? 'decides' : 'refuses'} a ${chunked ? 'chunked body with no Content-Length' : 'body'} ${name}`, async () => {
+        const review = allowed('u-at-limit');
+        const body = review + ' '.repeat(size - Buffer.byteLength(review)); // whitespace after the object is valid JSON
+        const conn = await Conn.open(f.port);
+        if (chunked) {
+          await conn.write(head('Transfer-Encoding: chunked\r\n'));
+          for (let at = 0; at < body.length; at += 65536) {
+            const part = body.slice(at, at + 65536);
+            await conn.write(`${part.length.toString(16)}\r\n${part}\r\n`);
+            if (conn.isClosed) break;
+          }
+          if (!conn.isClosed) await conn.write('0\r\n\r\n');
+        } else {
+          await conn.write(post(body));
+        }
+        const replies = await conn.waitReplies(1);
+        assertReview(replies[0], status, status === 200 ? 'u-at-limit' : '');
+        if (status === 413) await conn.repliesUntilClosed();
+        conn.destroy();
+      });
+    }
+  }
+
+  it('reads a body sent with neither Content-Length nor chunked as empty, and the stray bytes as a malformed request', async () => {
+    const conn = await Conn.open(f.port);
+    await conn.write(`${head()}${allowed('u-stray')}`);
+    const replies = await conn.repliesUntilClosed();
+    assert.equal(replies.length, 2);
+    assertReview(replies[0], 400, '', /empty body/);
+    assertReview(replies[1], 400, '', /the HTTP request is malformed/);
+  });
+
+  it(
+    'bounds the memory that parallel unfinished bodies near the limit hold',
+    { todo: 'no global budget: each connection may hold a full 8 MiB body until the deadline (readBody in validate-handler.ts), and nothing caps connections (no maxConnections), so 1,000 connections pin ~8 GiB for 10 s and repeat' },
+    async () => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const held = await front(HANG_MS);
+      const part = Buffer.alloc(DEFAULT_BODY_LIMIT - 1, 0x20);
+      gc();
+      const base = process.memoryUsage().arrayBuffers;
+      const conns: Conn[] = [];
+      try {
+        for (let i = 0; i < 12; i += 1) {
+          const conn = await Conn.open(held.port);
+          await conn.write(head(`Content-Length: ${DEFAULT_BODY_LIMIT}\r\n`));
+          await conn.write(part);
+          conns.push(conn);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200)); // the server reads what was sent
+        gc();
+        const grown = process.memoryUsage().arrayBuffers - base;
+        assert.ok(grown < 4 * DEFAULT_BODY_LIMIT, `12 unfinished bodies hold ${Math.round(grown / 2 ** 20)} MiB`);
+      } finally {
+        for (const c of conns) c.destroy();
+        await held.close();
+      }
+    },
+  );
+});
+
+describe('adversary: error messages do not quote attacker text at length', () => {
+  let f: Front;
+  before(async () => (f = await front()));
+  after(() => f.close());
+
+  const LONG = 'Q'.repeat(100_000);
+  /** the docs: request text in answers and logs is cut at 512 characters */
+  const assertShort = (r: Reply | undefined, status: number) => {
+    assert.ok(r);
+    assert.equal(r.status, status);
+    const message = r.body?.response?.status?.message ?? '';
+    assert.ok(message.length < 800, `the message is ${message.length} characters`);
+  };
+  const ask = async (bytes: string) => {
+    const conn = await Conn.open(f.port);
+    await conn.write(bytes);
+    const replies = await conn.waitReplies(1);
+    conn.destroy();
+    return replies[0];
+  };
+
+  it('cuts a long charset', async () => {
+    assertShort(await ask(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json; charset=${'x'.repeat(8000)}\r\nContent-Length: 2\r\n\r\n{}`), 415);
+  });
+
+  for (const [name, bytes, status, where] of [
+    ['a long Content-Type', `POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: text/${'q'.repeat(8000)}\r\nContent-Length: 2\r\n\r\n{}`, 415, 'contentTypeError in validate-handler.ts'],
+    ['a long Content-Encoding', post('{}', `Content-Encoding: ${'q'.repeat(8000)}\r\n`), 415, 'the content-encoding check in validate-handler.ts'],
+    ['a long apiVersion', post(JSON.stringify({ apiVersion: LONG, kind: 'AdmissionReview' })), 400, 'decodeReview in decode.ts (JSON.stringify(parsed.apiVersion))'],
+    ['a large kind value', post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: { LONG } })), 400, 'decodeReview in decode.ts (JSON.stringify(parsed.kind))'],
+    ['a long operation', post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: LONG } })), 400, 'decodeReview in decode.ts (request.operation)'],
+  ] as const) {
+    it(`cuts ${name}`, { todo: `quoted whole (up to 16 KiB of header, up to 8 MiB of body; the log line too): ${where}` }, async () => {
+      assertShort(await ask(bytes), status);
+    });
+  }
+
+  it('accepts Content-Encoding identity in any case', { todo: 'content codings are case-insensitive (RFC 9110 8.4.1): "IDENTITY" is refused 415 by the exact comparison in validate-handler.ts' }, async () => {
+    const r = await ask(post(allowed('u-identity'), 'Content-Encoding: IDENTITY\r\n'));
+    assert.equal(r?.status, 200);
+  });
+});
+
+describe('adversary: bodies at the edge of JSON get the same answers as before the new body reader', () => {
+  let f: Front;
+  before(async () => (f = await front()));
+  after(() => f.close());
+
+  for (const [name, body, message] of [
+    ['an empty body', '', /empty body/],
+    ['a body of whitespace', ' \r\n\t ', /empty body/],
+    ['a byte-order mark alone', '\ufeff', /empty body/],
+    ['a no-break space alone', '\u00a0', /empty body/],
+    ['null', 'null', /expected a JSON object, got null/],
+    ['a list', '[{}]', /expected a JSON object, got array/],
+    ['an object without apiVersion', '{}', /unsupported AdmissionReview apiVersion null/],
+    ['a cut object', '{"a":', /the body ends inside a JSON value/],
+    ['a NUL byte', '\u0000', /invalid JSON/],
+  ] as const) {
+    it(`answers ${name} with an AdmissionReview 400`, async () => {
+      const conn = await Conn.open(f.port);
+      await conn.write(post(body));
+      const replies = await conn.waitReplies(1);
+      conn.destroy();
+      assertReview(replies[0], 400, '', message);
+    });
+  }
+});
+
+describe('adversary: nothing is left behind', () => {
+  let f: Front;
+  before(async () => (f = await front()));
+  after(() => f.close());
+
+  it('holds no connection or file descriptor after 60 hostile connections end', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const warm = await Conn.open(f.port); // TLS and the server's first connection set up once
+    warm.destroy();
+    await warm.closed;
+    const before = fds();
+    const attacks: ((c: Conn) => Promise<void>)[] = [
+      async (c) => void (await c.write(`${head('Content-Length: 1000\r\n')}{"a":`)), // deadline
+      async (c) => {
+        await c.write(`${head('Content-Length: 1000\r\n')}{"a":`);
+        c.destroy(); // gone mid-body
+      },
+      async (c) => {
+        await c.write(`${head('Content-Length: 1000\r\n')}{"a":`);
+        c.socket.end(); // half-closed mid-body
+      },
+      async (c) => void (await c.write(head(`Content-Length: ${DEFAULT_BODY_LIMIT + 1}\r\n`))), // too large
+      async (c) => void (await c.write(`${head('Content-Length: 2\r\nContent-Length: 3\r\n')}{}`)), // framing
+      async (c) => void (await c.write(post(allowed('u-gone')))), // answered, then kept alive until destroyed below
+    ];
+    const conns: Conn[] = [];
+    for (let i = 0; i < 60; i += 1) {
+      const c = await Conn.open(f.port);
+      conns.push(c);
+      await attacks[i % attacks.length]!(c);
+    }
+    await Promise.all(conns.map((c, i) => (i % attacks.length === 5 ? c.waitReplies(1).then(() => c.destroy()) : undefined)));
+    await Promise.all(conns.map((c) => c.until(() => c.isClosed, 'closed')));
+    let open = await connections(f.server);
+    for (let i = 0; open > 0 && i < 100; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = await connections(f.server);
+    }
+    assert.equal(open, 0);
+    assert.ok(fds() <= before, `${fds() - before} file descriptors more than before`);
+  });
+});
+
+describe('adversary: the served server carries the deadline (startServer)', () => {
+  let running: RunningServer;
+  before(async () => {
+    const dir = tempDir('driftgate-adversary-');
+    running = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), logger: createLogger('silent'), watch: false });
+  });
+  after(() => running.close());
+
+  it('uses REQUEST_DEADLINE and answers framing errors itself', () => {
+    assert.equal(running.server.requestTimeout, REQUEST_TIMEOUT_MS);
+    assert.equal(running.server.headersTimeout, REQUEST_DEADLINE.headersTimeout);
+    assert.equal(running.server.listenerCount('clientError'), 1);
+  });
+
+  it(
+    'drops a TCP connection that never starts TLS within the request deadline',
+    { todo: 'held for Node\'s default TLS handshakeTimeout (120 s), 12x the 10 s deadline: server.ts passes no handshakeTimeout and sets no maxConnections, so silent sockets pile up (file descriptors) far longer than slowloris headers can' },
+    async () => {
+      // Node keeps the handshake timeout under this symbol; waiting 120 s is no test.
+      const symbol = Object.getOwnPropertySymbols(running.server).find((s) => s.description === 'handshake-timeout');
+      assert.ok(symbol);
+      const handshakeMs = (running.server as unknown as Record<symbol, number>)[symbol] ?? Number.POSITIVE_INFINITY;
+      assert.ok(handshakeMs <= REQUEST_TIMEOUT_MS, `handshake timeout ${handshakeMs} ms`);
+      // and the silent socket is accepted and held meanwhile
+      const socket = tcpConnect(running.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.destroy();
+    },
+  );
+});
