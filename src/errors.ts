@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'REVIEW_UNSUPPORTED_MEDIA_TYPE'
   | 'REVIEW_TOO_LARGE'
   | 'REVIEW_TOO_DEEP'
+  | 'REVIEW_BUSY'
   | 'CONFIG_INVALID'
   | 'CONFIG_UNREADABLE'
   | 'INPUT_INVALID'
@@ -28,6 +29,8 @@ const STATUS: Record<ErrorCode, number> = {
   REVIEW_UNSUPPORTED_MEDIA_TYPE: 415,
   REVIEW_TOO_LARGE: 413,
   REVIEW_TOO_DEEP: 400,
+  // unfinished request bodies already hold the webhook's whole body budget: retry shortly
+  REVIEW_BUSY: 503,
   CONFIG_INVALID: 422,
   CONFIG_UNREADABLE: 422,
   INPUT_INVALID: 400,

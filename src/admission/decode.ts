@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { DriftgateError } from '../errors.ts';
 import { parseJsonExact } from '../lib/exact-json.ts';
+import { shownName } from './target.ts';
 import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
 
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
@@ -26,6 +27,11 @@ function str(o: Obj, key: string, where: string, optional = false): string {
   if (v === undefined && optional) return '';
   if (typeof v !== 'string') throw malformed(`${where}.${key} must be a string${v === undefined ? ' (missing)' : `, got ${typeName(v)}`}`);
   return v;
+}
+
+/** A value of the request in a message: text cut like every name driftgate shows (MAX_SHOWN), anything else by its type. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(shownName(v)) : typeName(v);
 }
 
 function typeName(v: unknown): string {
@@ -110,16 +116,16 @@ export function decodeReview(parsed: unknown): AdmissionRequest {
   if (parsed.apiVersion !== REVIEW_API_VERSION) {
     throw new DriftgateError(
       'REVIEW_UNSUPPORTED_VERSION',
-      `unsupported AdmissionReview apiVersion ${JSON.stringify(parsed.apiVersion ?? null)}: driftgate speaks ${REVIEW_API_VERSION} (admissionReviewVersions: [v1])`,
+      `unsupported AdmissionReview apiVersion ${shown(parsed.apiVersion ?? null)}: driftgate speaks ${REVIEW_API_VERSION} (admissionReviewVersions: [v1])`,
     );
   }
-  if (parsed.kind !== 'AdmissionReview') throw malformed(`kind must be "AdmissionReview", got ${JSON.stringify(parsed.kind ?? null)}`);
+  if (parsed.kind !== 'AdmissionReview') throw malformed(`kind must be "AdmissionReview", got ${shown(parsed.kind ?? null)}`);
   const r = parsed.request;
   if (!isObj(r)) throw malformed('request is missing');
   const uid = str(r, 'uid', 'request');
   if (uid === '') throw malformed('request.uid is empty');
   const operation = str(r, 'operation', 'request');
-  if (!OPERATIONS.has(operation)) throw malformed(`request.operation "${operation}" is not CREATE, UPDATE, DELETE or CONNECT`);
+  if (!OPERATIONS.has(operation)) throw malformed(`request.operation ${shown(operation)} is not CREATE, UPDATE, DELETE or CONNECT`);
   const ui = r.userInfo;
   if (!isObj(ui)) throw malformed('request.userInfo is missing');
   const groups = ui.groups ?? [];

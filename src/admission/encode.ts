@@ -23,7 +23,7 @@ export function encodeReview(uid: string, a: Answer): AdmissionReviewResponse {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
-const REASONS: Record<number, string> = { 400: 'BadRequest', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 500: 'InternalError' };
+const REASONS: Record<number, string> = { 400: 'BadRequest', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 500: 'InternalError', 503: 'ServiceUnavailable' };
 
 export function encodeError(uid: string, err: DriftgateError): AdmissionReviewResponse {
   return encodeReview(uid, { allowed: false, code: err.status, reason: REASONS[err.status] ?? 'BadRequest', message: `driftgate: ${err.message}` });

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DriftgateError } from '../errors.ts';
 import { bodyText, uidOfBytes } from '../admission/decode.ts';
 import { encodeError } from '../admission/encode.ts';
+import { shownName } from '../admission/target.ts';
 import { reviewBody, type ReviewDeps, type ReviewResult } from '../admission/review.ts';
 import type { AdmissionReviewResponse } from '../admission/types.ts';
 
@@ -24,12 +25,20 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /**
  * Options for the server that serves this handler: Node's own request deadline, checked every second
  * (its default is every 30 s), instead of a timer per request. The 'clientError' it raises is answered
- * by framingErrorHandler.
+ * by framingErrorHandler. A connection that does not finish its TLS handshake in as long is dropped
+ * (Node's default: 120 s).
  */
-export const REQUEST_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 } as const;
+export const REQUEST_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000, handshakeTimeout: REQUEST_TIMEOUT_MS } as const;
+
+/**
+ * Bytes all unfinished request bodies together may hold. One body may hold DEFAULT_BODY_LIMIT; without
+ * a shared cap, a thousand connections trickling 8 MiB bodies would pin 8 GiB until their deadline.
+ */
+export const DEFAULT_BODY_BUDGET = 32 * 1024 * 1024;
 
 export interface ValidateOptions {
   readonly bodyLimit?: number;
+  readonly bodyBudget?: number;
   /** called once per answered request (metrics) */
   readonly onResult?: (r: ReviewResult) => void;
 }
@@ -48,7 +57,7 @@ function contentTypeError(req: IncomingMessage): DriftgateError | undefined {
   if (type!.trim().toLowerCase() !== 'application/json') {
     return new DriftgateError(
       'REVIEW_UNSUPPORTED_MEDIA_TYPE',
-      `content type ${req.headers['content-type'] ?? '(none)'} is not supported: send application/json`,
+      `content type ${shownName(req.headers['content-type'] ?? '(none)')} is not supported: send application/json`,
     );
   }
   for (const param of params) {
@@ -60,8 +69,25 @@ function contentTypeError(req: IncomingMessage): DriftgateError | undefined {
   return undefined;
 }
 
-/** Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes away). */
-function readBody(req: IncomingMessage, limit: number, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
+/**
+ * The response of the request on a connection whose body is still arriving (HTTP/1.1 reads one request
+ * at a time, so there is at most one). When the deadline passes, framingErrorHandler answers that
+ * request through its own response: after any response still in flight ahead of it, and only once.
+ */
+const awaitingBody = new WeakMap<object, ServerResponse>();
+
+/** What unfinished bodies hold together, and how much they may. */
+interface BodyBudget {
+  held: number;
+  readonly max: number;
+}
+
+/**
+ * Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes
+ * away). A body that arrives in more than one piece counts against the shared budget until its request
+ * ends, however it ends; the first piece does not (a body that fits in one is done at once).
+ */
+function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     done(tooLarge(limit)); // refused before a byte of it is read
@@ -69,22 +95,43 @@ function readBody(req: IncomingMessage, limit: number, done: (err: DriftgateErro
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  const onData = (chunk: Buffer): void => {
-    size += chunk.length;
-    if (size <= limit) {
-      chunks.push(chunk);
-      return;
-    }
+  let counted = 0;
+  let releasing = false;
+  const release = (): void => {
+    budget.held -= counted;
+    counted = 0;
+  };
+  const stop = (err: DriftgateError): void => {
     req.removeListener('data', onData);
     req.removeListener('end', onEnd);
     chunks.length = 0;
-    done(tooLarge(limit));
+    release();
+    done(err);
+  };
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit) return stop(tooLarge(limit));
+    if (chunks.length > 0) {
+      if (budget.held + chunk.length > budget.max) return stop(busy(budget.max));
+      if (!releasing) {
+        releasing = true;
+        req.once('close', release);
+      }
+      counted += chunk.length;
+      budget.held += chunk.length;
+    }
+    chunks.push(chunk);
   };
   const onEnd = (): void => {
+    release();
     done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   };
   req.on('data', onData);
   req.on('end', onEnd);
+}
+
+function busy(max: number): DriftgateError {
+  return new DriftgateError('REVIEW_BUSY', `unfinished request bodies already hold ${max} bytes, the webhook's budget: retry shortly`);
 }
 
 function tooLarge(limit: number): DriftgateError {
@@ -103,6 +150,7 @@ function send(res: ServerResponse, status: number, review: AdmissionReviewRespon
  */
 export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): NodeHandler {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const budget: BodyBudget = { held: 0, max: opts.bodyBudget ?? DEFAULT_BODY_BUDGET };
   const onResult = opts.onResult;
   const reject = (res: ServerResponse, err: DriftgateError, close: boolean, uid = ''): void => {
     if (res.headersSent || res.destroyed) return;
@@ -112,17 +160,25 @@ export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): N
   };
   const answer = (res: ServerResponse, result: ReviewResult): void => {
     onResult?.(result);
-    if (!res.destroyed) send(res, result.httpStatus, result.review);
+    if (!res.headersSent && !res.destroyed) send(res, result.httpStatus, result.review);
   };
   return (req, res) => {
     const typeError = contentTypeError(req);
     if (typeError) return reject(res, typeError, true);
     const encoding = req.headers['content-encoding'];
-    if (encoding && encoding !== 'identity') {
-      return reject(res, new DriftgateError('REVIEW_UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not supported`), true);
+    if (encoding && encoding.trim().toLowerCase() !== 'identity') {
+      return reject(res, new DriftgateError('REVIEW_UNSUPPORTED_MEDIA_TYPE', `content encoding ${shownName(encoding)} is not supported: send the body uncompressed`), true);
     }
-    readBody(req, limit, (err, buf) => {
-      // An oversized body is left unread: the connection is in an unknown state, so it is closed.
+    // Bytes after a request that asks to switch protocols go to an upgrade handler this server does not
+    // have: answer the request, then close the connection rather than lose what follows it.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
+    const socket = req.socket;
+    awaitingBody.set(socket, res);
+    readBody(req, limit, budget, (err, buf) => {
+      if (awaitingBody.get(socket) === res) awaitingBody.delete(socket);
+      // answered already (the request's deadline passed before its last byte): nothing more to decide
+      if (res.headersSent || res.destroyed) return;
+      // A body left unread (too large, over the budget) leaves the connection in an unknown state: closed.
       if (err) return reject(res, err, true);
       let text: string;
       try {
@@ -168,6 +224,13 @@ function framingReview(err: Error & { code?: string }, deadlineMs: number, onRes
  */
 export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadlineMs: number = REQUEST_TIMEOUT_MS) {
   return (err: Error & { code?: string }, socket: ClientSocket): void => {
+    const stalled = awaitingBody.get(socket);
+    // (its body still arriving: a request whose last byte is parsed but whose 'end' is not yet emitted is complete)
+    if (stalled && !stalled.req.complete && !stalled.headersSent && !stalled.destroyed && socket.writable && err.code !== 'ECONNRESET') {
+      awaitingBody.delete(socket);
+      send(stalled, 400, framingReview(err, deadlineMs, onResult), true); // queued behind a response in flight
+      return;
+    }
     const inFlight = socket._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
