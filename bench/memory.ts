@@ -13,7 +13,7 @@
  * directories (builds to compare) the order rotates run by run, so drift on the machine spreads over
  * all of them. Medians and the run-to-run range; no thresholds, only numbers.
  *
- *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--quick]
+ *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--saturation SECONDS] [--quick]
  *
  * Without --dist it builds dist/ first (tsc -p tsconfig.build.json). --flags replaces the Node flags
  * (default: the image's; given several times, every build runs with each set, the sets alternating
@@ -35,7 +35,7 @@ import { freePort, median } from './stats.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
 /** The flags of `npm start`, the image's entry point and bench/run.ts. */
-const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation'];
+const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 const { values: args } = parseArgs({
@@ -45,11 +45,12 @@ const { values: args } = parseArgs({
     dist: { type: 'string', multiple: true },
     flags: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
+    saturation: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
 const WARM_SECONDS = 2;
-const SAT_SECONDS = args.quick ? 3 : 5;
+const SAT_SECONDS = args.saturation ? Number(args.saturation) : args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
 const FLAG_SETS = (args.flags ?? [IMAGE_FLAGS.join(' ')]).map((f) => f.split(/\s+/).filter(Boolean));
 const STORES = args.store === 'both' ? (['empty', 'full'] as const) : ([args.store] as const);

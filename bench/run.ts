@@ -45,11 +45,12 @@ const CONNECTIONS = 16;
 /**
  * driftgate runs with the flags `npm start` and the image use: a capped young generation (without the
  * cap V8 keeps the semi-space it grew during the journal replay: RSS 280–320 MiB with 100k tasks instead
- * of 170–270), and optimizing compilation on the main thread (background compile threads each keep
- * a malloc arena: ~10 MiB more RSS under load), neither at a measurable throughput cost
- * (docs/benchmarks.md).
+ * of 170–270), optimizing compilation on the main thread (background compile threads each keep
+ * a malloc arena: ~10 MiB more RSS under load), and no Maglev (the mid-tier compiler: its code and
+ * its compiles cost memory and CPU that TurboFan's code then replaces), none at a measurable
+ * throughput cost (docs/benchmarks.md).
  */
-const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation'];
+const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
 
 type TargetName = 'floor' | 'floor-read' | 'driftgate';
 
