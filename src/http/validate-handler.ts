@@ -201,14 +201,18 @@ interface ClientSocket {
   destroy(): void;
 }
 
+/** What went wrong with the request's bytes, and what to do: by Node's error code, never quoting input. */
+function framingProblem(code: string | undefined, deadlineMs: number): string {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return `the request did not arrive within ${deadlineMs} ms (a body shorter than its Content-Length?)`;
+  }
+  // Node stops reading a connection that pipelines more requests than it has answered
+  if (code === 'HPE_PAUSED') return 'too many requests pipelined on one connection: wait for the answers before sending more';
+  return `the HTTP request is malformed (${/^[A-Z_]{1,60}$/.test(code ?? '') ? code : 'parse error'}): send one Content-Length or chunked body, not both, and exactly as many bytes as announced`;
+}
+
 function framingReview(err: Error & { code?: string }, deadlineMs: number, onResult?: (r: ReviewResult) => void): AdmissionReviewResponse {
-  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
-  const failure = new DriftgateError(
-    'REVIEW_MALFORMED',
-    timeout
-      ? `the request did not arrive within ${deadlineMs} ms (a body shorter than its Content-Length?)`
-      : `the HTTP request is malformed (${/^[A-Z_]{1,60}$/.test(err.code ?? '') ? err.code : 'parse error'}): send one Content-Length or chunked body, not both, and exactly as many bytes as announced`,
-  );
+  const failure = new DriftgateError('REVIEW_MALFORMED', framingProblem(err.code, deadlineMs));
   const review = encodeError('', failure);
   onResult?.({ review, outcome: 'errored', operation: 'UNKNOWN', httpStatus: failure.status, verdict: undefined, seconds: 0 });
   return review;
