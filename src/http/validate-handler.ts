@@ -85,9 +85,9 @@ interface BodyBudget {
 /**
  * Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes
  * away). A body that arrives in more than one piece counts against the shared budget until its request
- * ends, however it ends; the first piece does not (a body that fits in one is done at once).
+ * or its response ends, however it ends; the first piece does not (a body that fits in one is done at once).
  */
-function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     done(tooLarge(limit)); // refused before a byte of it is read
@@ -114,8 +114,11 @@ function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, done:
     if (chunks.length > 0) {
       if (budget.held + chunk.length > budget.max) return stop(busy(budget.max));
       if (!releasing) {
+        // A request answered before its body ended (its deadline, a framing error) leaves Node's list
+        // of open requests without emitting 'close'; its response always emits one.
         releasing = true;
         req.once('close', release);
+        res.once('close', release);
       }
       counted += chunk.length;
       budget.held += chunk.length;
@@ -174,7 +177,7 @@ export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): N
     if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
     const socket = req.socket;
     awaitingBody.set(socket, res);
-    readBody(req, limit, budget, (err, buf) => {
+    readBody(req, res, limit, budget, (err, buf) => {
       if (awaitingBody.get(socket) === res) awaitingBody.delete(socket);
       // answered already (the request's deadline passed before its last byte): nothing more to decide
       if (res.headersSent || res.destroyed) return;

@@ -303,3 +303,59 @@ describe('a body shorter than its Content-Length, over HTTPS', () => {
     assert.match(replies[0]!.body.response?.status?.message ?? '', /larger than the 8388608 byte limit/);
   });
 });
+
+describe('the shared budget of unfinished bodies, over HTTPS', () => {
+  const BUDGET = 1024 * 1024;
+  let server: Server;
+  let ca: string;
+  before(async () => {
+    const certs = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+    ca = certs.caCert;
+    const app = buildApp({ review: reviewDeps(), readiness: { notReady: () => [] }, validate: { bodyBudget: BUDGET } });
+    server = createHttpsServer({ cert: certs.cert, key: certs.key }, app);
+    server.on('clientError', framingErrorHandler());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** Sends `bytes` over TLS and resolves once they are written (the connection stays open). */
+  const open = (bytes: string) =>
+    new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+      const socket = connect({ host: 'localhost', port: (server.address() as AddressInfo).port, ca, servername: 'localhost' }, () => socket.write(bytes, () => resolve(socket)));
+      socket.on('error', reject);
+    });
+  const head = (length: number) => `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+  it('gives the budget back when clients go away mid-body, so later large bodies are still decided', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const held = await Promise.all([0, 1].map(() => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2 - 1000)}`)));
+      await settle();
+      for (const s of held) s.destroy();
+      await settle();
+    }
+    const body = setImage('api', 'u-budget');
+    const padded = `${body.slice(0, -1)}${' '.repeat(BUDGET / 2)}}`; // one body in many TLS records, under the budget
+    const replies = responses(await raw((server.address() as AddressInfo).port, ca, `${head(Buffer.byteLength(padded)).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}${padded}`));
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]!.status, 200);
+    assert.equal(replies[0]!.body.response?.uid, 'u-budget');
+  });
+
+  it('answers 503 once unfinished bodies hold the budget, and closes that connection', async () => {
+    const held = await Promise.all([0, 1].map(() => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2 + 20_000)}`)));
+    await settle();
+    const replies = (await Promise.all(held.map((s) => new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      setTimeout(() => s.destroy(), 300);
+    })))).flatMap(responses);
+    assert.equal(replies.length, 1, 'one of the two bodies is over the budget');
+    assert.equal(replies[0]!.status, 503);
+    assert.match(replies[0]!.body.response?.status?.message ?? '', /unfinished request bodies already hold 1048576 bytes, the webhook's budget: retry shortly/);
+  });
+});
