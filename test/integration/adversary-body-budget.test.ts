@@ -306,6 +306,21 @@ describe('adversary: the body budget comes back however a request ends', () => {
     await assertBudgetBack(f, 'u-after-continue');
   });
 
+  for (const [name, start] of [
+    ['an unsupported content type (415)', `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: ${LIMIT - 1}\r\n\r\n`],
+    ['a Content-Length over the limit (413)', head(`Content-Length: ${LIMIT + 1}\r\n`)],
+  ] as const) {
+    it(`counts nothing of a body still arriving after it was answered for ${name}`, async () => {
+      const conns = await Promise.all([0, 1].map(() => Conn.open(f.port)));
+      await Promise.all(conns.map(async (c) => {
+        await c.write(`${start}${' '.repeat(300 * 1024)}`);
+        await c.stream(' '.repeat(16 * 1024), 5); // goes on sending after its answer, until closed
+      }));
+      for (const c of conns) assert.equal(c.replies().length, 1);
+      await assertBudgetBack(f, 'u-after-early-answer');
+    });
+  }
+
   it('answers a body whose last byte comes after its deadline once (400) and never decides it', async () => {
     const before = f.results.length;
     const drafts = f.tasks.drafts.length;
@@ -340,6 +355,18 @@ describe('adversary: pipelined bodies behind a bypass waiting for its task recor
     assert.deepEqual(replies.map((r) => [r.status, r.body?.response?.uid]), [[200, 'u-held'], [400, '']]);
     assert.equal(f.tasks.drafts.length - drafts, 1);
     await assertBudgetBack(f, 'u-after-pipelined');
+  });
+
+  it('answers a bypass whose task record outlasts the deadline once, with its decision, and keeps the connection', async () => {
+    const release = f.tasks.hold();
+    const conn = await Conn.open(f.port);
+    await conn.write(post(bypass('u-slow-record')));
+    await sleep(DEADLINE_MS * 2); // complete requests are not timed: the answer waits for the record
+    release();
+    await conn.until(() => conn.replies().length >= 1, 'the decision');
+    await conn.write(post(allowed('u-next'), 'Connection: close\r\n'));
+    const replies = await conn.repliesUntilClosed();
+    assert.deepEqual(replies.map((r) => [r.status, r.body?.response?.uid]), [[200, 'u-slow-record'], [200, 'u-next']]);
   });
 
   it('gives the budget back when the client resets while the bypass ahead still waits', async () => {
