@@ -160,33 +160,40 @@ function scanLines(buf: Buffer, base: number, fn: (line: string, offset: number,
 
 const CHUNK = 1 << 20;
 
-/** Streams a journal file in 1 MiB chunks, so replaying a large journal never holds it whole. */
+/**
+ * Streams a journal file through one 1 MiB buffer (doubled only for a longer line), so replaying a
+ * large journal never holds it whole. The buffer is reused: the incomplete line at a chunk's end
+ * moves to its start and the next read appends to it. (A new buffer per chunk cost ~10 MiB of RSS
+ * after the replay: glibc raises its mmap threshold once a large block is freed, so the later
+ * 1 MiB blocks came from the main heap and left it fragmented.)
+ */
 function replayFile(file: string, key: ChainKey, anchors: readonly (Anchor & { readonly from: string })[], onEntry: OnEntry): JournalReading {
   const reader = new ChainReader(key, new Set(anchors.map((a) => a.count)), onEntry);
   const fd = openSync(file, 'r');
-  let carry = Buffer.alloc(0);
-  let base = 0; // file offset of carry[0]
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let held = 0; // bytes of an incomplete line at buf[0, held)
+  let base = 0; // file offset of buf[0]
   try {
-    const chunk = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const n = readSync(fd, chunk, 0, CHUNK, null);
+      if (held === buf.length) buf = Buffer.concat([buf], buf.length * 2); // a line longer than the buffer
+      const n = readSync(fd, buf, held, buf.length - held, null);
       if (n === 0) break;
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-      const lastNl = buf.lastIndexOf(10);
+      const end = held + n;
+      const lastNl = buf.lastIndexOf(10, end - 1);
       if (lastNl < 0) {
-        carry = Buffer.from(buf);
+        held = end;
         continue;
       }
       let ok = true;
       scanLines(buf.subarray(0, lastNl + 1), base, (line, offset, bytes) => (ok = reader.line(line, offset, bytes)));
       if (!ok) break;
-      carry = Buffer.from(buf.subarray(lastNl + 1));
+      held = buf.copy(buf, 0, lastNl + 1, end);
       base += lastNl + 1;
     }
   } finally {
     closeSync(fd);
   }
-  return finish(reader, carry.length > 0, anchors, []);
+  return finish(reader, held > 0, anchors, []);
 }
 
 /** Checks a journal file (streamed) against its chain key and anchors, without opening it for writing. */
