@@ -74,45 +74,67 @@ function contentTypeError(req: IncomingMessage): DriftgateError | undefined {
  * at a time, so there is at most one). When the deadline passes, framingErrorHandler answers that
  * request through its own response: after any response still in flight ahead of it, and only once.
  */
-const awaitingBody = new WeakMap<object, ServerResponse>();
+const awaitingBody = new WeakMap<object, { readonly res: ServerResponse; readonly abandon: () => void }>();
+
+/**
+ * Connections framingErrorHandler has answered: they close once that answer is written, or a deadline
+ * later if the client does not read it; nothing more is answered or counted on them.
+ */
+const closing = new WeakSet<object>();
 
 /** What unfinished bodies hold together, and how much they may. */
 interface BodyBudget {
   held: number;
   readonly max: number;
+  /** what the bodies from one peer address may hold: three quarters, so one client cannot starve the API server */
+  readonly perPeer: number;
+  readonly byPeer: Map<string, number>;
 }
 
 /**
  * Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes
- * away). A body that arrives in more than one piece counts against the shared budget until its request
- * or its response ends, however it ends; the first piece does not (a body that fits in one is done at once).
+ * away). A body that arrives in more than one piece counts against the shared budget, and against its
+ * peer address's three quarters of it, until its request or its response ends, however it ends; the first piece
+ * does not (a body that fits in one is done at once).
  */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): void {
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): () => void {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     done(tooLarge(limit)); // refused before a byte of it is read
-    return;
+    return () => undefined;
   }
   const chunks: Buffer[] = [];
+  const peer = req.socket.remoteAddress ?? '';
   let size = 0;
   let counted = 0;
   let releasing = false;
   const release = (): void => {
+    if (counted === 0) return;
     budget.held -= counted;
+    const left = (budget.byPeer.get(peer) ?? 0) - counted;
+    if (left > 0) budget.byPeer.set(peer, left);
+    else budget.byPeer.delete(peer);
     counted = 0;
   };
-  const stop = (err: DriftgateError): void => {
+  /** Stops reading: what arrives from now on is neither kept nor counted. */
+  const abandon = (): void => {
     req.removeListener('data', onData);
     req.removeListener('end', onEnd);
     chunks.length = 0;
     release();
+  };
+  const stop = (err: DriftgateError): void => {
+    abandon();
     done(err);
   };
   const onData = (chunk: Buffer): void => {
     size += chunk.length;
     if (size > limit) return stop(tooLarge(limit));
     if (chunks.length > 0) {
-      if (budget.held + chunk.length > budget.max) return stop(busy(budget.max));
+      if (budget.held + chunk.length > budget.max) return stop(busy(`unfinished request bodies already hold ${budget.max} bytes, the webhook's budget`));
+      const mine = budget.byPeer.get(peer) ?? 0;
+      if (mine + chunk.length > budget.perPeer) return stop(busy(`this client's unfinished request bodies already hold ${budget.perPeer} bytes, its share of the webhook's budget`));
+      budget.byPeer.set(peer, mine + chunk.length);
       if (!releasing) {
         // A request answered before its body ended (its deadline, a framing error) leaves Node's list
         // of open requests without emitting 'close'; its response always emits one.
@@ -131,10 +153,11 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budg
   };
   req.on('data', onData);
   req.on('end', onEnd);
+  return abandon;
 }
 
-function busy(max: number): DriftgateError {
-  return new DriftgateError('REVIEW_BUSY', `unfinished request bodies already hold ${max} bytes, the webhook's budget: retry shortly`);
+function busy(what: string): DriftgateError {
+  return new DriftgateError('REVIEW_BUSY', `${what}: retry shortly`);
 }
 
 function tooLarge(limit: number): DriftgateError {
@@ -153,7 +176,8 @@ function send(res: ServerResponse, status: number, review: AdmissionReviewRespon
  */
 export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): NodeHandler {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const budget: BodyBudget = { held: 0, max: opts.bodyBudget ?? DEFAULT_BODY_BUDGET };
+  const max = opts.bodyBudget ?? DEFAULT_BODY_BUDGET;
+  const budget: BodyBudget = { held: 0, max, perPeer: Math.floor((max * 3) / 4), byPeer: new Map() };
   const onResult = opts.onResult;
   const reject = (res: ServerResponse, err: DriftgateError, close: boolean, uid = ''): void => {
     if (res.headersSent || res.destroyed) return;
@@ -176,9 +200,8 @@ export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): N
     // have: answer the request, then close the connection rather than lose what follows it.
     if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
     const socket = req.socket;
-    awaitingBody.set(socket, res);
-    readBody(req, res, limit, budget, (err, buf) => {
-      if (awaitingBody.get(socket) === res) awaitingBody.delete(socket);
+    const abandon = readBody(req, res, limit, budget, (err, buf) => {
+      if (awaitingBody.get(socket)?.res === res) awaitingBody.delete(socket);
       // answered already (the request's deadline passed before its last byte): nothing more to decide
       if (res.headersSent || res.destroyed) return;
       // A body left unread (too large, over the budget) leaves the connection in an unknown state: closed.
@@ -193,6 +216,7 @@ export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): N
       if (result instanceof Promise) void result.then((r) => answer(res, r));
       else answer(res, result);
     });
+    if (!req.complete && !res.headersSent) awaitingBody.set(socket, { res, abandon });
   };
 }
 
@@ -202,6 +226,7 @@ interface ClientSocket {
   readonly _httpMessage?: ServerResponse | null;
   end(data: string): void;
   destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
 }
 
 /** What went wrong with the request's bytes, and what to do: by Node's error code, never quoting input. */
@@ -212,6 +237,23 @@ function framingProblem(code: string | undefined, deadlineMs: number): string {
   // Node stops reading a connection that pipelines more requests than it has answered
   if (code === 'HPE_PAUSED') return 'too many requests pipelined on one connection: wait for the answers before sending more';
   return `the HTTP request is malformed (${/^[A-Z_]{1,60}$/.test(code ?? '') ? code : 'parse error'}): send one Content-Length or chunked body, not both, and exactly as many bytes as announced`;
+}
+
+/**
+ * The API server gives up on a webhook call after at most 30 s (timeoutSeconds), so every real answer
+ * queued ahead on a connection is written by then.
+ */
+const LONGEST_CALL_MS = 30_000;
+
+/**
+ * The connection ends with the answer about to be written; a client that does not read it (or the
+ * answers queued before it) loses the connection LONGEST_CALL_MS later instead of holding it open.
+ */
+function closeAfterAnswer(socket: ClientSocket): void {
+  closing.add(socket);
+  const hang = setTimeout(() => socket.destroy(), LONGEST_CALL_MS);
+  hang.unref();
+  socket.once('close', () => clearTimeout(hang));
 }
 
 function framingReview(err: Error & { code?: string }, deadlineMs: number, onResult?: (r: ReviewResult) => void): AdmissionReviewResponse {
@@ -231,11 +273,14 @@ function framingReview(err: Error & { code?: string }, deadlineMs: number, onRes
  */
 export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadlineMs: number = REQUEST_TIMEOUT_MS) {
   return (err: Error & { code?: string }, socket: ClientSocket): void => {
+    if (closing.has(socket)) return; // answered already: its close is under way
     const stalled = awaitingBody.get(socket);
     // (its body still arriving: a request whose last byte is parsed but whose 'end' is not yet emitted is complete)
-    if (stalled && !stalled.req.complete && !stalled.headersSent && !stalled.destroyed && socket.writable && err.code !== 'ECONNRESET') {
+    if (stalled && !stalled.res.req.complete && !stalled.res.headersSent && !stalled.res.destroyed && socket.writable && err.code !== 'ECONNRESET') {
       awaitingBody.delete(socket);
-      send(stalled, 400, framingReview(err, deadlineMs, onResult), true); // queued behind a response in flight
+      stalled.abandon(); // its bytes no longer count, and the rest is not read into memory
+      closeAfterAnswer(socket);
+      send(stalled.res, 400, framingReview(err, deadlineMs, onResult), true); // queued behind a response in flight
       return;
     }
     const inFlight = socket._httpMessage;
@@ -243,6 +288,7 @@ export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadli
       socket.destroy();
       return;
     }
+    closeAfterAnswer(socket);
     if (inFlight && !inFlight.req.complete) {
       send(inFlight, 400, framingReview(err, deadlineMs, onResult), true);
       return;

@@ -12,6 +12,7 @@ function answerOn(code: string): { status: string; message: string } {
       written = data;
     },
     destroy: () => assert.fail('destroyed instead of answered'),
+    once: () => undefined,
   };
   framingErrorHandler(undefined, 10_000)(Object.assign(new Error('parse'), { code }), socket);
   const [head, body] = written.split('\r\n\r\n');

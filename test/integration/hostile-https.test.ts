@@ -322,9 +322,10 @@ describe('the shared budget of unfinished bodies, over HTTPS', () => {
   });
 
   /** Sends `bytes` over TLS and resolves once they are written (the connection stays open). */
-  const open = (bytes: string) =>
+  /** `from`: another loopback address, i.e. another client */
+  const open = (bytes: string, from?: string) =>
     new Promise<ReturnType<typeof connect>>((resolve, reject) => {
-      const socket = connect({ host: 'localhost', port: (server.address() as AddressInfo).port, ca, servername: 'localhost' }, () => socket.write(bytes, () => resolve(socket)));
+      const socket = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, ca, servername: 'localhost', ...(from ? { localAddress: from } : {}) }, () => socket.write(bytes, () => resolve(socket)));
       socket.on('error', reject);
     });
   const head = (length: number) => `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
@@ -332,7 +333,7 @@ describe('the shared budget of unfinished bodies, over HTTPS', () => {
 
   it('gives the budget back when clients go away mid-body, so later large bodies are still decided', async () => {
     for (let round = 0; round < 3; round += 1) {
-      const held = await Promise.all([0, 1].map(() => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2 - 1000)}`)));
+      const held = await Promise.all(['127.0.0.2', '127.0.0.3'].map((from) => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2 - 1000)}`, from)));
       await settle();
       for (const s of held) s.destroy();
       await settle();
@@ -345,17 +346,41 @@ describe('the shared budget of unfinished bodies, over HTTPS', () => {
     assert.equal(replies[0]!.body.response?.uid, 'u-budget');
   });
 
-  it('answers 503 once unfinished bodies hold the budget, and closes that connection', async () => {
-    const held = await Promise.all([0, 1].map(() => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2 + 20_000)}`)));
-    await settle();
-    const replies = (await Promise.all(held.map((s) => new Promise<string>((resolve) => {
+  /** Everything the held connections are sent back before they are closed, as AdmissionReview replies. */
+  const repliesOf = (held: ReturnType<typeof connect>[]) =>
+    Promise.all(held.map((s) => new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
       s.on('data', (c: Buffer) => chunks.push(c));
       s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
       setTimeout(() => s.destroy(), 300);
-    })))).flatMap(responses);
-    assert.equal(replies.length, 1, 'one of the two bodies is over the budget');
+    }))).then((streams) => streams.flatMap(responses));
+
+  it('answers 503 once unfinished bodies from several clients hold the budget, and closes that connection', async () => {
+    const held = await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((from) => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 3 + 40_000)}`, from)));
+    await settle();
+    const replies = await repliesOf(held);
+    assert.equal(replies.length, 1, 'one of the three bodies is over the budget');
     assert.equal(replies[0]!.status, 503);
     assert.match(replies[0]!.body.response?.status?.message ?? '', /unfinished request bodies already hold 1048576 bytes, the webhook's budget: retry shortly/);
+  });
+
+  it('keeps a quarter of the budget from any one client: its bodies are answered 503 first, another client\'s are decided', async () => {
+    const held = await Promise.all([0, 1].map(() => open(`${head(2 * BUDGET)}${' '.repeat(BUDGET / 2)}`, '127.0.0.5')));
+    await settle();
+    const body = setImage('api', 'u-other-client');
+    const padded = `${body.slice(0, -1)}${' '.repeat(BUDGET / 5)}}`;
+    const other = responses(await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, ca, servername: 'localhost', ...{ localAddress: '127.0.0.6' } /* net's option; tls's types omit it */ }, () => {
+        socket.write(`${head(Buffer.byteLength(padded)).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}${padded}`);
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.on('error', reject);
+    }));
+    const mine = await repliesOf(held);
+    assert.deepEqual(mine.map((r) => r.status), [503]);
+    assert.match(mine[0]!.body.response?.status?.message ?? '', /this client's unfinished request bodies already hold 786432 bytes, its share of the webhook's budget: retry shortly/);
+    assert.deepEqual(other.map((r) => [r.status, r.body.response?.uid]), [[200, 'u-other-client']]);
   });
 });
