@@ -18,7 +18,7 @@ import type { Grant } from '../src/grants/grant.ts';
 import { createLogger } from '../src/log.ts';
 import { parsePolicy } from '../src/policy/load.ts';
 import { generateCertificates } from '../src/tls/certs.ts';
-import { DEFAULT_BODY_LIMIT } from '../src/http/validate-handler.ts';
+import { DEFAULT_BODY_LIMIT } from '../src/http/request-body.ts';
 import { bigManagedFields } from '../test/helpers/attacks.ts';
 
 type Obj = Record<string, unknown>;

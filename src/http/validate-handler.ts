@@ -14,8 +14,8 @@ import { encodeError } from '../admission/encode.ts';
 import { shownName } from '../admission/target.ts';
 import { reviewBody, type ReviewDeps, type ReviewResult } from '../admission/review.ts';
 import type { AdmissionReviewResponse } from '../admission/types.ts';
+import { bodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BODY_LIMIT, readBody } from './request-body.ts';
 
-export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 /**
  * A request not complete this long after its first byte (slow headers, a body shorter than its
  * Content-Length) is answered 400 and its connection closed.
@@ -29,12 +29,6 @@ export const REQUEST_TIMEOUT_MS = 10_000;
  * (Node's default: 120 s).
  */
 export const REQUEST_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000, handshakeTimeout: REQUEST_TIMEOUT_MS } as const;
-
-/**
- * Bytes all unfinished request bodies together may hold. One body may hold DEFAULT_BODY_LIMIT; without
- * a shared cap, a thousand connections trickling 8 MiB bodies would pin 8 GiB until their deadline.
- */
-export const DEFAULT_BODY_BUDGET = 32 * 1024 * 1024;
 
 export interface ValidateOptions {
   readonly bodyLimit?: number;
@@ -82,88 +76,6 @@ const awaitingBody = new WeakMap<object, { readonly res: ServerResponse; readonl
  */
 const closing = new WeakSet<object>();
 
-/** What unfinished bodies hold together, and how much they may. */
-interface BodyBudget {
-  held: number;
-  readonly max: number;
-  /** what the bodies from one peer address may hold: three quarters, so one client cannot starve the API server */
-  readonly perPeer: number;
-  readonly byPeer: Map<string, number>;
-}
-
-/**
- * Reads the whole body, at most `limit` bytes, and calls `done` once (not at all if the client goes
- * away). A body that arrives in more than one piece counts against the shared budget, and against its
- * peer address's three quarters of it, until its request or its response ends, however it ends; the first piece
- * does not (a body that fits in one is done at once).
- */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget, done: (err: DriftgateError | undefined, body?: Buffer) => void): () => void {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    done(tooLarge(limit)); // refused before a byte of it is read
-    return () => undefined;
-  }
-  const chunks: Buffer[] = [];
-  const peer = req.socket.remoteAddress ?? '';
-  let size = 0;
-  let counted = 0;
-  let releasing = false;
-  const release = (): void => {
-    if (counted === 0) return;
-    budget.held -= counted;
-    const left = (budget.byPeer.get(peer) ?? 0) - counted;
-    if (left > 0) budget.byPeer.set(peer, left);
-    else budget.byPeer.delete(peer);
-    counted = 0;
-  };
-  /** Stops reading: what arrives from now on is neither kept nor counted. */
-  const abandon = (): void => {
-    req.removeListener('data', onData);
-    req.removeListener('end', onEnd);
-    chunks.length = 0;
-    release();
-  };
-  const stop = (err: DriftgateError): void => {
-    abandon();
-    done(err);
-  };
-  const onData = (chunk: Buffer): void => {
-    size += chunk.length;
-    if (size > limit) return stop(tooLarge(limit));
-    if (chunks.length > 0) {
-      if (budget.held + chunk.length > budget.max) return stop(busy(`unfinished request bodies already hold ${budget.max} bytes, the webhook's budget`));
-      const mine = budget.byPeer.get(peer) ?? 0;
-      if (mine + chunk.length > budget.perPeer) return stop(busy(`this client's unfinished request bodies already hold ${budget.perPeer} bytes, its share of the webhook's budget`));
-      budget.byPeer.set(peer, mine + chunk.length);
-      if (!releasing) {
-        // A request answered before its body ended (its deadline, a framing error) leaves Node's list
-        // of open requests without emitting 'close'; its response always emits one.
-        releasing = true;
-        req.once('close', release);
-        res.once('close', release);
-      }
-      counted += chunk.length;
-      budget.held += chunk.length;
-    }
-    chunks.push(chunk);
-  };
-  const onEnd = (): void => {
-    release();
-    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-  };
-  req.on('data', onData);
-  req.on('end', onEnd);
-  return abandon;
-}
-
-function busy(what: string): DriftgateError {
-  return new DriftgateError('REVIEW_BUSY', `${what}: retry shortly`);
-}
-
-function tooLarge(limit: number): DriftgateError {
-  return new DriftgateError('REVIEW_TOO_LARGE', `request body is larger than the ${limit} byte limit`);
-}
-
 function send(res: ServerResponse, status: number, review: AdmissionReviewResponse, close = false): void {
   const body = JSON.stringify(review);
   res.writeHead(status, close ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -176,8 +88,7 @@ function send(res: ServerResponse, status: number, review: AdmissionReviewRespon
  */
 export function validateHandler(deps: ReviewDeps, opts: ValidateOptions = {}): NodeHandler {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const max = opts.bodyBudget ?? DEFAULT_BODY_BUDGET;
-  const budget: BodyBudget = { held: 0, max, perPeer: Math.floor((max * 3) / 4), byPeer: new Map() };
+  const budget = bodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET);
   const onResult = opts.onResult;
   const reject = (res: ServerResponse, err: DriftgateError, close: boolean, uid = ''): void => {
     if (res.headersSent || res.destroyed) return;
