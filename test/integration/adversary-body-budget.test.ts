@@ -8,25 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
-import { buildApp } from '../../src/app.ts';
-import type { ReviewResult } from '../../src/admission/review.ts';
 import { DEFAULT_BODY_LIMIT } from '../../src/http/request-body.ts';
-import { framingErrorHandler } from '../../src/http/validate-handler.ts';
-import type { TaskDraft, TaskRecorder } from '../../src/tasks/task.ts';
-import { generateCertificates } from '../../src/tls/certs.ts';
-import { grant, MemoryGrants, reviewDeps } from '../helpers/deps.ts';
+import { Conn, DEADLINE_MS, front, head, post, type Front } from '../helpers/http-front.ts';
 import { deployment, reviewJson } from '../helpers/reviews.ts';
 
 const BUDGET = 1024 * 1024;
-const DEADLINE_MS = 300;
 /** the body limit, above the 0.6 MiB probe: bodies past it are answered 413 */
 const LIMIT = 700 * 1024;
-const CERTS = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
-/** How long a test waits for something that must happen before it calls the server hung (not a speed check). */
-const HANG_MS = 8000;
 
 const allowed = (uid: string) => JSON.stringify(reviewJson({ uid, oldObject: deployment(), object: deployment() }));
 /** a memory-limit edit alice holds a grant for: a bypass, whose answer waits for its task record */
@@ -37,148 +25,10 @@ const padded = (uid: string, bytes: number) => {
   return `${body.slice(0, -1)}${' '.repeat(bytes - body.length)}}`;
 };
 
-const head = (extra = '') => `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${extra}\r\n`;
-const post = (body: string, extra = '') => `${head(`Content-Length: ${Buffer.byteLength(body)}\r\n${extra}`)}${body}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Task records that can be held back, so a bypass's answer waits as long as a test wants. */
-class HeldTasks implements TaskRecorder {
-  readonly drafts: TaskDraft[] = [];
-  private gate: Promise<void> = Promise.resolve();
-  hold(): () => void {
-    let release!: () => void;
-    this.gate = new Promise<void>((resolve) => (release = resolve));
-    return () => release();
-  }
-  async recordBypass(draft: TaskDraft): Promise<{ id: string }> {
-    await this.gate;
-    this.drafts.push(draft);
-    return { id: `task-${this.drafts.length}` };
-  }
-}
-
-interface Reply {
-  status: number;
-  headers: string;
-  body: { response?: { uid: string; allowed: boolean; status?: { code: number; message: string } } } | undefined;
-}
-
-/** A raw TLS connection that keeps every byte the server sends and parses the HTTP responses in them. */
-class Conn {
-  private readonly chunks: Buffer[] = [];
-  readonly closed: Promise<void>;
-  isClosed = false;
-  readonly socket: TLSSocket;
-
-  private constructor(socket: TLSSocket) {
-    this.socket = socket;
-    socket.on('data', (c: Buffer) => this.chunks.push(c));
-    socket.on('error', () => {}); // a reset by the server shows as 'close'
-    this.closed = new Promise<void>((resolve) =>
-      socket.on('close', () => {
-        this.isClosed = true;
-        resolve();
-      }),
-    );
-  }
-
-  /** `localAddress`: connect from another loopback address, as another client (another peer) would */
-  static open(port: number, localAddress?: string): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, ca: CERTS.caCert, servername: 'localhost', ...(localAddress ? { localAddress } : {}) }, () => resolve(new Conn(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(bytes: string | Buffer): Promise<void> {
-    if (this.isClosed || this.socket.destroyed || !this.socket.writable) return Promise.resolve();
-    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
-  }
-
-  /** Writes `piece` every `everyMs` until the server closes the connection or `stop` says so. */
-  stream(piece: string, everyMs: number, stop: () => boolean = () => false): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setInterval(() => {
-        if (this.isClosed || stop()) {
-          clearInterval(timer);
-          resolve();
-        } else void this.write(piece);
-      }, everyMs);
-    });
-  }
-
-  /** Resolves once `done` holds; rejects when it does not within HANG_MS (the server hung). */
-  async until(done: () => boolean, what: string): Promise<void> {
-    const end = Date.now() + HANG_MS;
-    while (!done()) {
-      if (Date.now() > end) throw new Error(`server hung: ${what} (got ${this.replies().length} replies, closed: ${this.isClosed})`);
-      await sleep(5);
-    }
-  }
-
-  async repliesUntilClosed(): Promise<Reply[]> {
-    await this.until(() => this.isClosed, 'the connection was never closed');
-    return this.replies();
-  }
-
-  replies(): Reply[] {
-    const out: Reply[] = [];
-    let rest = Buffer.concat(this.chunks);
-    while (rest.subarray(0, 5).toString('latin1') === 'HTTP/') {
-      const headEnd = rest.indexOf('\r\n\r\n');
-      if (headEnd < 0) break;
-      const headers = rest.subarray(0, headEnd).toString('latin1');
-      const status = Number(headers.slice(9, 12));
-      const length = status < 200 ? 0 : Number(/content-length: *(\d+)/i.exec(headers)?.[1] ?? '0');
-      if (rest.length < headEnd + 4 + length) break;
-      const text = rest.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
-      out.push({ status, headers, body: length > 0 ? (JSON.parse(text) as Reply['body']) : undefined });
-      rest = rest.subarray(headEnd + 4 + length);
-    }
-    return out.filter((r) => r.status >= 200);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
-interface Front {
-  readonly port: number;
-  readonly tasks: HeldTasks;
-  /** every onResult call, from the handler and from framingErrorHandler */
-  readonly results: ReviewResult[];
-  readonly uncaught: unknown[];
-  close(): Promise<void>;
-}
-
-/** The webhook's HTTP front as server.ts builds it, with a 1 MiB budget and a shorter deadline. */
-async function front(bodyLimit = LIMIT): Promise<Front> {
-  const tasks = new HeldTasks();
-  const results: ReviewResult[] = [];
-  const uncaught: unknown[] = [];
-  const onUncaught = (e: unknown) => uncaught.push(e);
-  process.on('uncaughtException', onUncaught);
-  const app = buildApp({
-    review: reviewDeps({ grants: new MemoryGrants([grant()]), tasks }),
-    readiness: { notReady: () => [] },
-    validate: { bodyBudget: BUDGET, bodyLimit, onResult: (r) => results.push(r) },
-  });
-  const server: Server = createHttpsServer({ cert: CERTS.cert, key: CERTS.key, requestTimeout: DEADLINE_MS, headersTimeout: DEADLINE_MS, connectionsCheckingInterval: 50 }, app);
-  server.on('clientError', framingErrorHandler((r) => results.push(r), DEADLINE_MS));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    tasks,
-    results,
-    uncaught,
-    close: async () => {
-      process.removeListener('uncaughtException', onUncaught);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+/** The front with a 1 MiB budget and a body limit above the 0.6 MiB probe. */
+const budgetFront = (bodyLimit = LIMIT): Promise<Front> => front({ bodyBudget: BUDGET, bodyLimit });
 
 /** The budget came back: one 0.6 MiB body (or `bytes`) in many TLS records is decided, not refused 503. */
 async function assertBudgetBack(f: Front, uid: string, bytes = 600 * 1024, localAddress?: string): Promise<void> {
@@ -203,7 +53,7 @@ const chunk = (n: number) => `${n.toString(16)}\r\n${' '.repeat(n)}\r\n`;
 
 describe('adversary: the body budget comes back however a request ends', () => {
   let f: Front;
-  before(async () => (f = await front()));
+  before(async () => (f = await budgetFront()));
   after(() => f.close());
 
   it('decides a 0.6 MiB body in many TLS records on a fresh server (the probe)', async () => {
@@ -349,7 +199,7 @@ describe('adversary: the body budget comes back however a request ends', () => {
 
 describe('adversary: pipelined bodies behind a bypass waiting for its task record', () => {
   let f: Front;
-  before(async () => (f = await front()));
+  before(async () => (f = await budgetFront()));
   after(() => f.close());
 
   it('answers the stalled body behind the bypass after it, records the task once, and gives the budget back', async () => {
@@ -438,7 +288,7 @@ describe('adversary: pipelined bodies behind a bypass waiting for its task recor
 
 describe('adversary: a client that stops reading its answers', () => {
   let f: Front;
-  before(async () => (f = await front(DEFAULT_BODY_LIMIT)));
+  before(async () => (f = await budgetFront(DEFAULT_BODY_LIMIT)));
   after(() => f.close());
 
   it('gives the budget back from a body pipelined behind an answer the client never reads', async () => {
@@ -459,7 +309,7 @@ describe('adversary: a client that stops reading its answers', () => {
 
 describe('adversary: a few slow clients refilling the budget at every deadline', () => {
   let f: Front;
-  before(async () => (f = await front()));
+  before(async () => (f = await budgetFront()));
   after(() => f.close());
 
   // One peer's bodies may hold three quarters of the budget (validate-handler.ts BodyBudget.perPeer): the

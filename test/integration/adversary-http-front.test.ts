@@ -12,194 +12,25 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { buildApp } from '../../src/app.ts';
-import type { ReviewResult } from '../../src/admission/review.ts';
 import { DEFAULT_BODY_BUDGET, DEFAULT_BODY_LIMIT } from '../../src/http/request-body.ts';
-import { framingErrorHandler, REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from '../../src/http/validate-handler.ts';
+import { REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from '../../src/http/validate-handler.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import type { TaskDraft, TaskRecorder } from '../../src/tasks/task.ts';
-import { generateCertificates } from '../../src/tls/certs.ts';
-import { grant, MemoryGrants, reviewDeps } from '../helpers/deps.ts';
+import { CERTS, Conn, DEADLINE_MS, front, HANG_MS, head, post, type Front, type Reply } from '../helpers/http-front.ts';
 import { deployment, reviewJson } from '../helpers/reviews.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-const DEADLINE_MS = 300;
-const CERTS = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
-/** How long a test waits for something that must happen before it calls the server hung (not a speed check). */
-const HANG_MS = 8000;
 
 const allowed = (uid: string) => JSON.stringify(reviewJson({ uid, oldObject: deployment(), object: deployment() }));
 /** a memory-limit edit: alice holds a grant for it (bypass), bob does not (denied) */
 const memoryEdit = (uid: string, user = 'alice') => JSON.stringify(reviewJson({ uid, user, oldObject: deployment(), object: deployment({ memory: '2Gi' }) }));
 
-const head = (extra = '') => `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${extra}\r\n`;
-const post = (body: string | Buffer, extra = '') => `${head(`Content-Length: ${Buffer.byteLength(body)}\r\n${extra}`)}${body.toString()}`;
-
-/** Task records that can be held back, so a bypass's answer waits as long as a test wants. */
-class HeldTasks implements TaskRecorder {
-  readonly drafts: TaskDraft[] = [];
-  private gate: Promise<void> = Promise.resolve();
-  hold(): () => void {
-    let release!: () => void;
-    this.gate = new Promise<void>((resolve) => (release = resolve));
-    return () => release();
-  }
-  async recordBypass(draft: TaskDraft): Promise<{ id: string }> {
-    await this.gate;
-    this.drafts.push(draft);
-    return { id: `task-${this.drafts.length}` };
-  }
-}
-
-interface Front {
-  readonly server: Server;
-  readonly port: number;
-  readonly tasks: HeldTasks;
-  /** every onResult call: one per answered request */
-  readonly results: ReviewResult[];
-  /** every 'clientError' code the server raised */
-  readonly clientErrors: string[];
-  close(): Promise<void>;
-}
-
-/** The webhook's HTTP front as server.ts builds it, with a shorter deadline. */
-async function front(deadlineMs = DEADLINE_MS, bodyLimit = DEFAULT_BODY_LIMIT): Promise<Front> {
-  const tasks = new HeldTasks();
-  const results: ReviewResult[] = [];
-  const clientErrors: string[] = [];
-  const app = buildApp({
-    review: reviewDeps({ grants: new MemoryGrants([grant()]), tasks }),
-    readiness: { notReady: () => [] },
-    validate: { bodyLimit, onResult: (r) => results.push(r) },
-  });
-  const server = createHttpsServer({ cert: CERTS.cert, key: CERTS.key, requestTimeout: deadlineMs, headersTimeout: deadlineMs, connectionsCheckingInterval: 50 }, app);
-  server.on('clientError', framingErrorHandler((r) => results.push(r), deadlineMs));
-  server.on('clientError', (err: Error & { code?: string }) => clientErrors.push(err.code ?? ''));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    tasks,
-    results,
-    clientErrors,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 function connections(server: Server): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-}
-
-interface Reply {
-  status: number;
-  headers: string;
-  body: { kind?: string; response?: { uid: string; allowed: boolean; status?: { code: number; message: string } } } | undefined;
-}
-
-/** A raw TLS connection that keeps every byte the server sends and parses the HTTP responses in them. */
-class Conn {
-  private readonly chunks: Buffer[] = [];
-  private readonly waiters = new Set<() => void>();
-  readonly closed: Promise<void>;
-  isClosed = false;
-
-  readonly socket: TLSSocket;
-
-  private constructor(socket: TLSSocket) {
-    this.socket = socket;
-    socket.on('data', (c: Buffer) => {
-      this.chunks.push(c);
-      for (const w of this.waiters) w();
-    });
-    socket.on('error', () => {}); // a reset by the server shows as 'close'
-    this.closed = new Promise<void>((resolve) =>
-      socket.on('close', () => {
-        this.isClosed = true;
-        for (const w of this.waiters) w();
-        resolve();
-      }),
-    );
-  }
-
-  static open(port: number): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: 'localhost', port, ca: CERTS.caCert, servername: 'localhost' }, () => resolve(new Conn(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(bytes: string | Buffer): Promise<void> {
-    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
-  }
-
-  /**
-   * Resolves once `done` holds (checked on every byte, on close and every 10 ms, for conditions on the
-   * server's side); rejects when it does not hold within `ms` (the server hung).
-   */
-  until(done: () => boolean, what: string, ms = HANG_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stop = (): void => {
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        clearInterval(poll);
-      };
-      const check = (): void => {
-        if (!done()) return;
-        stop();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        stop();
-        reject(new Error(`server hung: ${what} (got ${this.replies().length} replies, closed: ${this.isClosed})`));
-      }, ms);
-      const poll = setInterval(check, 10);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** Waits for the server to close the connection and returns everything it answered. */
-  async repliesUntilClosed(): Promise<Reply[]> {
-    await this.until(() => this.isClosed, 'the connection was never closed');
-    return this.replies();
-  }
-
-  async waitReplies(n: number): Promise<Reply[]> {
-    await this.until(() => this.replies().length >= n || this.isClosed, `waiting for ${n} replies`);
-    return this.replies();
-  }
-
-  replies(): Reply[] {
-    const out: Reply[] = [];
-    let rest = Buffer.concat(this.chunks);
-    while (rest.subarray(0, 5).toString('latin1') === 'HTTP/') {
-      const headEnd = rest.indexOf('\r\n\r\n');
-      if (headEnd < 0) break;
-      const headers = rest.subarray(0, headEnd).toString('latin1');
-      const status = Number(headers.slice(9, 12));
-      const length = status < 200 ? 0 : Number(/content-length: *(\d+)/i.exec(headers)?.[1] ?? '0');
-      if (rest.length < headEnd + 4 + length) break;
-      const text = rest.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
-      out.push({ status, headers, body: length > 0 ? (JSON.parse(text) as Reply['body']) : undefined });
-      rest = rest.subarray(headEnd + 4 + length);
-    }
-    return out.filter((r) => r.status >= 200);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
 }
 
 function assertReview(r: Reply | undefined, status: number, uid: string, message?: RegExp): void {
@@ -422,7 +253,7 @@ describe('adversary: keep-alive and pipelining answer every request once, in ord
 
 describe('adversary: the 8 MiB body limit', () => {
   let f: Front;
-  before(async () => (f = await front(5000)));
+  before(async () => (f = await front({ deadlineMs: 5000 })));
   after(() => f.close());
 
   it('refuses a declared Content-Length over the limit before a byte of the body is sent, and closes', async () => {
@@ -481,7 +312,7 @@ describe('adversary: the 8 MiB body limit', () => {
   it('bounds the memory that parallel unfinished bodies near the limit hold, answering the rest 503', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const held = await front(HANG_MS);
+    const held = await front({ deadlineMs: HANG_MS });
     const part = Buffer.alloc(DEFAULT_BODY_LIMIT - 1, 0x20);
     gc();
     const base = process.memoryUsage().arrayBuffers;
