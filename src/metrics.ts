@@ -19,7 +19,6 @@ export interface MetricSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests: Counter<'operation' | 'decision'>;
-  readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #duration: Histogram;
   readonly #storeErrors: Counter;
   readonly #bypasses: Counter<'namespace' | 'with_incident'>;
@@ -116,26 +115,12 @@ export class Metrics {
 
   /** One answered admission request. */
   observe(r: ReviewResult): void {
-    this.#requestCounter(r.operation, r.outcome).inc();
+    this.#requests.inc({ operation: r.operation, decision: r.outcome });
     this.#duration.observe(r.seconds);
     if (r.taskId && r.verdict?.grant) {
       this.#bypasses.inc({ namespace: r.verdict.target.namespace, with_incident: r.verdict.grant.incident ? 'true' : 'false' });
     }
     if (r.storeFailed) this.#storeErrors.inc();
-  }
-
-  /**
-   * The counter for one operation and decision, looked up once: prom-client hashes a label object on
-   * every inc(). Both values come from closed sets (decode refuses other operations), so the map stays small.
-   */
-  #requestCounter(operation: string, decision: string): { inc(): void } {
-    const key = `${operation} ${decision}`;
-    let child = this.#requestChildren.get(key);
-    if (!child) {
-      child = this.#requests.labels({ operation, decision });
-      this.#requestChildren.set(key, child);
-    }
-    return child;
   }
 
   storeError(): void {
