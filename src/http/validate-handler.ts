@@ -185,9 +185,13 @@ function framingReview(err: Error & { code?: string }, deadlineMs: number, onRes
 export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadlineMs: number = REQUEST_TIMEOUT_MS) {
   return (err: Error & { code?: string }, socket: ClientSocket): void => {
     if (closing.has(socket)) return; // answered already: its close is under way
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
     const stalled = awaitingBody.get(socket);
     // (its body still arriving: a request whose last byte is parsed but whose 'end' is not yet emitted is complete)
-    if (stalled && !stalled.res.req.complete && !stalled.res.headersSent && !stalled.res.destroyed && socket.writable && err.code !== 'ECONNRESET') {
+    if (stalled && !stalled.res.req.complete && !stalled.res.headersSent && !stalled.res.destroyed) {
       awaitingBody.delete(socket);
       stalled.abandon(); // its bytes no longer count, and the rest is not read into memory
       closeAfterAnswer(socket);
@@ -195,7 +199,7 @@ export function framingErrorHandler(onResult?: (r: ReviewResult) => void, deadli
       return;
     }
     const inFlight = socket._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    if (inFlight?.headersSent) {
       socket.destroy();
       return;
     }
