@@ -31,12 +31,12 @@ import autocannon from 'autocannon';
 import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
 import { seedStore } from './seed.ts';
 import { freePort, median } from './stats.ts';
+import { processCpuMs, processMemory } from './proc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
 /** The flags of `npm start`, the image's entry point and bench/run.ts. */
 const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 const { values: args } = parseArgs({
   options: {
@@ -68,20 +68,6 @@ interface Sample {
   readonly fileMiB: number;
   readonly cpuMsPerRequest: number;
   readonly saturationRps: number;
-}
-
-/** VmRSS, VmHWM, RssAnon and RssFile (+ RssShmem) in MiB. */
-function status(pid: number): { rss: number; peak: number; anon: number; file: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
-  return { rss: kib('VmRSS'), peak: kib('VmHWM'), anon: kib('RssAnon'), file: kib('RssFile') + kib('RssShmem') };
-}
-
-/** The process's own CPU time (user + system) in ms. */
-function cpuMs(pid: number): number {
-  // the command name in parentheses may contain spaces: the fields after it are space-separated
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function healthy(port: number, ca: string): Promise<boolean> {
@@ -139,13 +125,13 @@ async function measure({ dist, flags }: Variant, dataDir: string, certs: string,
     if (!up) throw new Error(`the server in ${dist} did not answer /healthz`);
     await sleep(2000); // start-up's own work settles, as in bench/run.ts
     const pid = proc.pid!;
-    const idle = status(pid);
+    const idle = processMemory(pid);
     await drive(port, ca, WARM_SECONDS);
-    const cpu0 = cpuMs(pid);
+    const cpu0 = processCpuMs(pid);
     const requests = await drive(port, ca, SAT_SECONDS);
-    const cpu = cpuMs(pid) - cpu0;
+    const cpu = processCpuMs(pid) - cpu0;
     await drive(port, ca, RATE_SECONDS, 500);
-    const after = status(pid);
+    const after = processMemory(pid);
     return { idleMiB: idle.rss, afterMiB: after.rss, peakMiB: after.peak, anonMiB: after.anon, fileMiB: after.file, cpuMsPerRequest: cpu / requests, saturationRps: requests / SAT_SECONDS };
   } finally {
     proc.kill('SIGTERM');

@@ -31,6 +31,7 @@ import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
 import { runDecisionBench } from './decide.ts';
 import { adversarialCases, decideInProcess, timingLine, worstLine } from './adversarial.ts';
 import { freePort, median, percentile } from './stats.ts';
+import { processCpuMs, processMemory } from './proc.ts';
 import { seedStore } from './seed.ts';
 import { runScanBench, scanLine } from './scan.ts';
 
@@ -97,27 +98,13 @@ async function waitReady(port: number, ca: string): Promise<void> {
 }
 
 function rssMiB(pid: number | undefined): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(/\d+/.exec(status.split('\n').find((l) => l.startsWith(key)) ?? '0')?.[0] ?? 0);
-  return { rss: kib('VmRSS:') / 1024, peak: kib('VmHWM:') / 1024 };
+  const { rss, peak } = processMemory(pid);
+  return { rss, peak };
 }
-
-/** CPU time (user + system) a process has used, in µs, from /proc (Linux); NaN elsewhere. */
-function cpuMicros(pid: number | undefined): number {
-  try {
-    // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 async function load(t: Target, ca: string, seconds: number, rate?: number): Promise<RateFigures> {
   const times: number[] = [];
-  const cpuBefore = cpuMicros(t.proc.pid);
+  const cpuBefore = processCpuMs(t.proc.pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -136,7 +123,7 @@ async function load(t: Target, ca: string, seconds: number, rate?: number): Prom
       times.push(ms);
     });
   });
-  const cpu = cpuMicros(t.proc.pid) - cpuBefore;
+  const cpu = (processCpuMs(t.proc.pid) - cpuBefore) * 1000; // µs
   times.sort((a, b) => a - b);
   return {
     rps: result.requests.total / result.duration,
