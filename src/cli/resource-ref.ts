@@ -25,6 +25,8 @@ add('autoscaling', 'HorizontalPodAutoscaler', 'hpa');
 add('policy', 'PodDisruptionBudget', 'pdb');
 add('networking.k8s.io', 'Ingress', 'ing', 'ingresses');
 add('networking.k8s.io', 'NetworkPolicy', 'netpol', 'networkpolicies');
+add('rbac.authorization.k8s.io', 'Role');
+add('rbac.authorization.k8s.io', 'RoleBinding');
 
 export function parseResourceRef(ref: string): ResourceRef {
   const slash = ref.indexOf('/');

@@ -120,6 +120,12 @@ describe('the ValidatingWebhookConfiguration', () => {
     for (const r of ['deployments', 'deployments/scale', 'deployments/status', 'statefulsets/scale']) assert.ok(resources.includes(r), r);
   });
 
+  it('guards Roles and RoleBindings in protected namespaces (a hand-made binding is how a person grants themselves more)', () => {
+    const rbac = hook.rules.filter((r: { apiGroups: string[] }) => r.apiGroups.includes('rbac.authorization.k8s.io'));
+    assert.deepEqual(rbac.flatMap((r: { resources: string[] }) => r.resources).sort(), ['rolebindings', 'roles']);
+    for (const r of rbac) assert.deepEqual([...r.operations].sort(), ['CREATE', 'DELETE', 'UPDATE']);
+  });
+
   it('exempts at the API server exactly the GitOps controllers, system writers and driftgate itself', () => {
     const exempt = [...policy.gitops.controllers, ...policy.systemWriters, 'system:serviceaccount:driftgate:driftgate'];
     for (const u of exempt) assert.equal(sentToDriftgate(u), false, `${u} must never reach driftgate`);

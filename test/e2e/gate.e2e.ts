@@ -138,6 +138,17 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
       cluster.apply('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-git\n  namespace: prod\n  annotations: {argocd.argoproj.io/tracking-id: "guestbook:/ConfigMap:prod/from-git"}\ndata: {a: b}\n', { as: who.argocd, serverSide: 'argocd-controller' });
       cluster.ok(['-n', 'dev', 'create', 'configmap', 'handmade', '--from-literal=a=b'], { as: who.alice });
     });
+
+    it('denies a person binding a role by hand or widening a Role Argo CD owns in a protected namespace; allows the binding in an unprotected one', () => {
+      const bind = alice(['create', 'rolebinding', 'alice-more', '--clusterrole=e2e-workloads', '--user=alice']);
+      assert.match(bind.stderr, DENIED);
+      assert.match(bind.stderr, /RoleBinding prod\/alice-more/);
+      const widen = alice(['patch', 'role', 'deployer', '--type=json', '-p', '[{"op":"add","path":"/rules/0/verbs/-","value":"delete"}]']);
+      assert.match(widen.stderr, DENIED);
+      assert.match(widen.stderr, /Role prod\/deployer/);
+      assert.deepEqual(cluster.json<{ rules: { verbs: string[] }[] }>(['-n', 'prod', 'get', 'role', 'deployer']).rules[0]!.verbs, ['get', 'list', 'patch']);
+      cluster.ok(['-n', 'dev', 'create', 'rolebinding', 'alice-more', '--clusterrole=e2e-workloads', '--user=alice'], { as: who.alice });
+    });
   });
 
   describe('reconcile levers on the GitOps objects themselves', () => {

@@ -25,6 +25,9 @@ rules:
   - apiGroups: ["", apps, batch, autoscaling, networking.k8s.io, policy, kustomize.toolkit.fluxcd.io, argoproj.io]
     resources: ["*"]
     verbs: ["*"]
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [roles, rolebindings]
+    verbs: ["*"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -33,6 +36,20 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-work
 subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: oncall}
   - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:serviceaccounts}
+`;
+
+/** Who may deploy in prod, as Git says: a Role Argo CD owns. */
+const argocdRole = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: deployer
+  namespace: prod
+  annotations: {argocd.argoproj.io/tracking-id: "guestbook:rbac.authorization.k8s.io/Role:prod/deployer"}
+rules:
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list, patch]
 `;
 
 export function deployment(name: string, o: { image?: string; memory?: string; replicas?: number; metadata?: string } = {}): string {
@@ -124,6 +141,7 @@ export function seed(cluster: Cluster): void {
   cluster.apply(gitopsObjects, { as: who.admin });
   cluster.apply(deployment('api'), { as: who.argocd, serverSide: 'argocd-controller' });
   cluster.apply(secret, { as: who.argocd, serverSide: 'argocd-controller' });
+  cluster.apply(argocdRole, { as: who.argocd, serverSide: 'argocd-controller' });
   cluster.apply(fluxConfigMap, { as: who.kustomizeController, serverSide: 'kustomize-controller' });
   cluster.apply(helmDeployment, { as: who.helmController, serverSide: 'helm-controller' });
 }
