@@ -78,20 +78,29 @@ const KNOWN_LISTS: ReadonlyMap<string, readonly string[]> = new Map([
 
 const isObj = isMap;
 
+/** True when every item of both lists passes `test` (the lists are read in place, never joined into a copy). */
+function allItems(before: readonly unknown[], after: readonly unknown[], test: (item: unknown) => boolean): boolean {
+  return before.every(test) && after.every(test);
+}
+
+const hasContainerPort = (i: unknown): boolean => isObj(i) && Object.hasOwn(i, 'containerPort');
+const hasPort = (i: unknown): boolean => isObj(i) && Object.hasOwn(i, 'port');
+const hasName = (i: unknown): boolean => isObj(i) && typeof i.name === 'string';
+
 /** The Kubernetes merge keys of well-known lists; fixed by the API, so no managedFields needed. */
-function knownKeys(field: string, items: readonly unknown[]): readonly string[] | undefined {
+function knownKeys(field: string, before: readonly unknown[], after: readonly unknown[]): readonly string[] | undefined {
   const known = KNOWN_LISTS.get(field);
   if (known) return known;
   if (field === 'ports') {
-    if (items.every((i) => isObj(i) && Object.hasOwn(i, 'containerPort'))) return ['containerPort', 'protocol'];
-    if (items.every((i) => isObj(i) && Object.hasOwn(i, 'port'))) return ['port', 'protocol'];
+    if (allItems(before, after, hasContainerPort)) return ['containerPort', 'protocol'];
+    if (allItems(before, after, hasPort)) return ['port', 'protocol'];
   }
   return undefined;
 }
 
 /** Lists of objects that all carry a distinct name read best keyed by it. */
-function nameKeys(items: readonly unknown[]): readonly string[] | undefined {
-  return items.every((i) => isObj(i) && typeof i.name === 'string') ? BY_NAME : undefined;
+function nameKeys(before: readonly unknown[], after: readonly unknown[]): readonly string[] | undefined {
+  return allItems(before, after, hasName) ? BY_NAME : undefined;
 }
 
 function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefined {
@@ -113,15 +122,12 @@ function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefin
 }
 
 /**
- * An item's identity within its list. One merge key (the common case: `name`) is its value with a
- * type tag; compound keys are their JSON. Either way two items share an id only if their keys match.
+ * An item's identity within its list. One merge key (the common case: `name`) is its value itself: a
+ * Map tells the string "1", the number 1 and true apart, and no id string is built per item. Compound
+ * keys are their JSON. Either way two items share an id only if their keys match.
  */
-function itemId(k: ItemKeys, names: readonly string[]): string {
-  if (names.length === 1) {
-    const v = k[names[0]!];
-    return typeof v === 'string' ? `s${v}` : `${typeof v}${String(v)}`;
-  }
-  return JSON.stringify(k);
+function itemId(k: ItemKeys, names: readonly string[]): string | number | boolean {
+  return names.length === 1 ? k[names[0]!]! : JSON.stringify(k);
 }
 
 /** One item of an associative list: its merge keys and its value on each side (absent: undefined). */
@@ -133,7 +139,7 @@ interface Paired {
 }
 
 /** Items by id, in the after list's order, then the items only the before list has. */
-type ListIndex = Map<string, Paired>;
+type ListIndex = Map<string | number | boolean, Paired>;
 
 /** A key field the API server defaults (protocol) is part of the item's identity: fill it in. */
 function withDefaults(item: unknown, k: ItemKeys): unknown {
@@ -175,14 +181,13 @@ function indexBy(names: readonly string[], before: readonly unknown[], after: re
 function indexLists(path: readonly Segment[], before: readonly unknown[], after: readonly unknown[], mk: MergeKeyNode | undefined): ListIndex | undefined {
   const last = path[path.length - 1];
   const field = last?.k === 'key' ? last.key : '';
-  const items = before.length === 0 ? after : after.length === 0 ? before : [...before, ...after];
-  const known = knownKeys(field, items);
+  const known = knownKeys(field, before, after);
   const byKnown = known && indexBy(known, before, after);
   if (byKnown) return byKnown;
   const managed = mk?.keys;
   const byManaged = managed && managed.length > 0 && indexBy(managed, before, after);
   if (byManaged) return byManaged;
-  const named = nameKeys(items);
+  const named = nameKeys(before, after);
   return named ? indexBy(named, before, after) : undefined;
 }
 
@@ -192,12 +197,66 @@ export type ChangeSink = (change: FieldChange) => boolean;
 /** Thrown by push when the sink says stop; caught only by diffInto. */
 const STOP = Symbol('stop');
 
+/** One diff's fixed inputs, and what its comparisons have learned so far. */
+interface Walk {
+  readonly opts: DiffOptions;
+  readonly out: ChangeSink;
+  /** pairs (before → after) a comparison found unequal: see sameTree */
+  readonly unequal: Map<object, unknown>;
+}
+
+/**
+ * deepEqual (same answers, same depth errors) that remembers what it found: when it answers false, every
+ * pair of maps or lists on the way down to the first difference is recorded in `unequal`, so asking again
+ * for any of them (the walk descending to that difference, a list compared whole below one compared
+ * first) costs one lookup instead of a second read of everything before the difference.
+ */
+function sameTree(a: unknown, b: unknown, depth: number, unequal: Map<object, unknown>): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (depth > MAX_DEPTH) throw tooDeep();
+  if (unequal.get(a) === b) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i += 1) {
+      if (!sameTree(a[i], b[i], depth + 1, unequal)) {
+        unequal.set(a, b);
+        return false;
+      }
+    }
+    return true;
+  }
+  if (isObj(a) && isObj(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    for (const k of ka) {
+      if (!Object.hasOwn(b, k) || !sameTree(a[k], b[k], depth + 1, unequal)) {
+        unequal.set(a, b);
+        return false;
+      }
+    }
+    return true;
+  }
+  return deepEqual(a, b, depth); // exact numbers, or a map against a list: one step, nothing to remember
+}
+
+/**
+ * True when a child of this place may be a runtime field, which the walk must skip unread (runtime
+ * paths are at most three deep, below `metadata` or `status`).
+ */
+function childMayBeRuntime(path: readonly Segment[], opts: DiffOptions): boolean {
+  if (!opts.skipRuntime || path.length >= 3) return false;
+  const top = path[0];
+  return top === undefined || (top.k === 'key' && (top.key === 'metadata' || top.key === 'status'));
+}
+
 /**
  * Walks both values; `path` is a stack shared by the whole walk and copied only into results, and
  * `up` is the merge-key tree's node for the parent (undefined: nothing below has managedFields keys).
  * This place's node is asked for only where a map or a changed list needs it, never for a leaf.
  */
-function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOptions, out: ChangeSink, up: MergeKeyNode | undefined, scanned = false): void {
+function walk(w: Walk, path: Segment[], before: unknown, after: unknown, up: MergeKeyNode | undefined, scanned = false): void {
+  const { opts, out } = w;
   if (path.length > MAX_DEPTH) throw tooDeep();
   if (opts.skipRuntime && path.length <= 3 && path.length > 0 && isRuntimePath(path)) return;
   const b = opts.nullIsValue === true ? before : present(before);
@@ -206,33 +265,46 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
   if (inTextMap(path) || (opts.opaque !== undefined && opaqueValue(path, opts.opaque))) {
     // A value in an annotation/label map, which the API stores as text: compared whole, so a map
     // smuggled in under an allowed key is one non-text change, never text leaves below it.
-    if (!deepEqual(b, a, path.length)) push(path, b, a, out);
+    if (!sameTree(b, a, path.length, w.unequal)) push(path, b, a, out);
     return;
   }
   if ((b === undefined || isObj(b)) && (a === undefined || isObj(a))) {
     const bo = (b ?? {}) as Obj;
     const ao = (a ?? {}) as Obj;
     const mk = nodeHere(path, up, opts);
-    let keys = 0;
-    for (const k in bo) {
-      if (!Object.hasOwn(bo, k)) continue;
-      keys += 1;
+    // A list below is compared whole here, before its path is pushed (as walk would first thing below).
+    const listsHere = !scanned && !childMayBeRuntime(path, opts);
+    const beforeKeys = Object.keys(bo);
+    let shared = 0;
+    for (const k of beforeKeys) {
       const bv = bo[k];
-      const av = Object.hasOwn(ao, k) ? ao[k] : undefined;
+      let av: unknown;
+      if (Object.hasOwn(ao, k)) {
+        av = ao[k];
+        shared += 1;
+      }
       if (bv === av) continue; // same primitive (or same reference): nothing below can differ
+      let below = scanned;
+      if (listsHere && Array.isArray(bv) && Array.isArray(av)) {
+        if (sameTree(bv, av, path.length + 1, w.unequal)) continue;
+        below = true;
+      }
       path.push(keySeg(k));
-      walk(path, bv, av, opts, out, mk, scanned);
+      walk(w, path, bv, av, mk, below);
       path.pop();
     }
-    for (const k in ao) {
-      if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
-      keys += 1;
-      path.push(keySeg(k));
-      walk(path, undefined, ao[k], opts, out, mk, scanned);
-      path.pop();
+    const afterKeys = Object.keys(ao);
+    // Keys only the after side has: none when every one of its keys was met above.
+    if (afterKeys.length > shared) {
+      for (const k of afterKeys) {
+        if (Object.hasOwn(bo, k)) continue;
+        path.push(keySeg(k));
+        walk(w, path, undefined, ao[k], mk, scanned);
+        path.pop();
+      }
     }
     // `{}` came or went: a value (an empty selector selects everything), reported at its own path.
-    if (keys === 0 && (b === undefined || a === undefined)) push(path, b, a, out);
+    if (beforeKeys.length + afterKeys.length === 0 && (b === undefined || a === undefined)) push(path, b, a, out);
     return;
   }
   if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {
@@ -246,21 +318,24 @@ function walk(path: Segment[], before: unknown, after: unknown, opts: DiffOption
     // the outermost list of a subtree is compared so: below one found unequal, a second scan would
     // read the same items again at every level (depth × size).
     if (!scanned && b !== undefined && a !== undefined) {
-      if (deepEqual(bl, al, path.length)) return;
+      if (sameTree(bl, al, path.length, w.unequal)) return;
       scanned = true;
     }
     const mk = nodeHere(path, up, opts);
     const idx = indexLists(path, bl, al, mk);
     if (idx) {
       for (const p of idx.values()) {
+        // An item found on both sides and equal has nothing to report: no path is built for it. The
+        // comparison stops at the first difference, and what it read up to there is remembered.
+        if (p.hasB && p.a !== undefined && sameTree(p.b, p.a, path.length + 1, w.unequal)) continue;
         path.push(itemSeg(p.keys));
-        walk(path, p.b, p.a, opts, out, mk, scanned);
+        walk(w, path, p.b, p.a, mk, scanned);
         path.pop();
       }
       return;
     }
   }
-  if (!deepEqual(b, a, path.length)) push(path, b, a, out);
+  if (!sameTree(b, a, path.length, w.unequal)) push(path, b, a, out);
 }
 
 /** The merge-key node for the place `path` names, from its parent's node: a field name, or `[]` for an item. */
@@ -298,7 +373,7 @@ export function diffObjects(before: unknown, after: unknown, opts: DiffOptions):
 /** Hands each differing leaf to `sink` in walk order; returns false when the sink stopped the walk. */
 export function diffInto(before: unknown, after: unknown, opts: DiffOptions, sink: ChangeSink): boolean {
   try {
-    walk([], before, after, opts, sink, undefined);
+    walk({ opts, out: sink, unequal: new Map() }, [], before, after, undefined);
     return true;
   } catch (e) {
     if (e === STOP) return false;
