@@ -52,7 +52,10 @@ const RUNS = Number(args.runs);
 const WARM_SECONDS = 2;
 const SAT_SECONDS = args.saturation ? Number(args.saturation) : args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
+/** Each --flags set: Node flags, and NAME=value words as the server's environment (e.g. GLIBC_TUNABLES=...). */
 const FLAG_SETS = (args.flags ?? [IMAGE_FLAGS.join(' ')]).map((f) => f.split(/\s+/).filter(Boolean));
+const isEnv = (word: string) => /^[A-Z_][A-Z0-9_]*=/.test(word);
+const envOf = (words: readonly string[]) => Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 const STORES = args.store === 'both' ? (['empty', 'full'] as const) : ([args.store] as const);
 if (!STORES.every((s) => s === 'empty' || s === 'full') || !(RUNS > 0)) throw new Error('usage: --store empty|full|both, --runs N (N >= 1)');
 
@@ -112,8 +115,9 @@ interface Variant {
 
 async function measure({ dist, flags }: Variant, dataDir: string, certs: string, ca: string): Promise<Sample> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...flags, join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...flags.filter((w) => !isEnv(w)), join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
     cwd: ROOT,
+    env: { ...process.env, ...envOf(flags) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {

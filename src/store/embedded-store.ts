@@ -21,6 +21,7 @@ import { summarize, type Resolution, type Task, type TaskDraft, type TaskRecorde
 import { formatAnchor, Journal, readRecordAt, type Anchor, type JournalEntry, type OpenAppend } from './journal.ts';
 import { GrantTokens, type RecordAt } from './grant-tokens.ts';
 import { TaskTable, type TaskFilter } from './task-table.ts';
+import { compareText } from '../util/compare.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 /** the journal's anchor (record count and last MAC), kept with the keys, outside the data directory */
@@ -267,7 +268,7 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   listGrants(filter: GrantFilter, now: Date): Grant[] {
     return [...this.#grants.values()]
       .filter((g) => (!filter.namespace || g.namespace === filter.namespace) && (!filter.state || stateAt(g, now) === filter.state))
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      .sort((a, b) => compareText(b.createdAt, a.createdAt));
   }
 
   // ---- tasks ----

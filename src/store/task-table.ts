@@ -10,6 +10,7 @@
  * Summaries are materialized only for callers that list or get them.
  */
 import type { Resolution, TaskSource, TaskState, TaskSummary } from '../tasks/task.ts';
+import { compareText } from '../util/compare.ts';
 
 const STATES: readonly TaskState[] = ['pending', 'reverted', 'backported', 'accepted', 'not-applied'];
 const SOURCES: readonly (TaskSource | undefined)[] = [undefined, 'admission', 'detected'];
@@ -403,7 +404,7 @@ export class TaskTable {
       rows.sort((a, b) => times[a]! - times[b]! || a - b);
       return rows.map((row) => this.summary(row));
     }
-    return rows.map((row) => this.summary(row)).sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+    return rows.map((row) => this.summary(row)).sort((a, b) => compareText(a.recordedAt, b.recordedAt));
   }
 
   /** Visits the pending tasks without materializing them (metrics count these on every scrape). */

@@ -6,6 +6,7 @@ import { DriftgateError } from '../errors.ts';
 import { isAnyApprover, isIn, type Identity } from '../grants/rules.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { Resolution, TaskState, TaskSummary } from './task.ts';
+import { compareText } from '../util/compare.ts';
 
 export type ResolvedState = 'reverted' | 'backported' | 'accepted';
 export const RESOLVED_STATES: readonly ResolvedState[] = ['reverted', 'backported', 'accepted'];
@@ -86,7 +87,7 @@ export function buildReport(tasks: readonly TaskView[], since: Date, now: Date):
     if (t.state === 'pending') pending.push(t);
     else resolved.push(t);
   }
-  pending.sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
-  resolved.sort((a, b) => b.resolution!.at.localeCompare(a.resolution!.at));
+  pending.sort((a, b) => compareText(a.recordedAt, b.recordedAt));
+  resolved.sort((a, b) => compareText(b.resolution!.at, a.resolution!.at));
   return { generatedAt: now.toISOString(), since: since.toISOString(), totals: { ...totals, byState }, ...groups, pending, resolved };
 }
