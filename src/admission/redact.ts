@@ -7,6 +7,7 @@
  */
 import { createHash, hash, randomBytes } from 'node:crypto';
 import type { FieldPath } from '../lib/field-path.ts';
+import { jsonPrefix } from '../lib/json-prefix.ts';
 import { assertDepth } from '../lib/value.ts';
 import type { FieldChange } from './diff.ts';
 import { LAST_APPLIED } from './runtime-fields.ts';
@@ -133,9 +134,9 @@ export function redactSecretChange(c: FieldChange, key: SecretHashKey = EPHEMERA
   return { path: c.path, before: redactAt(c.path, c.before, key), after: redactAt(c.path, c.after, key) };
 }
 
-/** A value for one line of text: JSON, cut to `max` characters. */
+/** A value for one line of text: JSON, cut to `max` characters (only what shows is written). */
 export function showValue(v: unknown, max = 80): string {
   if (v === undefined) return '(absent)';
-  const text = JSON.stringify(v) ?? String(v);
+  const text = jsonPrefix(v, max + 1) ?? String(v);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -94,3 +94,53 @@ describe('normalized diff', () => {
     }
   });
 });
+
+describe('normalized diff: comparisons that skip what is equal', () => {
+  const nested = (depth: number, leaf: unknown): unknown => {
+    let v = leaf;
+    for (let i = 0; i < depth; i += 1) v = [v];
+    return v;
+  };
+  const chain = (levels: number, last: number) => {
+    const bulk: unknown[] = Array.from({ length: 50 }, () => ({}));
+    bulk[49] = last;
+    let inner: unknown = bulk;
+    for (let i = 0; i < levels; i += 1) inner = [{ name: 'x', a: inner }];
+    return { spec: { a: inner } };
+  };
+
+  it('reports the list that differs at the bottom of one-item named lists 10 deep, once, with its values', () => {
+    const changes = diffObjects(chain(10, 1), chain(10, 2), opts);
+    assert.equal(changes.length, 1);
+    assert.equal(formatPath(changes[0]!.path), `spec${'.a[name=x]'.repeat(10)}.a`);
+    assert.equal((changes[0]!.before as unknown[])[49], 1);
+    assert.equal((changes[0]!.after as unknown[])[49], 2);
+  });
+
+  it('reports only the changed items of a reversed named list, in the after list order', () => {
+    const env = Array.from({ length: 6 }, (_, i) => ({ name: `V${i}`, value: `${i}` }));
+    const after = [...env].reverse().map((e) => (e.name === 'V2' || e.name === 'V4' ? { ...e, value: 'new' } : e));
+    assert.deepEqual(paths(pod([{ name: 'api', env }]), pod([{ name: 'api', env: after }])), [
+      'spec.template.spec.containers[name=api].env[name=V4].value',
+      'spec.template.spec.containers[name=api].env[name=V2].value',
+    ]);
+  });
+
+  it('keys items by the type of their merge key: the string "1" and the number 1 are two items', () => {
+    const a = { spec: { items: [{ name: 'a', port: 1 }] } };
+    const b = { spec: { items: [{ name: 'b', port: '1' }] } };
+    const o = { ...opts, mergeKeys: mergeKeyTree([{ manager: 'm', fieldsV1: { 'f:spec': { 'f:items': { 'k:{"port":1}': {} } } } }]) };
+    assert.deepEqual(paths(a, b, o), ['spec.items[port=1].name', 'spec.items[port=1].port', 'spec.items[port=1].name', 'spec.items[port=1].port']);
+  });
+
+  it('still refuses hostile nesting inside an equal item of a named list and inside an equal list under a map', () => {
+    const item = { name: 'x', deep: nested(120, 'a') };
+    assert.throws(() => diffObjects({ spec: { list: [item] } }, { spec: { list: [structuredClone(item), { name: 'y' }] } }, opts), { code: 'REVIEW_TOO_DEEP' });
+    assert.throws(() => diffObjects({ spec: { x: { l: nested(120, 'a') } } }, { spec: { x: { l: nested(120, 'a') }, y: 1 } }, opts), { code: 'REVIEW_TOO_DEEP' });
+  });
+
+  it('reads no runtime field of an equal list it skips (hostile nesting under status stays unread)', () => {
+    const deep = nested(120, 'a');
+    assert.deepEqual(paths({ status: { l: deep }, spec: { a: 1 } }, { status: { l: structuredClone(deep) }, spec: { a: 2 } }), ['spec.a']);
+  });
+});
