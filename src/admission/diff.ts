@@ -130,12 +130,21 @@ function itemId(k: ItemKeys, names: readonly string[]): string | number | boolea
   return names.length === 1 ? k[names[0]!]! : JSON.stringify(k);
 }
 
-/** One item of an associative list: its merge keys and its value on each side (absent: undefined). */
+/**
+ * One item of an associative list: its merge keys and its value on each side (absent: undefined).
+ * Keyed by one name, the keys are that name and the id, spelled out only for an item that differs.
+ */
 interface Paired {
-  readonly keys: ItemKeys;
+  readonly keys: ItemKeys | undefined;
+  readonly name: string;
+  readonly id: string | number | boolean;
   a: unknown;
   b: unknown;
   hasB: boolean;
+}
+
+function keysOf(p: Paired): ItemKeys {
+  return p.keys ?? { [p.name]: p.id };
 }
 
 /** Items by id, in the after list's order, then the items only the before list has. */
@@ -151,23 +160,54 @@ function withDefaults(item: unknown, k: ItemKeys): unknown {
  * lacks them or two items of one list share a key.
  */
 function indexBy(names: readonly string[], before: readonly unknown[], after: readonly unknown[]): ListIndex | undefined {
+  const one = names.length === 1 ? names[0]! : undefined;
+  if (one !== undefined && one !== 'protocol' && one !== '__proto__') return indexByOne(one, before, after);
   const m: ListIndex = new Map();
   for (const item of after) {
     const k = itemKeysOf(item, names);
     if (!k) return undefined;
     const id = itemId(k, names);
     if (m.has(id)) return undefined;
-    m.set(id, { keys: k, a: withDefaults(item, k), b: undefined, hasB: false });
+    m.set(id, { keys: k, name: '', id, a: withDefaults(item, k), b: undefined, hasB: false });
   }
   for (const item of before) {
     const k = itemKeysOf(item, names);
     if (!k) return undefined;
     const id = itemId(k, names);
     const p = m.get(id);
-    if (p === undefined) m.set(id, { keys: k, a: undefined, b: withDefaults(item, k), hasB: true });
+    if (p === undefined) m.set(id, { keys: k, name: '', id, a: undefined, b: withDefaults(item, k), hasB: true });
     else if (p.hasB) return undefined;
     else {
       p.b = withDefaults(item, k);
+      p.hasB = true;
+    }
+  }
+  return m;
+}
+
+/** The merge key's value of an item keyed by one name (not `protocol`, which has a default): indexBy's answer, without an object per item. */
+function idOf(item: unknown, name: string): string | number | boolean | undefined {
+  if (!isObj(item)) return undefined;
+  const v = Object.hasOwn(item, name) ? item[name] : undefined;
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
+}
+
+/** indexBy for one merge key name: the same index, the items' keys spelled out later only where needed. */
+function indexByOne(name: string, before: readonly unknown[], after: readonly unknown[]): ListIndex | undefined {
+  const m: ListIndex = new Map();
+  for (const item of after) {
+    const id = idOf(item, name);
+    if (id === undefined || m.has(id)) return undefined;
+    m.set(id, { keys: undefined, name, id, a: item, b: undefined, hasB: false });
+  }
+  for (const item of before) {
+    const id = idOf(item, name);
+    if (id === undefined) return undefined;
+    const p = m.get(id);
+    if (p === undefined) m.set(id, { keys: undefined, name, id, a: undefined, b: item, hasB: true });
+    else if (p.hasB) return undefined;
+    else {
+      p.b = item;
       p.hasB = true;
     }
   }
@@ -336,7 +376,7 @@ function walk(w: Walk, path: Segment[], before: unknown, after: unknown, up: Mer
         // An item found on both sides and equal has nothing to report: no path is built for it. The
         // comparison stops at the first difference, and what it read up to there is remembered.
         if (p.hasB && p.a !== undefined && sameTree(p.b, p.a, path.length + 1, w.unequal)) continue;
-        path.push(itemSeg(p.keys));
+        path.push(itemSeg(keysOf(p)));
         walk(w, path, p.b, p.a, mk, scanned);
         path.pop();
       }
