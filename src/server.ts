@@ -34,6 +34,7 @@ import { compactHeap } from './util/compact-heap.ts';
 import { http, https } from './util/builtin.ts';
 import { framingErrorHandler, REQUEST_DEADLINE } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
+import type { LeaderLease } from './cluster/leader-lease.ts';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -167,7 +168,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     registerGitOpsMetrics(metrics.registry, () => g.health(), now);
   }
   // notifications (outbox in dataDir) and the console under /ui/
-  const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: opts.store !== 'kubernetes' });
+  // With the Kubernetes store the replicas take turns at the notification sweep through a Lease.
+  let leader: LeaderLease | undefined;
+  if (opts.store === 'kubernetes') {
+    const { LeaderLease } = await import('./cluster/leader-lease.ts');
+    leader = new LeaderLease({ kubeConfig: await kubeConfig(), namespace: opts.storeNamespace ?? 'driftgate', logger, now });
+  }
+  const people = await openPeopleLoop({ dataDir: opts.dataDir, store, policy: policy.current, clock, logger, registry: metrics.registry, authenticator, keys, sweep: leader ?? true });
   // Drift that got past the gate (cluster mode): scanned on a schedule, recorded as detected tasks.
   let scanner: DriftScanner | undefined;
   if (cluster && (opts.scanInterval ?? 600_000) > 0) {
@@ -209,6 +216,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
+  leader?.start();
   people.start();
   // start-up garbage (replay, token checks, the first notification sweep), before any webhook traffic:
   // the API server calls only once /readyz answers
@@ -245,6 +253,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       selfManaged?.stop();
       await cluster?.close();
       await gitops?.close();
+      await leader?.stop();
       await people.close();
       await store.close();
     },

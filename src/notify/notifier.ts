@@ -22,6 +22,14 @@ import { driftFound, grantEvent, grantExpired, grantFirstUsed, taskOverdue, type
 import { Outbox, type Delivery } from './outbox.ts';
 import { deliver, sinkProblem, type DeliveryResult } from './sinks.ts';
 
+/**
+ * Whose turn it is to sweep, when several replicas could: the earliest time whose facts this replica
+ * reports, or undefined while another replica sweeps (see src/cluster/leader-lease.ts). First uses are
+ * then left to the replica that recorded the bypass (every replica's recorder sends them): a sweep on
+ * another replica would send each one twice.
+ */
+export type SweepTurn = () => Date | undefined;
+
 export interface NotifierDeps {
   readonly dataDir: string;
   readonly policy: () => Policy;
@@ -91,12 +99,18 @@ export class Notifier {
     return new Notifier(deps, outbox);
   }
 
-  /** Starts the delivery loop and (unless told not to) the sweep. */
-  start(opts: { sweep?: boolean } = {}): void {
+  /**
+   * Starts the delivery loop and (unless told not to) the sweep. `sweep` may be a SweepTurn: the sweep
+   * then runs only while it names a time, and reports only facts from that time on.
+   */
+  start(opts: { sweep?: boolean | SweepTurn } = {}): void {
     this.#pump();
     if (opts.sweep === false) return;
+    const shared = typeof opts.sweep === 'function';
+    const turn: SweepTurn = typeof opts.sweep === 'function' ? opts.sweep : () => new Date(0);
     const tick = () => {
-      void this.sweep().finally(() => {
+      const from = turn();
+      void (from ? this.sweep(from, { firstUses: !shared }) : Promise.resolve()).finally(() => {
         if (!this.#closed) this.#sweepTimer = setTimeout(tick, this.#deps.policy().notifications.sweepIntervalMs).unref();
       });
     };
@@ -143,18 +157,21 @@ export class Notifier {
     };
   }
 
-  /** Finds facts nobody reported: expired grants, first uses, overdue tasks (since the outbox exists). */
-  async sweep(): Promise<void> {
+  /**
+   * Finds facts nobody reported: expired grants, first uses (unless `firstUses: false`), overdue tasks;
+   * those since the outbox exists, and since `from` when given.
+   */
+  async sweep(from?: Date, o: { firstUses?: boolean } = {}): Promise<void> {
     const { store, policy } = this.#deps;
     const now = this.#now();
-    const since = this.#outbox.createdAt.getTime();
+    const since = Math.max(this.#outbox.createdAt.getTime(), from?.getTime() ?? 0);
     const facts: Notification[] = [];
     for (const g of store.listGrants({}, now)) {
       if (stateAt(g, now) === 'expired' && Date.parse(g.expiresAt) >= since && !this.#outbox.has(`grant.expired:${g.id}`)) facts.push(grantExpired(g));
     }
     const p = policy();
     // First uses: only tasks recorded since the outbox exists (earlier ones were never its to report).
-    for (const t of store.listTasks({ recordedSince: since })) {
+    for (const t of o.firstUses === false ? [] : store.listTasks({ recordedSince: since })) {
       const grant = store.getGrant(t.grantId)?.grant;
       if (grant && !this.#outbox.has(`grant.first-used:${grant.id}`)) {
         facts.push(grantFirstUsed(grant, t)); // listTasks is oldest first: the first task of the grant

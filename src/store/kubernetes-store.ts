@@ -29,6 +29,7 @@ import { checkRevocation, signGrant, signRevocation, tokenProblem } from '../gra
 import { SIGNING_ALG, type KeyRing } from '../keys/key-ring.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
 import type { BreakGlassStore } from './store.ts';
+import { statusCode } from '../util/kube-status.ts';
 
 const GROUP = 'driftgate.io';
 const VERSION = 'v1alpha1';
@@ -121,11 +122,6 @@ function taskOf(o: TaskObject): Task {
  */
 function isOlder(rv: string | undefined, than: string): boolean {
   return rv !== undefined && /^\d+$/.test(rv) && /^\d+$/.test(than) && BigInt(rv) < BigInt(than);
-}
-
-function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
 }
 
 export interface KubernetesStoreOptions {

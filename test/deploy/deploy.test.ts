@@ -204,6 +204,9 @@ const API_CALLS = [
   { call: 'readNamespacedSecret', group: '', resource: 'secrets', verb: 'get' },
   { call: 'createNamespacedSecret', group: '', resource: 'secrets', verb: 'create' },
   { call: 'replaceNamespacedSecret', group: '', resource: 'secrets', verb: 'update' },
+  { call: 'readNamespacedLease', group: 'coordination.k8s.io', resource: 'leases', verb: 'get' },
+  { call: 'createNamespacedLease', group: 'coordination.k8s.io', resource: 'leases', verb: 'create' },
+  { call: 'replaceNamespacedLease', group: 'coordination.k8s.io', resource: 'leases', verb: 'update' },
 ];
 
 describe('RBAC', () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, missingPrerequisite, who } from './harness/cluster.ts';
-import { DENIED, Driftgate, keepLogs, registerWebhook } from './harness/driftgate.ts';
+import { DENIED, Driftgate, keepLogs, registerWebhook, until } from './harness/driftgate.ts';
 import { applyOverlay, replica } from './harness/install.ts';
 import { seed, unmanagedCreateIsDenied } from './harness/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -104,5 +104,20 @@ describe('driftgate as installed from deploy/: Kubernetes store, two replicas, i
       assert.equal(r.status, 0, r.stderr);
       assert.equal(cluster.ok(['-n', 'driftgate', 'get', 'drifttask', taskId, '-o', 'jsonpath={.status.state}']), 'accepted');
     });
+  });
+
+  it('one replica at a time sends the swept notifications: it holds the Lease, and the other takes over when it stops', async () => {
+    const holder = () => {
+      const r = cluster.kubectl(['-n', 'driftgate', 'get', 'lease', 'driftgate-notifications', '-o', 'jsonpath={.spec.holderIdentity}']);
+      return r.status === 0 ? r.stdout.trim() : '';
+    };
+    const acquired = (dg: Driftgate) => [...dg.log.matchAll(/"identity":"([^"]+)".*leader lease acquired/g)].map((m) => m[1]);
+    await until(() => holder() !== '', 'a replica holds the driftgate-notifications Lease');
+    const leaders = [a, b].filter((dg) => acquired(dg).includes(holder()));
+    assert.equal(leaders.length, 1, `exactly one replica logged that it holds ${holder()}`);
+    const [leader, other] = leaders[0] === a ? [a, b] : [b, a];
+    await leader.stop(); // a graceful stop releases the Lease
+    await until(() => acquired(other).includes(holder()), 'the other replica holds the Lease');
+    assert.match(leader.log, /leader lease released/);
   });
 });

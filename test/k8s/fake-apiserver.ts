@@ -52,6 +52,7 @@ const KINDS: Kind[] = [
   { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' },
   { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
   { group: 'helm.toolkit.fluxcd.io', version: 'v2', plural: 'helmreleases', kind: 'HelmRelease' },
+  { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
 ];
 
 const clone = <T>(v: T): T => structuredClone(v);

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../src/log.ts';
 import { grantEvent, type Notification } from '../../src/notify/events.ts';
 import { backoffMs, Notifier } from '../../src/notify/notifier.ts';
+import { leaderTurn } from '../../src/console/people-loop.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { requestGrant, storeFixture, taskDraft } from '../helpers/breakglass.ts';
@@ -234,6 +235,53 @@ describe('notifications: facts nobody reports', () => {
     await again.close();
     const keys = [...s.receiver.accepted().entries()].map(([k, c]) => `${k}×${c}`);
     assert.deepEqual(keys.sort(), [`grant.expired:${grant.id}×1`, `grant.first-used:${grant.id}×1`, `task.overdue:${t1.id}×1`, `task.overdue:${t2.id}×1`].sort());
+  });
+
+  it('reports only facts from the time its turn began (several replicas taking turns)', async () => {
+    const s = await setup((file, r) => policyWith(webhookSink(r, file)), true);
+    const grant = await requestGrant(s.f, { ttl: '30m' }, undefined, policyFrom('{}'), 'g-1');
+    s.f.now.value = new Date(NOW.getTime() + 40 * 60_000); // expired 10 minutes ago
+    await s.notifier.sweep(new Date(NOW.getTime() + 35 * 60_000)); // this replica's turn began after the expiry
+    assert.deepEqual(s.notifier.status().pending, []);
+    await s.notifier.sweep(new Date(NOW.getTime() + 20 * 60_000)); // ... or before it
+    await until(() => s.receiver.accepted().size === 1, 'expiry delivered');
+    await s.notifier.close();
+    assert.deepEqual([...s.receiver.accepted().keys()], [`grant.expired:${grant.id}`]);
+  });
+
+  it('sweeps only while this replica holds the leader lease, from a lease duration and a sweep interval before it took over', async () => {
+    const dir = tempDir('driftgate-notify-turn-');
+    const f = await storeFixture(dir);
+    const p = policyFrom('{}');
+    const notifier = await Notifier.open({ dataDir: dir, policy: () => p, store: f.store, logger: createLogger('silent'), registry: new Registry() });
+    const swept: (Date | undefined)[] = [];
+    const firstUses: (boolean | undefined)[] = [];
+    notifier.sweep = async (from?: Date, o: { firstUses?: boolean } = {}) => {
+      swept.push(from);
+      firstUses.push(o.firstUses);
+    };
+    const lease: { since?: Date } = {};
+    const turn = leaderTurn({ leadingSince: () => lease.since, leaseDurationMs: 15_000 }, () => p);
+    notifier.start({ sweep: turn });
+    assert.deepEqual(swept, [], 'another replica leads: no sweep');
+    lease.since = new Date(NOW.getTime() + 3600_000);
+    assert.deepEqual(turn(), new Date(NOW.getTime() + 3600_000 - 15_000 - p.notifications.sweepIntervalMs));
+    notifier.start({ sweep: turn });
+    assert.deepEqual(swept, [turn()]);
+    assert.deepEqual(firstUses, [false], 'first uses are sent by the replica that recorded the bypass, not swept again');
+    await notifier.close();
+    await f.store.close();
+  });
+
+  it('leaves first uses to the recording replica when told to (several replicas): expiries are still swept', async () => {
+    const s = await setup((file, r) => policyWith(webhookSink(r, file)), true);
+    const grant = await requestGrant(s.f, { ttl: '30m' }, undefined, policyFrom('{}'), 'g-1');
+    await s.f.store.recordBypass(taskDraft('uid-1')); // recorded by another replica: not through this notifier
+    s.f.now.value = new Date(NOW.getTime() + 40 * 60_000);
+    await s.notifier.sweep(NOW, { firstUses: false });
+    await until(() => s.notifier.status().pending.length === 0 && s.receiver.accepted().size === 1, 'expiry delivered');
+    await s.notifier.close();
+    assert.deepEqual([...s.receiver.accepted().keys()], [`grant.expired:${grant.id}`]);
   });
 
   it('does not announce what happened before the outbox existed', async () => {
