@@ -18,6 +18,9 @@ FROM node:24-bookworm-slim
 # All interfaces: the kubelet's probes and the API server reach the pod on its IP (`npm start` binds
 # localhost). --host or DRIFTGATE_HOST in the pod spec overrides it.
 ENV NODE_ENV=production DRIFTGATE_HOST=0.0.0.0
+# glibc's malloc: two arenas for all of Node's threads, and freed memory at the top of the heap above
+# 128 KiB given back; ~2.5 MiB less RSS (docs/benchmarks.md: memory). `npm start` and the benchmarks set it too.
+ENV GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

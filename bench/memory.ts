@@ -16,8 +16,9 @@
  *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--saturation SECONDS] [--quick]
  *
  * Without --dist it builds dist/ first (tsc -p tsconfig.build.json). --flags replaces the Node flags
- * (default: the image's; given several times, every build runs with each set, the sets alternating
- * like the builds). Load average is printed before and after: measure on a quiet machine.
+ * and the environment (default: the image's; NAME=value words are set in the server's environment;
+ * given several times, every build runs with each set, the sets alternating like the builds). Load
+ * average is printed before and after: measure on a quiet machine.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +38,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
 /** The flags of `npm start`, the image's entry point and bench/run.ts. */
 const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
+/** glibc's malloc settings of the image's environment (Dockerfile ENV, npm start, bench/run.ts). */
+const GLIBC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,8 +55,8 @@ const RUNS = Number(args.runs);
 const WARM_SECONDS = 2;
 const SAT_SECONDS = args.saturation ? Number(args.saturation) : args.quick ? 3 : 5;
 const RATE_SECONDS = args.quick ? 4 : 8;
-/** Each --flags set: Node flags, and NAME=value words as the server's environment (e.g. GLIBC_TUNABLES=...). */
-const FLAG_SETS = (args.flags ?? [IMAGE_FLAGS.join(' ')]).map((f) => f.split(/\s+/).filter(Boolean));
+/** Each --flags set: Node flags, and NAME=value words as the server's environment (default: the image's). */
+const FLAG_SETS = (args.flags ?? [[...IMAGE_FLAGS, `GLIBC_TUNABLES=${GLIBC_TUNABLES}`].join(' ')]).map((f) => f.split(/\s+/).filter(Boolean));
 const isEnv = (word: string) => /^[A-Z_][A-Z0-9_]*=/.test(word);
 const envOf = (words: readonly string[]) => Object.fromEntries(words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 const STORES = args.store === 'both' ? (['empty', 'full'] as const) : ([args.store] as const);
