@@ -38,11 +38,11 @@ const KEY = new Uint8Array(32).fill(7);
 const TRACKED = '"annotations":{"argocd.argoproj.io/tracking-id":"payments:apps/Deployment:prod/api"}';
 
 /** An UPDATE of a GitOps-owned object by alice, its bodies spliced in as JSON text (kept byte for byte). */
-function reviewText(kind: 'Deployment' | 'Secret', beforeBody: string, afterBody: string): string {
+function reviewText(kind: 'Deployment' | 'Secret', beforeBody: string, afterBody: string, metadataExtra = ''): string {
   const gvk = kind === 'Secret' ? '{"group":"","version":"v1","kind":"Secret"}' : '{"group":"apps","version":"v1","kind":"Deployment"}';
   const gvr = kind === 'Secret' ? '{"group":"","version":"v1","resource":"secrets"}' : '{"group":"apps","version":"v1","resource":"deployments"}';
   const obj = (body: string) =>
-    `{"apiVersion":"${kind === 'Secret' ? 'v1' : 'apps/v1'}","kind":"${kind}","metadata":{"name":"api","namespace":"prod",${TRACKED}},${body}}`;
+    `{"apiVersion":"${kind === 'Secret' ? 'v1' : 'apps/v1'}","kind":"${kind}","metadata":{"name":"api","namespace":"prod",${TRACKED}${metadataExtra}},${body}}`;
   return `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":${gvk},"resource":${gvr},"name":"api","namespace":"prod","operation":"UPDATE","userInfo":{"username":"alice","groups":["oncall"]},"object":${obj(afterBody)},"oldObject":${obj(beforeBody)}}}`;
 }
 
@@ -129,6 +129,23 @@ describe('values the rewritten equality must tell apart: the write is denied at 
     const same = { ...request, object: request.oldObject };
     assert.equal(decide({ request: same, policy, now: NOW, grantsFor: () => [] }).rule, 'no-guarded-change');
   });
+
+  // managedFields name the merge key of a list driftgate knows nothing of: indexed by that one key's value
+  const keyedBy = (key: string) => `,"managedFields":[{"manager":"argocd-controller","operation":"Apply","fieldsType":"FieldsV1","fieldsV1":{"f:spec":{"f:items":{${JSON.stringify(`k:{"${key}":"a"}`)}:{}}}}}]`;
+  const managedCases: [string, string, string, string, string[]][] = [
+    ['an item whose managedFields key id turns from 1 into "1"', 'id', '{"items":[{"id":1,"v":"x"}]}', '{"items":[{"id":"1","v":"x"}]}', ['id', 'v', 'id', 'v'].map((f) => `spec.items[id=1].${f}`)],
+    ['an item whose managedFields key is a big integer (atomic)', 'id', '{"items":[{"id":9007199254740993,"v":"x"}]}', '{"items":[{"id":9007199254740993,"v":"y"}]}', ['spec.items']],
+    ['two items sharing a managedFields key (atomic)', 'id', '{"items":[{"id":"a","v":1}]}', '{"items":[{"id":"a","v":1},{"id":"a","v":2}]}', ['spec.items']],
+    ['items keyed by a managedFields key named __proto__ (atomic)', '__proto__', '{"items":[{"__proto__":"a","v":1}]}', '{"items":[{"__proto__":"a","v":2}]}', ['spec.items']],
+    ['items keyed by a managedFields key named protocol (the default is not invented)', 'protocol', '{"items":[{"protocol":"UDP","v":1}]}', '{"items":[{"protocol":"UDP","v":2}]}', ['spec.items[protocol=UDP].v']],
+  ];
+  for (const [name, key, b, a, want] of managedCases) {
+    it(`denies ${name}`, () => {
+      const v = decideText(reviewText('Deployment', spec(b), spec(a), keyedBy(key)));
+      assert.equal(v.outcome, 'denied');
+      assert.deepEqual(guardedPaths(v), want);
+    });
+  }
 
   const equalCases: [string, string, string][] = [
     ['keys reordered only', '{"a":1,"b":{"c":1,"d":[1,2]}}', '{"b":{"d":[1,2],"c":1},"a":1}'],
