@@ -37,12 +37,19 @@ const policy = examplePolicy();
 const KEY = new Uint8Array(32).fill(7);
 const TRACKED = '"annotations":{"argocd.argoproj.io/tracking-id":"payments:apps/Deployment:prod/api"}';
 
+const KINDS = {
+  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
+  Secret: { group: '', version: 'v1', resource: 'secrets' },
+  RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings' },
+} as const;
+
 /** An UPDATE of a GitOps-owned object by alice, its bodies spliced in as JSON text (kept byte for byte). */
-function reviewText(kind: 'Deployment' | 'Secret', beforeBody: string, afterBody: string, metadataExtra = ''): string {
-  const gvk = kind === 'Secret' ? '{"group":"","version":"v1","kind":"Secret"}' : '{"group":"apps","version":"v1","kind":"Deployment"}';
-  const gvr = kind === 'Secret' ? '{"group":"","version":"v1","resource":"secrets"}' : '{"group":"apps","version":"v1","resource":"deployments"}';
+function reviewText(kind: keyof typeof KINDS, beforeBody: string, afterBody: string, metadataExtra = ''): string {
+  const { group, version, resource } = KINDS[kind];
+  const gvk = JSON.stringify({ group, version, kind });
+  const gvr = JSON.stringify({ group, version, resource });
   const obj = (body: string) =>
-    `{"apiVersion":"${kind === 'Secret' ? 'v1' : 'apps/v1'}","kind":"${kind}","metadata":{"name":"api","namespace":"prod",${TRACKED}${metadataExtra}},${body}}`;
+    `{"apiVersion":"${group ? `${group}/` : ''}${version}","kind":"${kind}","metadata":{"name":"api","namespace":"prod",${TRACKED}${metadataExtra}},${body}}`;
   return `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":${gvk},"resource":${gvr},"name":"api","namespace":"prod","operation":"UPDATE","userInfo":{"username":"alice","groups":["oncall"]},"object":${obj(afterBody)},"oldObject":${obj(beforeBody)}}}`;
 }
 
@@ -220,6 +227,29 @@ describe('Secret values appear only as HMAC hashes, whatever their shape', () =>
       assert.match(v.message!, /<secret hmac-sha256:[0-9a-f]{16}>/);
     });
   }
+});
+
+describe('RoleBindings, guarded since 83e1e1e: a subject changed under the same name is reported', () => {
+  const binding = (subjects: string) => `"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"view"},"subjects":${subjects}`;
+  const cases: [string, string, string, string[]][] = [
+    ['a subject added', '[{"kind":"User","name":"alice"}]', '[{"kind":"User","name":"alice"},{"kind":"User","name":"mallory"}]', ['subjects[name=mallory].kind', 'subjects[name=mallory].name']],
+    ['a User made a Group of the same name', '[{"kind":"User","name":"admins"}]', '[{"kind":"Group","name":"admins"}]', ['subjects[name=admins].kind']],
+    ['a second subject of the same name (the list is then atomic)', '[{"kind":"User","name":"alice"}]', '[{"kind":"User","name":"alice"},{"kind":"Group","name":"alice"}]', ['subjects']],
+    ['a ServiceAccount moved to another namespace', '[{"kind":"ServiceAccount","name":"ci","namespace":"prod"}]', '[{"kind":"ServiceAccount","name":"ci","namespace":"kube-system"}]', ['subjects[name=ci].namespace']],
+    ['an unchanged binding (no guarded change)', '[{"kind":"User","name":"alice"}]', '[{"name":"alice","kind":"User"}]', []],
+  ];
+  for (const [name, b, a, want] of cases) {
+    it(`${want.length > 0 ? 'denies' : 'allows'} ${name}`, () => {
+      const v = decideText(reviewText('RoleBinding', binding(b), binding(a)));
+      assert.deepEqual([v.outcome, guardedPaths(v)], [want.length > 0 ? 'denied' : 'allowed', want]);
+    });
+  }
+
+  it('a grant for one subject does not cover a Group slipped in under that name', () => {
+    const text = reviewText('RoleBinding', binding('[{"kind":"User","name":"admins"}]'), binding('[{"kind":"Group","name":"admins"}]'));
+    const g = grant({ resources: [{ group: 'rbac.authorization.k8s.io', kind: 'RoleBinding', name: 'api' }], paths: ['subjects[name=admins].name'] });
+    assert.equal(decideText(text, [g]).outcome, 'denied');
+  });
 });
 
 /** The line before the bounded writer: JSON.stringify, cut. */
