@@ -255,8 +255,10 @@ function sameTree(a: unknown, b: unknown, depth: number, unequal: Map<object, un
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (depth > MAX_DEPTH) throw tooDeep();
-  if (unequal.get(a) === b) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
+  if (unequal.size !== 0 && unequal.get(a) === b) return false;
+  const listA = Array.isArray(a);
+  const listB = Array.isArray(b);
+  if (listA && listB) {
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i += 1) {
       if (!sameTree(a[i], b[i], depth + 1, unequal)) {
@@ -266,20 +268,23 @@ function sameTree(a: unknown, b: unknown, depth: number, unequal: Map<object, un
     }
     return true;
   }
-  if (isObj(a) && isObj(b)) {
+  // Maps with a prototype (what JSON.parse makes); prototype-less ones, exact numbers among them, go to deepEqual.
+  if (!listA && !listB && Object.getPrototypeOf(a) !== null && Object.getPrototypeOf(b) !== null) {
+    const ma = a as Obj;
+    const mb = b as Obj;
     // Counted first, as deepEqual does (so the same pairs throw tooDeep); for…in, not Object.keys, so
     // no array is made for each of a million small maps.
-    if (ownKeyCount(a) !== ownKeyCount(b)) return false;
-    for (const k in a) {
-      if (!Object.hasOwn(a, k)) continue;
-      if (!Object.hasOwn(b, k) || !sameTree(a[k], b[k], depth + 1, unequal)) {
+    if (ownKeyCount(ma) !== ownKeyCount(mb)) return false;
+    for (const k in ma) {
+      if (!Object.hasOwn(ma, k)) continue;
+      if (!Object.hasOwn(mb, k) || !sameTree(ma[k], mb[k], depth + 1, unequal)) {
         unequal.set(a, b);
         return false;
       }
     }
     return true;
   }
-  return deepEqual(a, b, depth); // exact numbers, or a map against a list: one step, nothing to remember
+  return deepEqual(a, b, depth); // exact numbers, prototype-less maps, a map against a list: nothing to remember
 }
 
 function ownKeyCount(o: Obj): number {
