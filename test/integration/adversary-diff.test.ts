@@ -697,6 +697,32 @@ describe('the notification Lease against a writer that is not driftgate', () => 
     assert.ok(a.leadingSince(), 'after 2 minutes without a renewal by mallory, a replica sends the notifications');
   });
 
+  it(
+    'never has two replicas leading when the holder’s wall clock steps back while it cannot renew',
+    { todo: 'finding (minor): the renew deadline is measured on Date (wall clock), not a monotonic clock: a holder whose clock steps back 60 s keeps leading ~70 s after its last renewal while the other replica took over after 15 s; both sweep (duplicates carry one delivery key)' },
+    async () => {
+      const name = `clock-step-${(n += 1)}`;
+      const clockA = { t: T0 };
+      const clockB = { t: T0 };
+      const a = replica('replica-a', clockA, name);
+      const b = replica('replica-b', clockB, name);
+      await a.tryOnce();
+      await b.tryOnce();
+      clockA.t -= 60_000; // an NTP step on a's machine
+      const bothLed: number[] = [];
+      for (let s = 2; s <= 30; s += 2) {
+        clockA.t += 2_000;
+        clockB.t += 2_000;
+        api.unavailable = true; // a cannot reach the API server
+        await a.tryOnce();
+        api.unavailable = false;
+        await b.tryOnce();
+        if (a.leadingSince() && b.leadingSince()) bothLed.push(s);
+      }
+      assert.deepEqual(bothLed, [], 'seconds after the last renewal at which both replicas led');
+    },
+  );
+
   it('leaves one leader when a forged Lease says its duration is 0', async () => {
     const name = `zero-${(n += 1)}`;
     forged(name, { holderIdentity: 'mallory', leaseDurationSeconds: 0 });
