@@ -122,12 +122,16 @@ function itemKeysOf(item: unknown, names: readonly string[]): ItemKeys | undefin
 }
 
 /**
- * An item's identity within its list. One merge key (the common case: `name`) is its value itself: a
- * Map tells the string "1", the number 1 and true apart, and no id string is built per item. Compound
- * keys are their JSON. Either way two items share an id only if their keys match.
+ * An item's identity within its list (a Map key: always a string, hashed with V8's per-process seed). One
+ * merge key is its value with a type tag; compound keys are their JSON. Either way two items share an id
+ * only if their keys match. indexByOne spares the tag when every id is a string.
  */
-function itemId(k: ItemKeys, names: readonly string[]): string | number | boolean {
-  return names.length === 1 ? k[names[0]!]! : JSON.stringify(k);
+function itemId(k: ItemKeys, names: readonly string[]): string {
+  if (names.length === 1) {
+    const v = k[names[0]!];
+    return typeof v === 'string' ? `s${v}` : `${typeof v}${String(v)}`;
+  }
+  return JSON.stringify(k);
 }
 
 /**
@@ -148,7 +152,7 @@ function keysOf(p: Paired): ItemKeys {
 }
 
 /** Items by id, in the after list's order, then the items only the before list has. */
-type ListIndex = Map<string | number | boolean, Paired>;
+type ListIndex = Map<string, Paired>;
 
 /** A key field the API server defaults (protocol) is part of the item's identity: fill it in. */
 function withDefaults(item: unknown, k: ItemKeys): unknown {
@@ -192,19 +196,34 @@ function idOf(item: unknown, name: string): string | number | boolean | undefine
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
 }
 
-/** indexBy for one merge key name: the same index, the items' keys spelled out later only where needed. */
+/**
+ * indexBy for one merge key name: the same index, the items' keys spelled out later only where needed.
+ * Names that are all strings are their own Map keys (V8 hashes strings with a per-process seed). A list
+ * with any other id uses the typed id strings throughout: a number as a Map key is hashed unseeded, so
+ * chosen numbers would share one bucket chain (12,000 of them: quadratic).
+ */
 function indexByOne(name: string, before: readonly unknown[], after: readonly unknown[]): ListIndex | undefined {
+  let strings = true;
+  for (const list of [after, before]) {
+    for (const item of list) {
+      const id = idOf(item, name);
+      if (id === undefined) return undefined;
+      if (typeof id !== 'string') strings = false;
+    }
+  }
+  const keyOf = (id: string | number | boolean): string => (strings ? (id as string) : typeof id === 'string' ? `s${id}` : `${typeof id}${String(id)}`);
   const m: ListIndex = new Map();
   for (const item of after) {
-    const id = idOf(item, name);
-    if (id === undefined || m.has(id)) return undefined;
-    m.set(id, { keys: undefined, name, id, a: item, b: undefined, hasB: false });
+    const id = idOf(item, name)!;
+    const key = keyOf(id);
+    if (m.has(key)) return undefined;
+    m.set(key, { keys: undefined, name, id, a: item, b: undefined, hasB: false });
   }
   for (const item of before) {
-    const id = idOf(item, name);
-    if (id === undefined) return undefined;
-    const p = m.get(id);
-    if (p === undefined) m.set(id, { keys: undefined, name, id, a: undefined, b: item, hasB: true });
+    const id = idOf(item, name)!;
+    const key = keyOf(id);
+    const p = m.get(key);
+    if (p === undefined) m.set(key, { keys: undefined, name, id, a: undefined, b: item, hasB: true });
     else if (p.hasB) return undefined;
     else {
       p.b = item;

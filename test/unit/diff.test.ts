@@ -133,6 +133,13 @@ describe('normalized diff: comparisons that skip what is equal', () => {
     assert.deepEqual(paths(a, b, o), ['spec.items[port=1].name', 'spec.items[port=1].port', 'spec.items[port=1].name', 'spec.items[port=1].port']);
   });
 
+  it('pairs items keyed by numbers across a reorder and reports only the changed one', () => {
+    const o = { ...opts, mergeKeys: mergeKeyTree([{ manager: 'm', fieldsV1: { 'f:spec': { 'f:items': { 'k:{"port":1}': {} } } } }]) };
+    const items = Array.from({ length: 5 }, (_, i) => ({ port: i * 65536, v: 'x' }));
+    const after = [...items].reverse().map((it) => (it.port === 131072 ? { ...it, v: 'y' } : it));
+    assert.deepEqual(paths({ spec: { items } }, { spec: { items: after } }, o), ['spec.items[port=131072].v']);
+  });
+
   it('still refuses hostile nesting inside an equal item of a named list and inside an equal list under a map', () => {
     const item = { name: 'x', deep: nested(120, 'a') };
     assert.throws(() => diffObjects({ spec: { list: [item] } }, { spec: { list: [structuredClone(item), { name: 'y' }] } }, opts), { code: 'REVIEW_TOO_DEEP' });
