@@ -83,6 +83,8 @@ export class GrantTokens {
       if (k === 'token') {
         Object.defineProperty(out, 'token', { get: this.#getter, enumerable: true, configurable: true });
         token = true;
+      } else if (k === 'notBefore' && g[k] === out.createdAt) {
+        out.notBefore = out.createdAt; // a grant that starts when it is created: one string for both
       } else {
         (out as Record<string, unknown>)[k] = this.#compact(k, g[k]);
       }

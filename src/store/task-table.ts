@@ -294,7 +294,8 @@ export class TaskTable {
   #state = new Uint8Array(0);
   #source = new Uint8Array(0);
   #recordedAt = new Float64Array(0);
-  #offset = new Float64Array(0);
+  /** journal offsets: 32 bits until the journal passes 4 GiB, then 64-bit floats (exact to 2^53) */
+  #offset: Uint32Array | Float64Array = new Uint32Array(0);
   #length = new Uint32Array(0);
   /** recordedAt values that are not in toISOString form, kept as written (rare) */
   readonly #oddTimes = new Map<number, string>();
@@ -335,6 +336,7 @@ export class TaskTable {
       this.#recordedAt[row] = Number.NaN;
       this.#oddTimes.set(row, s.recordedAt);
     }
+    if (at.offset > 0xffffffff && this.#offset instanceof Uint32Array) this.#offset = widened(Float64Array, this.#offset);
     this.#offset[row] = at.offset;
     this.#length[row] = at.length;
     if (s.resolution) this.#resolutions.set(row, s.resolution);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { approve, checkRevoke } from '../../src/grants/rules.ts';
 import { tokenProblem } from '../../src/grants/token.ts';
 import type { Grant } from '../../src/grants/grant.ts';
+import { GrantTokens } from '../../src/store/grant-tokens.ts';
 import { policyFrom } from '../helpers/deps.ts';
 import { ALICE_ID, BOB_LEAD, requestGrant, storeFixture, type Fixture } from '../helpers/breakglass.ts';
 
@@ -46,4 +47,24 @@ describe('embedded store: grant tokens are read from the journal', () => {
     const copy = { ...f.store.getGrant('g-test')!.grant };
     assert.equal(Object.getOwnPropertyDescriptor(copy, 'token')?.value, created.token);
   });
+});
+
+describe('grant tokens: the fields a kept grant holds', () => {
+  const grant = (notBefore: string): Omit<Grant, 'token'> => ({
+    id: 'g-1', requester: 'alice', subjects: { users: ['alice'], groups: [] }, namespace: 'prod',
+    resources: [{ group: 'apps', kind: 'Deployment', name: 'api' }], operations: ['UPDATE'], reason: 'hotfix',
+    createdAt: '2026-11-24T10:00:00.000Z', notBefore, expiresAt: '2026-11-24T12:00:00.000Z', approvals: [], state: 'active',
+  });
+  for (const [name, notBefore] of [
+    ['starting when created', '2026-11-24T10:00:00.000Z'],
+    ['starting later', '2026-11-24T11:00:00.000Z'],
+  ] as const) {
+    it(`keeps every field, value and key order of a grant ${name}`, () => {
+      const tokens = new GrantTokens(() => ({ seq: 1, at: '', type: 'grant.requested', data: { grant: { token: 'tok' } } }));
+      tokens.at('g-1', { offset: 0, length: 1 });
+      const kept = tokens.keep({ ...grant(notBefore), token: 'ignored' });
+      assert.deepEqual(Object.keys(kept), [...Object.keys(grant(notBefore)), 'token']);
+      assert.deepEqual({ ...kept }, { ...grant(notBefore), token: 'tok' });
+    });
+  }
 });

@@ -139,6 +139,13 @@ describe('task table: state, resolution and filters', () => {
     assert.equal(table.idByAdmission('u-b2'), 't-b');
     assert.deepEqual(table.location(table.row('t-b')), at(9));
   });
+
+  it('keeps journal offsets exact past 4 GiB, the earlier rows with them', () => {
+    const table = new TaskTable();
+    const offsets = [0, 0xffffffff, 2 ** 32 + 7, 3, 2 ** 40 + 1, Number.MAX_SAFE_INTEGER - 200];
+    offsets.forEach((offset, i) => table.put(summary({ id: `t-${i}`, admissionUid: `u-${i}` }), { offset, length: 10 + i }));
+    offsets.forEach((offset, i) => assert.deepEqual(table.location(table.row(`t-${i}`)), { offset, length: 10 + i }));
+  });
 });
 
 describe('embedded store: tasks in the compact table', () => {
