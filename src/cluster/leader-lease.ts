@@ -141,7 +141,9 @@ export class LeaderLease {
     const key = `${holder}\u0000${spec.renewTime ? new Date(spec.renewTime).getTime() : ''}\u0000${lease.metadata?.resourceVersion ?? ''}`;
     if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
     const mine = holder === this.identity;
-    const durationMs = (spec.leaseDurationSeconds ?? this.#durationSeconds()) * 1000;
+    // never longer than this replica's own: a Lease created by someone else with a huge duration does not
+    // keep the replicas following
+    const durationMs = Math.min(spec.leaseDurationSeconds ?? this.#durationSeconds(), this.#durationSeconds()) * 1000;
     if (!mine && holder !== '' && now.getTime() < this.#observed.at + durationMs) return this.#following(holder);
     const renewed: V1Lease = {
       ...lease,
