@@ -11,6 +11,10 @@
  * - The holder stops leading when it could not renew for the renew deadline (shorter than the lease
  *   duration), so two replicas never both lead on one timeline; on a graceful stop it releases the
  *   Lease (empty holder) and another replica takes over at its next try.
+ * - Every local deadline (the renew deadline, a follower's wait) runs on a monotonic clock, so a step
+ *   of the wall clock (an NTP correction, a clock set by hand) neither extends nor shortens one; the
+ *   wall clock only fills in the Lease's `renewTime` and `acquireTime`, and says since when this
+ *   replica leads.
  *
  * The Lease grants no power over grants or tasks: a forged holder only moves (or stops) who sends the
  * swept notifications, and writing it needs `update leases` in driftgate's namespace.
@@ -31,7 +35,10 @@ export interface LeaderLeaseOptions {
   /** who holds it, as written in the Lease; default `<hostname>_<random>` (the pod's name in a pod) */
   readonly identity?: string;
   readonly logger: Logger;
+  /** the wall clock: `renewTime`/`acquireTime` in the Lease and leadingSince() (default: Date) */
   readonly now?: () => Date;
+  /** milliseconds on a clock that never steps, for every local deadline (default performance.now()) */
+  readonly monotonic?: () => number;
   /** how long a Lease nobody renews keeps others out (default 15 s, as kube-controller-manager) */
   readonly leaseDurationMs?: number;
   /** how long the holder keeps leading without a successful renewal (default 10 s) */
@@ -48,11 +55,13 @@ export class LeaderLease {
   readonly #name: string;
   readonly #logger: Logger;
   readonly #now: () => Date;
+  readonly #monotonic: () => number;
   readonly #renewDeadlineMs: number;
   readonly #retryPeriodMs: number;
-  /** the Lease as last read (holder, renewTime, version) and when this replica saw it change */
+  /** the Lease as last read (holder, renewTime, version) and when this replica saw it change (monotonic ms) */
   #observed: { readonly key: string; readonly at: number } | undefined;
   #leadingSince: Date | undefined;
+  /** when the last successful renewal started (monotonic ms) */
   #renewedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -66,6 +75,7 @@ export class LeaderLease {
     this.identity = o.identity ?? `${hostname()}_${randomUUID()}`;
     this.#logger = o.logger;
     this.#now = o.now ?? (() => new Date());
+    this.#monotonic = o.monotonic ?? (() => performance.now());
     this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
     this.#renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.#retryPeriodMs = o.retryPeriodMs ?? 2_000;
@@ -77,7 +87,7 @@ export class LeaderLease {
   /** Since when this replica leads; undefined while it does not (or its last renewal is too old). */
   leadingSince(): Date | undefined {
     if (!this.#leadingSince) return undefined;
-    if (this.#now().getTime() - this.#renewedAt > this.#renewDeadlineMs) {
+    if (this.#pastRenewDeadline()) {
       this.#stepDown('its renewals failed for longer than the renew deadline');
       return undefined;
     }
@@ -115,6 +125,7 @@ export class LeaderLease {
   /** One attempt to acquire or renew the Lease. Never throws. */
   async tryOnce(): Promise<void> {
     const now = this.#now();
+    const tick = this.#monotonic();
     let lease: V1Lease | undefined;
     try {
       lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#ns });
@@ -131,7 +142,7 @@ export class LeaderLease {
       };
       try {
         await this.#api.createNamespacedLease({ namespace: this.#ns, body });
-        return this.#leading(now);
+        return this.#leading(now, tick);
       } catch (err) {
         return statusCode(err) === 409 ? this.#following() : this.#failed(err);
       }
@@ -139,12 +150,12 @@ export class LeaderLease {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const key = `${holder}\u0000${spec.renewTime ? new Date(spec.renewTime).getTime() : ''}\u0000${lease.metadata?.resourceVersion ?? ''}`;
-    if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
+    if (this.#observed?.key !== key) this.#observed = { key, at: tick };
     const mine = holder === this.identity;
     // never longer than this replica's own: a Lease created by someone else with a huge duration does not
     // keep the replicas following
     const durationMs = Math.min(spec.leaseDurationSeconds ?? this.#durationSeconds(), this.#durationSeconds()) * 1000;
-    if (!mine && holder !== '' && now.getTime() < this.#observed.at + durationMs) return this.#following(holder);
+    if (!mine && holder !== '' && tick < this.#observed.at + durationMs) return this.#following(holder);
     const renewed: V1Lease = {
       ...lease,
       spec: {
@@ -157,7 +168,7 @@ export class LeaderLease {
     };
     try {
       await this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#ns, body: renewed });
-      return this.#leading(now);
+      return this.#leading(now, tick);
     } catch (err) {
       return statusCode(err) === 409 ? this.#following() : this.#failed(err);
     }
@@ -167,8 +178,9 @@ export class LeaderLease {
     return Math.ceil(this.leaseDurationMs / 1000);
   }
 
-  #leading(at: Date): void {
-    this.#renewedAt = at.getTime();
+  /** A renewal that started at `at` (wall clock) and `tick` (monotonic) succeeded. */
+  #leading(at: Date, tick: number): void {
+    this.#renewedAt = tick;
     this.#lastProblem = '';
     if (this.#leadingSince || this.#stopped) return;
     this.#leadingSince = at;
@@ -193,6 +205,10 @@ export class LeaderLease {
       this.#logger.warn({ lease: this.#name, err: problem }, 'leader lease: the API server could not be reached; retrying (check RBAC: get, create, update on leases in driftgate\'s namespace)');
       this.#lastProblem = problem;
     }
-    if (this.#leadingSince && this.#now().getTime() - this.#renewedAt > this.#renewDeadlineMs) this.#stepDown('its renewals failed for longer than the renew deadline');
+    if (this.#leadingSince && this.#pastRenewDeadline()) this.#stepDown('its renewals failed for longer than the renew deadline');
+  }
+
+  #pastRenewDeadline(): boolean {
+    return this.#monotonic() - this.#renewedAt > this.#renewDeadlineMs;
   }
 }

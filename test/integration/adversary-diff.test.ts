@@ -679,8 +679,17 @@ describe('the notification Lease against a writer that is not driftgate', () => 
   after(() => api.stop());
 
   let n = 0;
-  function replica(who: string, clock: { t: number }, name: string): LeaderLease {
-    return new LeaderLease({ kubeConfig: kubeConfigFor(server), namespace: 'driftgate', name, identity: who, logger: createLogger('silent'), now: () => new Date(clock.t) });
+  /** A replica's wall clock `t` (written into the Lease) and its monotonic clock `mono` (its deadlines). */
+  interface Clocks {
+    t: number;
+    mono: number;
+  }
+  const advance = (c: Clocks, ms: number): void => {
+    c.t += ms;
+    c.mono += ms;
+  };
+  function replica(who: string, clock: Clocks, name: string): LeaderLease {
+    return new LeaderLease({ kubeConfig: kubeConfigFor(server), namespace: 'driftgate', name, identity: who, logger: createLogger('silent'), now: () => new Date(clock.t), monotonic: () => clock.mono });
   }
   const forged = (name: string, spec: Record<string, unknown>) =>
     api.put('leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'driftgate' }, spec });
@@ -688,52 +697,56 @@ describe('the notification Lease against a writer that is not driftgate', () => 
   it('takes over a Lease someone else created and never renews once its own lease duration has passed', async () => {
     const name = `forged-${(n += 1)}`;
     forged(name, { holderIdentity: 'mallory', leaseDurationSeconds: 2_147_483_647, renewTime: new Date(T0).toISOString() });
-    const clock = { t: T0 };
+    const clock = { t: T0, mono: 0 };
     const a = replica('replica-a', clock, name);
     for (let i = 0; i < 60; i += 1) {
       await a.tryOnce();
-      clock.t += 2_000;
+      advance(clock, 2_000);
     }
     assert.ok(a.leadingSince(), 'after 2 minutes without a renewal by mallory, a replica sends the notifications');
   });
 
-  it(
-    'never has two replicas leading when the holder’s wall clock steps back while it cannot renew',
-    { todo: 'finding (minor): the renew deadline is measured on Date (wall clock), not a monotonic clock: a holder whose clock steps back 60 s keeps leading ~70 s after its last renewal while the other replica took over after 15 s; both sweep (duplicates carry one delivery key)' },
-    async () => {
-      const name = `clock-step-${(n += 1)}`;
-      const clockA = { t: T0 };
-      const clockB = { t: T0 };
-      const a = replica('replica-a', clockA, name);
-      const b = replica('replica-b', clockB, name);
+  // Once a finding (the renew deadline was measured on Date, so a holder whose clock stepped back 60 s
+  // kept leading ~70 s after its last renewal while the other replica took over after 15 s): every
+  // local deadline now runs on the monotonic clock.
+  it('never has two replicas leading when the holder’s wall clock steps back while it cannot renew', async () => {
+    const name = `clock-step-${(n += 1)}`;
+    const clockA = { t: T0, mono: 0 };
+    const clockB = { t: T0, mono: 0 };
+    const a = replica('replica-a', clockA, name);
+    const b = replica('replica-b', clockB, name);
+    await a.tryOnce();
+    await b.tryOnce();
+    clockA.t -= 60_000; // an NTP step on a's machine: its monotonic clock does not move
+    const bothLed: number[] = [];
+    let aLastLed = 0;
+    let bFirstLed = 0;
+    for (let s = 2; s <= 30; s += 2) {
+      advance(clockA, 2_000);
+      advance(clockB, 2_000);
+      api.unavailable = true; // a cannot reach the API server
       await a.tryOnce();
+      api.unavailable = false;
       await b.tryOnce();
-      clockA.t -= 60_000; // an NTP step on a's machine
-      const bothLed: number[] = [];
-      for (let s = 2; s <= 30; s += 2) {
-        clockA.t += 2_000;
-        clockB.t += 2_000;
-        api.unavailable = true; // a cannot reach the API server
-        await a.tryOnce();
-        api.unavailable = false;
-        await b.tryOnce();
-        if (a.leadingSince() && b.leadingSince()) bothLed.push(s);
-      }
-      assert.deepEqual(bothLed, [], 'seconds after the last renewal at which both replicas led');
-    },
-  );
+      if (a.leadingSince() && b.leadingSince()) bothLed.push(s);
+      if (a.leadingSince()) aLastLed = s;
+      if (b.leadingSince() && bFirstLed === 0) bFirstLed = s;
+    }
+    assert.deepEqual(bothLed, [], 'seconds after the last renewal at which both replicas led');
+    assert.deepEqual({ aLastLed, bFirstLed }, { aLastLed: 10, bFirstLed: 16 }, 'a leads until its 10 s renew deadline, b from the end of its 15 s wait');
+  });
 
   it('leaves one leader when a forged Lease says its duration is 0', async () => {
     const name = `zero-${(n += 1)}`;
     forged(name, { holderIdentity: 'mallory', leaseDurationSeconds: 0 });
-    const clock = { t: T0 };
+    const clock = { t: T0, mono: 0 };
     const a = replica('replica-a', clock, name);
     const b = replica('replica-b', clock, name);
     for (let i = 0; i < 10; i += 1) {
       await a.tryOnce();
       await b.tryOnce();
       assert.ok(!(a.leadingSince() && b.leadingSince()), `both lead at round ${i}`);
-      clock.t += 2_000;
+      advance(clock, 2_000);
     }
     assert.equal([a, b].filter((x) => x.leadingSince()).length, 1);
   });
@@ -741,7 +754,7 @@ describe('the notification Lease against a writer that is not driftgate', () => 
   it('takes over a released Lease (empty holder) at once, whatever duration it names', async () => {
     const name = `released-${(n += 1)}`;
     forged(name, { holderIdentity: '', leaseDurationSeconds: 2_147_483_647 });
-    const clock = { t: T0 };
+    const clock = { t: T0, mono: 0 };
     const a = replica('replica-a', clock, name);
     await a.tryOnce();
     assert.deepEqual(a.leadingSince(), new Date(T0));
