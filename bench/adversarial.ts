@@ -3,7 +3,8 @@
  * limit, each decided in-process (one core) and over HTTPS (the validate handler behind a real TLS
  * server in this process), reporting every case and the worst. In-process, the parse (JSON.parse with
  * exact integers: what any webhook in this runtime pays to read the body) and the decision (decode +
- * decide: driftgate's own work) are timed apart. Target: no request under the body limit takes more
+ * decide: driftgate's own work, with the count of the text's keys the server makes before it compares
+ * a direct write, limits.maxKeys) are timed apart. Target: no request under the body limit takes more
  * than 100 ms to decide. Numbers only, no thresholds.
  *
  *   npm run bench:adversarial            (also part of npm run bench)
@@ -13,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decide } from '../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../src/admission/decode.ts';
+import { moreJsonKeysThan } from '../src/lib/json-keys.ts';
 import { buildApp } from '../src/app.ts';
 import type { Grant } from '../src/grants/grant.ts';
 import { createLogger } from '../src/log.ts';
@@ -46,16 +48,16 @@ function review(operation: string, kind: string, resource: string, group: string
 }
 
 /** The largest n (found by doubling, then bisection) whose body stays under the limit. */
-function fill(build: (n: number) => string): { body: string; n: number } {
+function fill(build: (n: number) => string, fits: (body: string) => boolean = (body) => body.length < LIMIT): { body: string; n: number } {
   let lo = 1;
   let hi = 2;
-  while (build(hi).length < LIMIT) {
+  while (fits(build(hi))) {
     lo = hi;
     hi *= 2;
   }
   while (hi - lo > Math.max(1, lo / 200)) {
     const mid = Math.floor((lo + hi) / 2);
-    if (build(mid).length < LIMIT) lo = mid;
+    if (fits(build(mid))) lo = mid;
     else hi = mid;
   }
   return { body: build(lo), n: lo };
@@ -95,30 +97,35 @@ export function adversarialCases(): AdversarialCase[] {
   add(`DELETE of an object whose managedFields list ${deleted.n} env vars`, deleted.body);
 
   // SSA --force-conflicts takeover of every field the GitOps manager owned: the ownership-loss walk
-  const takeover = fill((n) => {
+  const takeoverOf = (n: number): string => {
     const stored = (JSON.parse(bigManagedFields(n, 'CREATE')) as { request: { object: { metadata: { managedFields: { manager: string }[] } } } }).request.object;
     const taken = structuredClone(stored);
     taken.metadata.managedFields[0]!.manager = 'kubectl';
     return review('UPDATE', 'Deployment', 'deployments', 'apps', stored, taken, 'api');
-  });
+  };
+  const takeover = fill(takeoverOf);
   add(`UPDATE: SSA takeover of the GitOps manager's ${takeover.n} env vars (ownership-loss walk)`, takeover.body);
 
-  const envSwap = fill((n) => {
+  const envSwapOf = (n: number): string => {
     const env = Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: `v${i}` }));
     const d = (list: unknown[]) => ({ ...deploymentNamed('x', 'app:1'), spec: { template: { spec: { containers: [{ name: 'app', image: 'app:1', env: list }] } } } });
     return review('UPDATE', 'Deployment', 'deployments', 'apps', d(env), d([...env].reverse()));
-  });
+  };
+  const envSwap = fill(envSwapOf);
   add(`UPDATE reversing an associative list of ${envSwap.n} env vars (merge key name)`, envSwap.body);
 
-  const map = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap(keys(n, (i) => `key-${i}`, () => 'a')), configMap(keys(n, (i) => `key-${i}`, () => 'b'))));
+  const mapOf = (n: number): string => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap(keys(n, (i) => `key-${i}`, () => 'a')), configMap(keys(n, (i) => `key-${i}`, () => 'b')));
+  const map = fill(mapOf);
   add(`UPDATE of a ConfigMap with ${map.n} keys, every value changed`, map.body);
 
-  const secret = fill((n) => review('UPDATE', 'Secret', 'secrets', '', { ...configMap(keys(n, (i) => `k${i}`, () => 'YQ==')), kind: 'Secret' }, { ...configMap(keys(n, (i) => `k${i}`, () => 'Yg==')), kind: 'Secret' }));
+  const secretOf = (n: number): string => review('UPDATE', 'Secret', 'secrets', '', { ...configMap(keys(n, (i) => `k${i}`, () => 'YQ==')), kind: 'Secret' }, { ...configMap(keys(n, (i) => `k${i}`, () => 'Yg==')), kind: 'Secret' });
+  const secret = fill(secretOf);
   add(`UPDATE of a Secret with ${secret.n} keys, every value changed`, secret.body);
 
   // 16 digits in one string used to send the whole body through a JSON.parse reviver (exact integers);
   // with a real integer beyond 2^53 the body still takes the exact path (placeholders, one walk)
-  const digits = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123456' }), configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123457' })));
+  const digitsOf = (n: number): string => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123456' }), configMap({ ...keys(n, (i) => `k${i}`, () => 'a'), id: '1234567890123457' }));
+  const digits = fill(digitsOf);
   add(`a ConfigMap with ${digits.n} keys, one value 16 digits long`, digits.body);
   const bigInt = fill((n) => {
     const env = Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: `v${i}` }));
@@ -136,11 +143,12 @@ export function adversarialCases(): AdversarialCase[] {
 
   // One long key above many small unchanged lists that are no well-known list: each asks managedFields for
   // merge keys (a path string per list once made this 8.5 s; the tree descends each name once)
-  const lists = fill((n) => {
+  const listsOf = (n: number): string => {
     const spec = { [`${'k'.repeat(16_300)}`]: Object.fromEntries(Array.from({ length: n }, (_, i) => [i.toString(36), [1]])) };
     const thing = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'prod', annotations: TRACKED }, spec };
     return review('UPDATE', 'HelmRelease', 'helmreleases', 'helm.toolkit.fluxcd.io', thing, thing);
-  });
+  };
+  const lists = fill(listsOf);
   add(`${lists.n} unchanged one-item lists below one 16,300-character key (merge-key lookups)`, lists.body);
 
   // One-item named lists 47 deep above a long list that differs only in its last item: a list compare at
@@ -184,6 +192,23 @@ export function adversarialCases(): AdversarialCase[] {
   // (a denial stops early; a bypass cannot). The requester is authenticated, approved and on the record.
   add(`UPDATE of a ConfigMap with ${map.n} keys, every value changed, under a grant for the ConfigMap`, map.body, [grant(1, 'x', '', 'ConfigMap')]);
   add(`UPDATE of a Secret with ${secret.n} keys, every value changed, under a grant for the Secret`, secret.body, [grant(1, 'x', '', 'Secret')]);
+
+  // The same shapes grown to the most keys a direct write may hold (limits.maxKeys, counted in the text):
+  // the heaviest requests the gate still reads and compares. Above it they are denied unread (the cases above).
+  const atKeys = (build: (n: number) => string) => fill(build, (body) => !moreJsonKeysThan(body, POLICY.limits.maxKeys));
+  const at = `at limits.maxKeys (${POLICY.limits.maxKeys.toLocaleString('en-US')} keys)`;
+  const keyedLists = atKeys(listsOf);
+  add(`${keyedLists.n} unchanged one-item lists below one 16,300-character key, ${at}`, keyedLists.body);
+  const keyedDigits = atKeys(digitsOf);
+  add(`a ConfigMap with ${keyedDigits.n} keys, one value 16 digits long, ${at}`, keyedDigits.body);
+  const keyedEnv = atKeys(envSwapOf);
+  add(`UPDATE reversing ${keyedEnv.n} env vars, ${at}`, keyedEnv.body);
+  const keyedTakeover = atKeys(takeoverOf);
+  add(`SSA takeover of ${keyedTakeover.n} env vars, ${at}`, keyedTakeover.body);
+  const keyedMap = atKeys(mapOf);
+  add(`UPDATE of a ConfigMap with ${keyedMap.n} keys, every value changed, under a grant, ${at}`, keyedMap.body, [grant(1, 'x', '', 'ConfigMap')]);
+  const keyedSecret = atKeys(secretOf);
+  add(`UPDATE of a Secret with ${keyedSecret.n} keys, every value changed, under a grant, ${at}`, keyedSecret.body, [grant(1, 'x', '', 'Secret')]);
   const huge = 'a'.repeat(LIMIT - 2 * 1024 * 1024);
   add(`${huge.length}-character name (a hand-made review) vs 1,000 grants with 12-star globs`, review('DELETE', 'Deployment', 'deployments', 'apps', deploymentNamed('x', 'app:1'), null, huge), Array.from({ length: 1000 }, (_, i) => grant(i, 'a*a*a*a*a*a*a*a*a*a*a*a*b')));
   return cases;
@@ -199,15 +224,18 @@ export interface Timing {
   readonly parseMs?: number;
   /** in-process only: the slowest parse + decision */
   readonly totalMaxMs?: number;
+  /** in-process only: the rule that decided (400: refused as malformed) */
+  readonly rule?: string;
 }
 
 /** parse, then decode + decide, in this process (what the webhook does per request, minus HTTP). */
 export function decideInProcess(cases: readonly AdversarialCase[], runs = 2, onTiming: (t: Timing) => void = () => {}): Timing[] {
   const now = new Date();
   return cases.map((c) => {
+    let rule = '400';
     const decideOnce = (): void => {
       try {
-        decide({ request: decodeReview(parseReviewJson(c.body)), policy: POLICY, now, grantsFor: () => c.grants });
+        rule = decide({ request: decodeReview(parseReviewJson(c.body)), policy: POLICY, now, grantsFor: () => c.grants, moreKeysThan: (limit) => moreJsonKeysThan(c.body, limit) }).rule;
       } catch {
         // an answered 400 (e.g. nesting too deep) is a decision too
       }
@@ -228,7 +256,7 @@ export function decideInProcess(cases: readonly AdversarialCase[], runs = 2, onT
       const parseMs = performance.now() - t;
       t = performance.now();
       try {
-        if (parsed !== undefined) decide({ request: decodeReview(parsed), policy: POLICY, now, grantsFor: () => c.grants });
+        if (parsed !== undefined) decide({ request: decodeReview(parsed), policy: POLICY, now, grantsFor: () => c.grants, moreKeysThan: (limit) => moreJsonKeysThan(c.body, limit) });
       } catch {
         // an answered 400 is a decision too
       }
@@ -238,7 +266,7 @@ export function decideInProcess(cases: readonly AdversarialCase[], runs = 2, onT
       decideMax = Math.max(decideMax, decideMs);
       totalMax = Math.max(totalMax, parseMs + decideMs);
     }
-    const t: Timing = { label: c.label, mib: c.body.length / 1048576, parseMs: parseTotal / runs, meanMs: decideTotal / runs, maxMs: decideMax, totalMaxMs: totalMax };
+    const t: Timing = { label: c.label, rule, mib: c.body.length / 1048576, parseMs: parseTotal / runs, meanMs: decideTotal / runs, maxMs: decideMax, totalMaxMs: totalMax };
     onTiming(t);
     return t;
   });
@@ -294,7 +322,7 @@ export function worst(timings: readonly Timing[]): Timing {
 export const timingLine = (t: Timing): string =>
   t.parseMs === undefined
     ? `  ${t.label.padEnd(100)} ${t.mib.toFixed(2).padStart(5)} MiB  mean ${t.meanMs.toFixed(1).padStart(7)} ms  max ${t.maxMs.toFixed(1).padStart(7)} ms`
-    : `  ${t.label.padEnd(100)} ${t.mib.toFixed(2).padStart(5)} MiB  decide mean ${t.meanMs.toFixed(1).padStart(6)} ms  max ${t.maxMs.toFixed(1).padStart(6)} ms` +
+    : `  ${t.label.padEnd(100)} ${t.mib.toFixed(2).padStart(5)} MiB  ${(t.rule ?? '').padEnd(19)} decide mean ${t.meanMs.toFixed(1).padStart(6)} ms  max ${t.maxMs.toFixed(1).padStart(6)} ms` +
       `  | parse ${t.parseMs.toFixed(1).padStart(6)} ms  parse + decide max ${(t.totalMaxMs ?? 0).toFixed(1).padStart(6)} ms`;
 export const worstLine = (timings: readonly Timing[]): string => {
   const w = worst(timings);

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { decide } from '../src/admission/decide.ts';
 import { decodeReview, parseReviewJson } from '../src/admission/decode.ts';
+import { moreJsonKeysThan } from '../src/lib/json-keys.ts';
 import { diffObjects, NO_MERGE_KEYS } from '../src/admission/diff.ts';
 import { loadExamplePolicy } from '../src/policy/load.ts';
 import { percentile } from './stats.ts';
@@ -35,7 +36,7 @@ export function runDecisionBench(iterations = 20_000) {
   let i = 0;
   const perReview = measure(`parse+decode+decide, ${bodies.length} Deployment reviews round-robin`, iterations, () => {
     const b = bodies[i++ % bodies.length]!;
-    decide({ request: decodeReview(parseReviewJson(b.text)), policy, now, grantsFor: () => [] });
+    decide({ request: decodeReview(parseReviewJson(b.text)), policy, now, grantsFor: () => [], moreKeysThan: (limit) => moreJsonKeysThan(b.text, limit) });
   });
   let j = 0;
   const decideOnly = (() => {
@@ -59,7 +60,7 @@ export function runDecisionBench(iterations = 20_000) {
     },
   });
   const big = measure(`1.5 MiB ConfigMap update (${(bigBody.length / 1048576).toFixed(2)} MiB body): parse+decode+decide`, 200, () => {
-    decide({ request: decodeReview(parseReviewJson(bigBody)), policy, now, grantsFor: () => [] });
+    decide({ request: decodeReview(parseReviewJson(bigBody)), policy, now, grantsFor: () => [], moreKeysThan: (limit) => moreJsonKeysThan(bigBody, limit) });
   });
   const bigDiff = measure('1.5 MiB ConfigMap: diff alone', 200, () => {
     diffObjects(cm(data), cm(changed), { mergeKeys: NO_MERGE_KEYS, skipRuntime: true });

@@ -12,6 +12,7 @@ import type { Policy } from '../policy/policy.ts';
 import type { TaskDraft, TaskRecorder } from '../tasks/task.ts';
 import { decide, type Outcome, type ScaleParent, type Verdict } from './decide.ts';
 import { decodeReview, parseReviewJson, uidOf } from './decode.ts';
+import { moreJsonKeysThan } from '../lib/json-keys.ts';
 import { encodeError, encodeReview } from './encode.ts';
 import { bypassWarnings, MAX_LISTED_PATHS, shownPath } from './message.ts';
 import { shownName } from './target.ts';
@@ -114,7 +115,7 @@ function requestFields(req: AdmissionRequest): Record<string, unknown> {
 type Answered = { review: AdmissionReviewResponse; verdict: Verdict; taskId?: string; storeFailed?: boolean };
 
 /** Decides; only a bypass awaits (its task record), so every other answer is returned as it is decided. */
-function answer(req: AdmissionRequest, deps: ReviewDeps): Answered | Promise<Answered> {
+function answer(req: AdmissionRequest, body: string, deps: ReviewDeps): Answered | Promise<Answered> {
   const now = deps.clock.now();
   const policy = deps.policy();
   const scaleParent =
@@ -127,6 +128,7 @@ function answer(req: AdmissionRequest, deps: ReviewDeps): Answered | Promise<Ans
     policy,
     now,
     grantsFor: (t) => deps.grants.activeGrants(t.namespace, t.group, t.kind, t.name, now),
+    moreKeysThan: (limit) => moreJsonKeysThan(body, limit),
     ...(scaleParent ? { scaleParent } : {}),
     ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
     ...(deps.secretHashKey ? { secretHashKey: deps.secretHashKey } : {}),
@@ -225,7 +227,7 @@ export function reviewBody(body: string, deps: ReviewDeps): ReviewResult | Promi
     uid = uidOf(parsed);
     const req = decodeReview(parsed);
     operation = req.operation;
-    const answered = answer(req, deps);
+    const answered = answer(req, body, deps);
     if (!(answered instanceof Promise)) return decided(req, answered, started, deps);
     return answered.then(
       (a) => decided(req, a, started, deps),

@@ -126,6 +126,14 @@ export interface Policy {
      */
     readonly maxChangesPerBypass: number;
   };
+  readonly limits: {
+    /**
+     * The most map keys one review may hold (object and oldObject together, counted in its text) when a
+     * direct write has to be compared: listing a map's keys is V8's own O(N log N) work, so a write that
+     * holds more is denied unread instead of holding up every other review (docs/policy.md#limits).
+     */
+    readonly maxKeys: number;
+  };
   /** where driftgate tells people about grants, tasks and drift (docs/policy.md#notifications) */
   readonly notifications: NotificationSettings;
 }
@@ -282,6 +290,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
       backportDeadlineMs,
       maxChangesPerBypass: bg.maxChangesPerBypass,
     },
+    limits: { maxKeys: doc.limits.maxKeys },
     notifications: compileNotifications(doc.notifications),
   };
   return { policy: Object.freeze(policy), problems };

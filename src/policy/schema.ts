@@ -165,6 +165,12 @@ export const policySchema = z.strictObject({
       maxChangesPerBypass: z.number().int().min(1).max(100_000).default(10_000),
     })
     .prefault({}),
+  limits: z
+    .strictObject({
+      /** map keys one review may hold (object and oldObject together) when a direct write has to be compared */
+      maxKeys: z.number().int().min(1_000).max(10_000_000).default(150_000),
+    })
+    .prefault({}),
   notifications: z
     .strictObject({
       sinks: z.array(notificationSink).default([]),
