@@ -33,5 +33,5 @@ RUN mkdir -m 0700 data certs && chown 10001:10001 data certs
 USER 10001:10001
 EXPOSE 8443 9090
 # The same runtime flags as `npm start` (docs/benchmarks.md: memory); Kubernetes probes, no HEALTHCHECK.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--no-concurrent-recompilation", "--no-maglev", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--no-concurrent-recompilation", "--no-maglev", "--no-parallel-scavenge", "dist/main.js"]
 CMD ["serve"]

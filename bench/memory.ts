@@ -37,7 +37,7 @@ import { processCpuMs, processMemory } from './proc.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/admission-reviews');
 /** The flags of `npm start`, the image's entry point and bench/run.ts. */
-const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
+const IMAGE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev', '--no-parallel-scavenge'];
 /** glibc's malloc settings of the image's environment (Dockerfile ENV, npm start, bench/run.ts). */
 const GLIBC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072';
 

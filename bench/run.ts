@@ -51,7 +51,7 @@ const CONNECTIONS = 16;
  * its compiles cost memory and CPU that TurboFan's code then replaces), none at a measurable
  * throughput cost (docs/benchmarks.md).
  */
-const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev'];
+const DRIFTGATE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev', '--no-parallel-scavenge'];
 /**
  * glibc's malloc as the image sets it (Dockerfile ENV, npm start): two arenas for all threads, and freed
  * memory at the top of the heap above 128 KiB given back (a fixed threshold, which also keeps blocks of

@@ -1,5 +1,6 @@
 /**
- * The served process's Node flags (young-generation cap, no background recompilation, no Maglev) and
+ * The served process's Node flags (young-generation cap, no background recompilation, no Maglev, no
+ * helper threads for young-generation collections) and
  * glibc malloc settings (GLIBC_TUNABLES; docs/benchmarks.md, serving-process memory) are the same
  * wherever driftgate is started to serve: the image's entry point and environment, `npm start`, and the
  * benchmarks that measure what the image runs.
