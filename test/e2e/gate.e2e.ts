@@ -199,6 +199,31 @@ describe('driftgate behind a real kube-apiserver (embedded store)', { skip }, ()
     });
   });
 
+  describe('a write too large to read in one decision (limits.maxKeys)', () => {
+    // 50,000 keys a side, and as many again in each side's managedFields: ~200,000 in the review, over the
+    // default 150,000. The ConfigMap itself is ~0.5 MB, well inside what the API server stores.
+    const keys = 50_000;
+    before(() => {
+      const data = Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, 'v']));
+      const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'lookup', namespace: 'prod', annotations: { 'argocd.argoproj.io/tracking-id': 'payments:/ConfigMap:prod/lookup' } }, data });
+      cluster.apply(manifest, { as: who.argocd, serverSide: 'argocd-controller' });
+    });
+    const value = (key: string) => cluster.ok(['-n', 'prod', 'get', 'configmap', 'lookup', '-o', `jsonpath={.data.${key}}`]);
+
+    it('denies a person\'s edit unread, saying why and what to do next', () => {
+      const r = alice(['patch', 'configmap', 'lookup', '--type=merge', '-p', '{"data":{"k7":"hand-edited"}}']);
+      assert.match(r.stderr, DENIED);
+      assert.match(r.stderr, /this change to ConfigMap prod\/lookup is denied unread: .* more than 150000 map keys/);
+      assert.match(r.stderr, /make the change in Git \(the GitOps controller is not limited\), or ask the platform team to raise limits\.maxKeys/);
+      assert.equal(value('k7'), 'v');
+    });
+
+    it('lets the GitOps controller write it (never limited)', () => {
+      cluster.ok(['-n', 'prod', 'patch', 'configmap', 'lookup', '--type=merge', '-p', '{"data":{"k7":"from-git"}}'], { as: who.argocd });
+      assert.equal(value('k7'), 'from-git');
+    });
+  });
+
   describe('break glass through the CLI', () => {
     let grantId = '';
     let taskId = '';
