@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'TOO_MANY_OPEN_GRANTS'
   | 'INVALID_REQUEST'
   | 'INTERNAL';
 
@@ -43,6 +44,9 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  // the requester's open grants conflict with a new one (breakGlass.maxOpenGrantsPerRequester): 409, not 429,
+  // because retrying never helps by itself; revoking a grant (or one expiring) does
+  TOO_MANY_OPEN_GRANTS: 409,
   INVALID_REQUEST: 422,
   INTERNAL: 500,
 };

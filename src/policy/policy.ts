@@ -125,6 +125,11 @@ export interface Policy {
      * reading further: it is no incident fix, and its task would hold every change.
      */
     readonly maxChangesPerBypass: number;
+    /**
+     * The most open (pending or active) grants one requester may hold: a request beyond it is refused
+     * with TOO_MANY_OPEN_GRANTS, so no requester can flood the store and the approvers' list.
+     */
+    readonly maxOpenGrantsPerRequester: number;
   };
   readonly limits: {
     /**
@@ -289,6 +294,7 @@ export function compilePolicy(doc: PolicyDocument): { policy: Policy; problems: 
       approval: approvalOf(bg.approval),
       backportDeadlineMs,
       maxChangesPerBypass: bg.maxChangesPerBypass,
+      maxOpenGrantsPerRequester: bg.maxOpenGrantsPerRequester,
     },
     limits: { maxKeys: doc.limits.maxKeys },
     notifications: compileNotifications(doc.notifications),

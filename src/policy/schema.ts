@@ -67,6 +67,8 @@ const notificationSink = z
     if (s.type === 'slack' && (s.secretFile ?? s.secretEnv) !== undefined) fail(`sink "${s.name}": Slack webhooks are not signed; remove secretFile/secretEnv`);
   });
 
+const OPEN_GRANTS = 'a whole number of grants from 1 to 1000 (default 10): pending or active grants one requester may hold';
+
 export const DEFAULT_PROTECTED_SELECTOR = { 'driftgate.io/protected': 'true' } as const;
 
 export const policySchema = z.strictObject({
@@ -163,6 +165,8 @@ export const policySchema = z.strictObject({
       approval: approval.default({ required: 0, approvers: { users: [], groups: ['sre-leads'] } }),
       backportDeadline: duration.default('72h'),
       maxChangesPerBypass: z.number().int().min(1).max(100_000).default(10_000),
+      /** pending or active grants one requester may hold at once: a responder needs a few, not a flood */
+      maxOpenGrantsPerRequester: z.number({ error: OPEN_GRANTS }).int({ error: OPEN_GRANTS }).min(1, { error: OPEN_GRANTS }).max(1_000, { error: OPEN_GRANTS }).default(10),
     })
     .prefault({}),
   limits: z

@@ -8,6 +8,7 @@ import type { Clock } from '../admission/review.ts';
 import { logGrantEvent, logTaskEvent } from '../audit/break-glass-log.ts';
 import { DriftgateError } from '../errors.ts';
 import type { Grant } from '../grants/grant.ts';
+import { checkOpenGrants } from '../grants/open-grant-limit.ts';
 import { approve, checkDeny, checkReader, checkRevoke, newGrant, stateAt, type GrantRequest, type Identity } from '../grants/rules.ts';
 import type { Policy } from '../policy/policy.ts';
 import { newId } from '../store/embedded-store.ts';
@@ -65,8 +66,12 @@ export class BreakGlassService {
 
   // ---- grants ----
 
+  /** Checked against the policy, then (under the store's lock) against the requester's open grants. */
   async requestGrant(who: Identity, req: GrantRequest): Promise<GrantView> {
-    const grant = await this.#deps.store.createGrant(newGrant(req, who, this.#policy, this.#now(), newId('g')));
+    const now = this.#now();
+    const policy = this.#policy;
+    const { store } = this.#deps;
+    const grant = await store.createGrant(newGrant(req, who, policy, now, newId('g')), () => checkOpenGrants(who, policy, store.openGrants(who.username, now)));
     return this.#told('grant.requested', grant, who);
   }
 

@@ -13,6 +13,7 @@ import { DriftgateError } from '../errors.ts';
 import type { Grant, GrantSource } from '../grants/grant.ts';
 import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
+import { isOpen } from '../grants/open-grant-limit.ts';
 import { checkRevocation, signGrant, signRevocation, tokenProblem } from '../grants/token.ts';
 import { loadChainKey } from '../keys/journal-key.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
@@ -206,8 +207,10 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
 
   // ---- grants ----
 
-  createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
+  /** `check` runs inside the lock, before the grant is signed (every grant mutation is serialized). */
+  createGrant(unsigned: Omit<Grant, 'token'>, check?: () => void): Promise<Grant> {
     return this.#exclusive(async () => {
+      check?.();
       const grant: Grant = { ...unsigned, token: await signGrant(unsigned, this.#keys) };
       this.#tokens.at(grant.id, await this.#journal.append('grant.requested', { grant }));
       this.#grants.set(grant.id, this.#tokens.keep(grant));
@@ -263,6 +266,13 @@ export class EmbeddedStore implements GrantSource, TaskRecorder {
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined {
     const grant = this.#grants.get(id);
     return grant ? { grant, ignored: this.#ignored.get(id) ?? (this.tampered.length > 0 ? 'journal tampered' : undefined) } : undefined;
+  }
+
+  /** One pass over the grants in memory (grant requests are rare; the webhook never calls this). */
+  openGrants(requester: string, now: Date): Grant[] {
+    const out: Grant[] = [];
+    for (const g of this.#grants.values()) if (g.requester === requester && isOpen(g, now)) out.push(g);
+    return out;
   }
 
   listGrants(filter: GrantFilter, now: Date): Grant[] {

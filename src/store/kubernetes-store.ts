@@ -25,6 +25,7 @@ import { DriftgateError, errorMessage } from '../errors.ts';
 import type { Approval, Grant } from '../grants/grant.ts';
 import { GrantIndex } from '../grants/grant-index.ts';
 import { stateAt } from '../grants/rules.ts';
+import { isOpen } from '../grants/open-grant-limit.ts';
 import { checkRevocation, signGrant, signRevocation, tokenProblem } from '../grants/token.ts';
 import { SIGNING_ALG, type KeyRing } from '../keys/key-ring.ts';
 import { summarize, type Resolution, type Task, type TaskDraft, type TaskState, type TaskSummary, type VerificationRecord } from '../tasks/task.ts';
@@ -156,6 +157,8 @@ export class KubernetesStore implements BreakGlassStore {
   readonly #genuine = new Map<string, Set<string>>();
   readonly #fingerprints = new WeakMap<GrantObject, string>();
   #index = new GrantIndex();
+  /** grant creations of this replica, one at a time (createGrant) */
+  #creating: Promise<unknown> = Promise.resolve();
   #synced = { grants: false, tasks: false };
   #stopped = false;
   readonly #delay: (ms: number) => Promise<void>;
@@ -319,7 +322,21 @@ export class KubernetesStore implements BreakGlassStore {
 
   // ---- grants ----
 
-  async createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
+  /**
+   * `check` runs under this replica's creation lock, which is held until the new grant is in `#recent`:
+   * one replica never lets two requests past a limit together. Replicas do not share the lock; another
+   * replica's grant counts once its watch event arrives (docs/policy.md#break-glass-limits).
+   */
+  createGrant(unsigned: Omit<Grant, 'token'>, check?: () => void): Promise<Grant> {
+    const run = this.#creating.then(async () => {
+      check?.();
+      return this.#create(unsigned);
+    });
+    this.#creating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #create(unsigned: Omit<Grant, 'token'>): Promise<Grant> {
     // spec is the request; state, approvals and revocation live in status
     const { id, state, approvals, revokedBy, revokedAt, revokeReason, ...spec } = unsigned;
     const g = { group: GROUP, version: VERSION, namespace: this.#ns, plural: 'breakglassgrants' };
@@ -423,9 +440,20 @@ export class KubernetesStore implements BreakGlassStore {
     return grant ? { grant, ignored: this.#ignored.get(id) ?? this.#tampered.get(`grant/${id}`) } : undefined;
   }
 
+  /** Every grant this replica knows (of one requester, when given): the cache, with what it just wrote in place of the cached version. */
+  #known(requester?: string): Grant[] {
+    const mine = (r: string | undefined) => requester === undefined || r === requester;
+    const cached = this.#grants.list(this.#ns).filter((o) => mine(o.spec?.requester) && !this.#recent.has(o.metadata!.name!));
+    return [...cached.map(grantOf), ...[...this.#recent.values()].map((r) => r.grant).filter((g) => mine(g.requester))];
+  }
+
+  /** A grant any revocation marks (even one whose status was rolled back) is not open. */
+  openGrants(requester: string, now: Date): Grant[] {
+    return this.#known(requester).filter((g) => !this.#revoked.has(g.id) && isOpen(g, now));
+  }
+
   listGrants(filter: { state?: string; namespace?: string }, now: Date): Grant[] {
-    const cached = this.#grants.list(this.#ns).map(grantOf);
-    return [...cached.filter((g) => !this.#recent.has(g.id)), ...[...this.#recent.values()].map((r) => r.grant)]
+    return this.#known()
       .filter((g) => (!filter.namespace || g.namespace === filter.namespace) && (!filter.state || stateAt(g, now) === filter.state))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }

@@ -4,7 +4,13 @@ import type { Resolution, Task, TaskRecorder, TaskState, TaskSummary, Verificati
 
 export interface BreakGlassStore extends GrantSource, TaskRecorder {
   readonly tampered: readonly string[];
-  createGrant(unsigned: Omit<Grant, 'token'>): Promise<Grant>;
+  /**
+   * Signs and keeps a new grant. `check` runs first, under the store's grant-creation lock (its own
+   * writes serialized), so a limit it checks against `openGrants` cannot be raced past by this store.
+   */
+  createGrant(unsigned: Omit<Grant, 'token'>, check?: () => void): Promise<Grant>;
+  /** The grants `requester` asked for that are open (pending approval or active) at `now`: breakGlass.maxOpenGrantsPerRequester. */
+  openGrants(requester: string, now: Date): Grant[];
   approveGrant(id: string, decide: (g: Grant) => { approval: Approval; state: Grant['state'] }): Promise<Grant>;
   revokeGrant(id: string, check: (g: Grant) => void, by: string, at: Date, reason?: string): Promise<Grant>;
   getGrant(id: string): { grant: Grant; ignored: string | undefined } | undefined;
