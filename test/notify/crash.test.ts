@@ -43,6 +43,7 @@ describe('notifications across kill -9', () => {
     writeFileSync(
       join(dir, 'driftgate.yaml'),
       `protectedNamespaces: [prod]
+breakGlass: {maxOpenGrantsPerRequester: 12}
 notifications:
   initialBackoff: 20ms
   maxBackoff: 100ms
