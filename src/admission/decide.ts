@@ -6,6 +6,7 @@
 import type { Grant } from '../grants/grant.ts';
 import { delegationInScope, type Mode, type Policy, type ScopeTarget, type UnmanagedCreates } from '../policy/policy.ts';
 import { changeClassifier, delegationClaimChanges, ownershipLossChanges, RECONCILE_LEVER, type ClassifiedChange } from './classify.ts';
+import { assertTextMaps } from './decode.ts';
 import { diffInto, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
@@ -217,13 +218,14 @@ export function decide(input: DecisionInput): Verdict {
   // Rule 5: the guarded changes, classified as the diff finds them. A review holding more map keys than
   // one decision may list is not read at all (listing them is V8's O(N log N) work, seconds per million):
   // denied unread, or allowed with a warning in audit mode. The GitOps controllers never get here.
-  if (!scale && !leverOnly && input.moreKeysThan?.(policy.limits.maxKeys) === true) {
+  if (input.moreKeysThan?.(policy.limits.maxKeys) === true) {
     const limit = policy.limits.maxKeys;
     if (modeFor(policy, target.namespace) === 'audit') {
       return verdict('warned', 'too-many-keys', { audited: true, partial: true, warnings: [tooManyKeysWarning(target, owner !== undefined, limit)] });
     }
     return verdict('denied', 'too-many-keys', { partial: true, message: tooManyKeysMessage(target, r.operation, owner, limit) });
   }
+  assertTextMaps(r); // labels and annotations are text: a 400 otherwise, as for any malformed review
 
   // The guarded changes, classified as the diff finds them.
   const secret = isSecretKind(target.group, target.kind);

@@ -20,13 +20,27 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The most text and fields a `k:{…}` key may have to be read as a list item's merge keys. Real ones name
+ * one to three fields (a port and its protocol); the diff reads every named field of every item, so a
+ * key naming 30,000 fields, which the API server stores as it is, made one 0.7 MB write cost seconds.
+ * A key beyond either bound gives no merge keys: its list is compared whole, as an unknown list is.
+ */
+export const MAX_ITEM_KEY_TEXT = 4096;
+export const MAX_ITEM_KEY_FIELDS = 16;
+
 function parseItemKey(k: string): Record<string, unknown> | undefined {
+  if (k.length > MAX_ITEM_KEY_TEXT) return undefined;
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(k.slice(2));
-    return isObject(v) ? (v as Record<string, unknown>) : undefined;
+    v = JSON.parse(k.slice(2));
   } catch {
     return undefined;
   }
+  if (!isObject(v)) return undefined;
+  let fields = 0;
+  for (const name in v) if (Object.hasOwn(v, name) && ++fields > MAX_ITEM_KEY_FIELDS) return undefined;
+  return v as Record<string, unknown>;
 }
 
 // `k:{…}` keys repeat across requests for the same objects; remember their key names (bounded).
