@@ -23,6 +23,7 @@ export class Metrics {
   readonly #storeErrors: Counter;
   readonly #bypasses: Counter<'namespace' | 'with_incident'>;
   readonly #drift: Gauge<'namespace' | 'category'>;
+  readonly #connectionsDropped: Counter<'server'>;
 
   constructor(sources: MetricSources, processMetrics = true) {
     const registers = [this.registry];
@@ -50,6 +51,12 @@ export class Metrics {
       name: 'driftgate_drift_objects',
       help: 'Objects with drift the last scheduled scan found, by namespace and category (unrecorded: no task recorded it before that scan, which then recorded it; recorded; orphan)',
       labelNames: ['namespace', 'category'],
+      registers,
+    });
+    this.#connectionsDropped = new Counter({
+      name: 'driftgate_connections_dropped_total',
+      help: 'New connections closed unanswered because the server already held its maximum (--max-connections), by server (webhook, metrics)',
+      labelNames: ['server'],
       registers,
     });
     new Gauge({
@@ -125,6 +132,11 @@ export class Metrics {
 
   storeError(): void {
     this.#storeErrors.inc();
+  }
+
+  /** One connection closed unanswered at the connection limit. */
+  connectionDropped(server: 'webhook' | 'metrics'): void {
+    this.#connectionsDropped.inc({ server });
   }
 
   /** The last drift scan's counts replace the previous ones (a namespace no longer scanned disappears). */

@@ -30,6 +30,7 @@ import { unrecordedDrift } from './notify/drift.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
+import { checkedMaxConnections, limitConnections, METRICS_MAX_CONNECTIONS, type ConnectionLimit } from './http/connection-limit.ts';
 import { compactHeap } from './util/compact-heap.ts';
 import { http, https } from './util/builtin.ts';
 import { framingErrorHandler, REQUEST_DEADLINE } from './http/validate-handler.ts';
@@ -44,6 +45,8 @@ export interface ServeOptions {
   readonly certsDir: string;
   /** also serve /metrics over plain HTTP on this port (Prometheus without TLS setup) */
   readonly metricsPort?: number;
+  /** connections the TLS port holds at once (default DEFAULT_MAX_CONNECTIONS; at least MIN_MAX_CONNECTIONS) */
+  readonly maxConnections?: number;
   /** embedded (journal in dataDir, one replica) or kubernetes (CRs in storeNamespace, any number) */
   readonly store?: 'embedded' | 'kubernetes';
   readonly storeNamespace?: string;
@@ -88,6 +91,7 @@ async function kubeConfig(): Promise<KubeConfig> {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
+  const maxConnections = checkedMaxConnections(opts.maxConnections); // a bad value: throws, nothing starts
   const source = resolvePolicySource(opts.config);
   const policy = new PolicyHolder(source, loadFromSource(source)); // invalid: throws, nothing starts
   logger.info({ source: source.description }, 'policy loaded');
@@ -214,6 +218,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // The API server times out at timeoutSeconds (≤ 30 s); keep its connections alive well past that.
   server.keepAliveTimeout = 65_000;
   server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
+  // An idle connection costs ~60 KiB: past maxConnections open, new ones are closed unanswered.
+  const limits: ConnectionLimit[] = [limitConnections(server, { max: maxConnections, name: 'webhook', flag: '--max-connections', logger, onDrop: () => metrics.connectionDropped('webhook') })];
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
   leader?.start();
@@ -228,6 +234,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();
     });
+    limits.push(limitConnections(metricsServer, { max: METRICS_MAX_CONNECTIONS, name: 'metrics', flag: 'fixed for --metrics-port', logger, onDrop: () => metrics.connectionDropped('metrics') }));
     await listen(metricsServer, opts.metricsPort, opts.host, '--metrics-port');
   }
   const stops: (() => void)[] = [];
@@ -244,6 +251,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     store,
     close: async () => {
       for (const stop of stops) stop();
+      for (const limit of limits) limit.stop();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));

@@ -15,6 +15,7 @@ import { issueDevToken } from '../auth/authenticator.ts';
 import { journalCommand } from './journal-command.ts';
 import { KeyRing } from '../keys/key-ring.ts';
 import { parseDuration } from '../util/duration.ts';
+import { DEFAULT_MAX_CONNECTIONS, maxConnectionsProblem } from '../http/connection-limit.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -25,6 +26,13 @@ function port(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+function maxConnections(value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  const problem = maxConnectionsProblem(n);
+  if (problem) throw new InvalidArgumentError(problem);
   return n;
 }
 
@@ -82,6 +90,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--data-dir <dir>', 'directory for the embedded store').env('DRIFTGATE_DATA_DIR').default('data'))
     .addOption(new Option('--certs-dir <dir>', 'serving certificate directory (tls.crt, tls.key)').env('DRIFTGATE_CERTS_DIR').default('certs'))
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port').env('DRIFTGATE_METRICS_PORT').argParser(port))
+    .addOption(new Option('--max-connections <n>', 'connections the TLS port holds at once; past it new ones are closed unanswered and counted (driftgate_connections_dropped_total)').env('DRIFTGATE_MAX_CONNECTIONS').default(DEFAULT_MAX_CONNECTIONS).argParser(maxConnections))
     .addOption(new Option('--store <kind>', 'embedded: journal in --data-dir (one replica); kubernetes: CRs shared by replicas').env('DRIFTGATE_STORE').choices(['embedded', 'kubernetes']).default('embedded'))
     .addOption(new Option('--store-namespace <ns>', 'namespace of the BreakGlassGrant and DriftTask objects').env('POD_NAMESPACE').default('driftgate'))
     .addOption(new Option('--certs-mode <mode>', 'files: serve certs-dir (dev certificates when absent); self-managed: keep CA and certificate in a Secret, patch the webhook caBundle, renew before expiry').env('DRIFTGATE_CERTS_MODE').choices(['files', 'self-managed']).default('files'))
@@ -92,7 +101,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option('--scan-interval <duration>', 'with the cluster cache: scan for drift that got past the gate this often and record it as tasks (0: off)').env('DRIFTGATE_SCAN_INTERVAL').default(600_000, '10m').argParser(scanInterval))
     .addOption(new Option('--keys-dir <dir>', 'grant-signing keys (default <data-dir>/keys; in a cluster, a Secret every replica mounts)').env('DRIFTGATE_KEYS_DIR'))
     .addOption(new Option('--log-level <level>', 'log level').env('DRIFTGATE_LOG_LEVEL').default('info').choices(['debug', 'info', 'warn', 'error']))
-    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; scanInterval: number; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
+    .action(async (o: { config?: string; port: number; host?: string; dataDir: string; certsDir: string; logLevel: string; metricsPort?: number; maxConnections: number; store: 'embedded' | 'kubernetes'; storeNamespace: string; keysDir?: string; clusterCache?: boolean; scanInterval: number; certsMode: 'files' | 'self-managed'; certsSecret: string; webhookConfiguration: string; serviceName: string }) => {
       const logger = createLogger(o.logLevel);
       const { startServer } = await import('../server.ts'); // loaded only to serve: the CLI stays light
       const running = await startServer({ ...o, logger, compactHeap: true });
