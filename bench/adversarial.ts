@@ -209,6 +209,22 @@ export function adversarialCases(): AdversarialCase[] {
   add(`UPDATE of a ConfigMap with ${keyedMap.n} keys, every value changed, under a grant, ${at}`, keyedMap.body, [grant(1, 'x', '', 'ConfigMap')]);
   const keyedSecret = atKeys(secretOf);
   add(`UPDATE of a Secret with ${keyedSecret.n} keys, every value changed, under a grant, ${at}`, keyedSecret.body, [grant(1, 'x', '', 'Secret')]);
+
+  // The adversary's shapes against limits.maxKeys (test/integration/adversary-key-limit.test.ts):
+  // a managedFields `k:{…}` key naming many fields, above a list of as many items (names × items reads
+  // before such keys gave no merge keys); a map of labels (listed by decodeReview before the count); and
+  // the count's own worst text, one annotation value of escaped quotes (a hop per quote, few keys).
+  const helmRelease = (metadata: Obj, spec: Obj) => ({ apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'prod', annotations: TRACKED, ...metadata }, spec });
+  const fieldsKey = (n: number) => `k:${JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`n${i}`, 0])))}`;
+  const mergeKeys = 30_000;
+  const itemKeyed = review('UPDATE', 'HelmRelease', 'helmreleases', 'helm.toolkit.fluxcd.io',
+    helmRelease({ managedFields: [{ manager: 'helm-controller', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:foo': { [fieldsKey(mergeKeys)]: {} } } } }] }, {}),
+    helmRelease({}, { foo: Array.from({ length: mergeKeys }, (_, i) => ({ n0: i })) }));
+  add(`a managedFields k:{…} key naming ${mergeKeys} fields above a list of ${mergeKeys} items`, itemKeyed);
+  const labels = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}, { labels: keys(n, (i) => `l${i}`, () => 'a') }), configMap({ a: 'b' }, { labels: keys(n, (i) => `l${i}`, () => 'a') })));
+  add(`${labels.n} labels a side on a GitOps-owned ConfigMap`, labels.body);
+  const quotes = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, note: '"'.repeat(n) } })));
+  add(`one annotation value of ${quotes.n} escaped quotes (the key count's worst text)`, quotes.body);
   const huge = 'a'.repeat(LIMIT - 2 * 1024 * 1024);
   add(`${huge.length}-character name (a hand-made review) vs 1,000 grants with 12-star globs`, review('DELETE', 'Deployment', 'deployments', 'apps', deploymentNamed('x', 'app:1'), null, huge), Array.from({ length: 1000 }, (_, i) => grant(i, 'a*a*a*a*a*a*a*a*a*a*a*a*b')));
   return cases;
