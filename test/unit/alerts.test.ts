@@ -26,7 +26,7 @@ describe('deploy/monitoring/prometheusrule.yaml', () => {
 
   it('is a PrometheusRule with the alerts the runbook describes', () => {
     assert.equal(doc.kind, 'PrometheusRule');
-    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateJournalShrank', 'DriftgateStoreTampered', 'DriftgateWebhookSlow', 'DriftgateGitOpsNotReconciling', 'DriftgateUnrecordedDrift']);
+    assert.deepEqual(rules.map((r) => r.alert), ['DriftgateTasksOverdue', 'DriftgateBypassWithoutIncident', 'DriftgateWebhookErrors', 'DriftgateStoreErrors', 'DriftgateJournalShrank', 'DriftgateStoreTampered', 'DriftgateWebhookSlow', 'DriftgateConnectionsDropped', 'DriftgateGitOpsNotReconciling', 'DriftgateUnrecordedDrift']);
   });
 
   it('uses only metrics driftgate exports', async () => {
