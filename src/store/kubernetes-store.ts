@@ -325,7 +325,7 @@ export class KubernetesStore implements BreakGlassStore {
   /**
    * `check` runs under this replica's creation lock, which is held until the new grant is in `#recent`:
    * one replica never lets two requests past a limit together. Replicas do not share the lock; another
-   * replica's grant counts once its watch event arrives (docs/policy.md#break-glass-limits).
+   * replica's grant counts once its watch event arrives (docs/policy.md#open-grants-per-requester).
    */
   createGrant(unsigned: Omit<Grant, 'token'>, check?: () => void): Promise<Grant> {
     const run = this.#creating.then(async () => {
