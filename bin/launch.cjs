@@ -15,6 +15,26 @@ const { pathToFileURL } = require('node:url');
 const MIN = [22, 19];
 const root = join(__dirname, '..');
 
+// `driftgate serve` runs with the Node flags and malloc settings of the image's entry point and `npm start`
+// (docs/install.md; test/deploy/node-flags.test.ts keeps the lists identical): less memory, less CPU per
+// review. Node takes them only at start, so the launcher replaces itself (execve: same process, no parent
+// left waiting) with a Node started with them.
+const SERVE_NODE_FLAGS = ['--max-semi-space-size=8', '--no-concurrent-recompilation', '--no-maglev', '--no-parallel-scavenge'];
+const GLIBC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072';
+
+function withServeFlags(name) {
+  const args = process.argv.slice(2);
+  if (name !== 'driftgate' || args[0] !== 'serve' || process.env.DRIFTGATE_SERVE_FLAGS === '1') return;
+  if (typeof process.execve !== 'function' || process.platform === 'win32') return;
+  const env = { ...process.env, DRIFTGATE_SERVE_FLAGS: '1' };
+  if (env.GLIBC_TUNABLES === undefined) env.GLIBC_TUNABLES = GLIBC_TUNABLES; // an operator's own setting wins
+  try {
+    process.execve(process.execPath, [process.execPath, ...SERVE_NODE_FLAGS, ...process.execArgv, join(__dirname, name), ...args], env);
+  } catch (err) {
+    process.stderr.write(`${name}: serving without the image's Node flags (${err && err.message ? err.message : String(err)}); start it as \`node ${SERVE_NODE_FLAGS.join(' ')} ${join(__dirname, name)} serve …\` to have them\n`);
+  }
+}
+
 function supported(version) {
   const [major, minor] = version.split('.').map(Number);
   return major > MIN[0] || (major === MIN[0] && minor >= MIN[1]);
@@ -58,6 +78,8 @@ module.exports = function launch(name, prefixArgs) {
     process.exit(2);
   }
   delete process.env.DRIFTGATE_LAUNCHED;
+  withServeFlags(name);
+  delete process.env.DRIFTGATE_SERVE_FLAGS;
   process.argv.splice(2, 0, ...prefixArgs);
   import(pathToFileURL(entry()).href).catch((err) => {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && !existsSync(join(root, 'node_modules'))) {

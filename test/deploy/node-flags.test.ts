@@ -7,7 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from '../helpers/tmp.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +62,7 @@ test('npm start and the benchmarks run the server with the image entry point\'s 
   assert.deepEqual(startFlags(), flags);
   assert.deepEqual(benchFlags('bench/run.ts', 'DRIFTGATE_NODE_FLAGS'), flags);
   assert.deepEqual(benchFlags('bench/memory.ts', 'IMAGE_FLAGS'), flags);
+  assert.deepEqual(benchFlags('bin/launch.cjs', 'SERVE_NODE_FLAGS'), flags);
 });
 
 test('npm start and the benchmarks set glibc malloc as the image\'s environment does', () => {
@@ -67,6 +71,57 @@ test('npm start and the benchmarks set glibc malloc as the image\'s environment 
   assert.equal(startTunables(), tunables);
   assert.equal(benchString('bench/run.ts', 'GLIBC_TUNABLES'), tunables);
   assert.equal(benchString('bench/memory.ts', 'GLIBC_TUNABLES'), tunables);
+  assert.equal(benchString('bin/launch.cjs', 'GLIBC_TUNABLES'), tunables);
+});
+
+/**
+ * The words of a running process's command line, and its environment as /proc shows it: raw, since glibc
+ * cuts GLIBC_TUNABLES at each `:` in place (NULs) when it reads the settings.
+ */
+function processView(pid: number): { argv: string[]; environ: string } {
+  const text = (file: string) => readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  return { argv: text('cmdline').split('\0').filter(Boolean), environ: `\0${text('environ')}` };
+}
+
+const NO_PROC = existsSync('/proc/self/cmdline') ? false : 'no /proc here';
+
+/**
+ * Starts `bin/driftgate serve` with `env`, waits until the pid it was given runs with the serving flags
+ * (the launcher replaces itself, so the same pid serves: no parent left running), and returns what
+ * /proc shows of it.
+ */
+async function servedByLauncher(env: NodeJS.ProcessEnv): Promise<{ argv: string[]; environ: string; running: boolean }> {
+  const dir = tempDir('driftgate-launch-');
+  const port = 20_000 + Math.floor(Math.random() * 40_000);
+  const child = spawn(process.execPath, [join(ROOT, 'bin/driftgate'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'error'], { env, stdio: 'ignore' });
+  try {
+    let view = processView(child.pid!);
+    for (let i = 0; i < 200 && !view.argv.includes('--no-maglev'); i += 1) {
+      await sleep(50);
+      view = processView(child.pid!);
+    }
+    return { ...view, running: child.exitCode === null };
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
+test('the driftgate command serves with the image\'s Node flags and malloc settings, in the same process', { skip: NO_PROC }, async () => {
+  const view = await servedByLauncher({ ...process.env, GLIBC_TUNABLES: undefined, DRIFTGATE_SERVE_FLAGS: undefined });
+  const flags = imageFlags();
+  assert.deepEqual(view.argv.slice(1, 1 + flags.length), flags, view.argv.join(' '));
+  const [first, ...rest] = imageTunables()!.split(':');
+  assert.ok(view.environ.includes(`\0GLIBC_TUNABLES=${first}\0`), 'GLIBC_TUNABLES as the image sets it');
+  for (const setting of rest) assert.ok(view.environ.includes(`\0${setting}\0`), setting);
+  assert.ok(view.running);
+});
+
+test('an operator\'s own GLIBC_TUNABLES wins over the image\'s', { skip: NO_PROC }, async () => {
+  const view = await servedByLauncher({ ...process.env, GLIBC_TUNABLES: 'glibc.malloc.arena_max=4', DRIFTGATE_SERVE_FLAGS: undefined });
+  assert.ok(view.argv.includes('--no-maglev'), view.argv.join(' '));
+  assert.ok(view.environ.includes('\0GLIBC_TUNABLES=glibc.malloc.arena_max=4\0'));
+  assert.ok(!view.environ.includes('trim_threshold'));
 });
 
 /** glibc's dynamic loader, which reads GLIBC_TUNABLES (x86-64 and arm64 Debian paths) */
