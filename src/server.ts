@@ -30,10 +30,10 @@ import { unrecordedDrift } from './notify/drift.ts';
 import { loadFromSource, PolicyHolder, resolvePolicySource } from './policy/source.ts';
 import { ensureServingCertificate, watchServingCertificate } from './tls/serving.ts';
 import { listen, listenUrl } from './http/listen.ts';
-import { checkedMaxConnections, limitConnections, METRICS_MAX_CONNECTIONS, type ConnectionLimit } from './http/connection-limit.ts';
+import { checkedMaxConnections, closeSilentConnections, limitConnections, METRICS_MAX_CONNECTIONS, type ConnectionLimit } from './http/connection-limit.ts';
 import { compactHeap } from './util/compact-heap.ts';
 import { http, https } from './util/builtin.ts';
-import { framingErrorHandler, REQUEST_DEADLINE } from './http/validate-handler.ts';
+import { framingErrorHandler, REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 import type { LeaderLease } from './cluster/leader-lease.ts';
 
@@ -220,6 +220,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.on('clientError', framingErrorHandler((r) => metrics.observe(r)));
   // An idle connection costs ~60 KiB: past maxConnections open, new ones are closed unanswered.
   const limits: ConnectionLimit[] = [limitConnections(server, { max: maxConnections, name: 'webhook', flag: '--max-connections', logger, onDrop: () => metrics.connectionDropped('webhook') })];
+  // ... and one that sends no request would keep its place forever: closed after twice the request deadline
+  closeSilentConnections(server, 'secureConnection', 2 * REQUEST_TIMEOUT_MS);
   const bound = await listen(server, opts.port, opts.host, '--port');
   const port = bound.port;
   leader?.start();
@@ -234,6 +236,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();
     });
+    closeSilentConnections(metricsServer, 'connection', 2 * REQUEST_TIMEOUT_MS);
     limits.push(limitConnections(metricsServer, { max: METRICS_MAX_CONNECTIONS, name: 'metrics', flag: 'fixed for --metrics-port', logger, onDrop: () => metrics.connectionDropped('metrics') }));
     await listen(metricsServer, opts.metricsPort, opts.host, '--metrics-port');
   }

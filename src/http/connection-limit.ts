@@ -1,14 +1,17 @@
 /**
  * How many connections a server holds at once. Each open TLS connection costs the webhook ~60 KiB of
- * RSS (docs/reference.md, measured), and Node closes none that never sends a request: without a cap,
- * anyone on the pod network who opens enough connections gets the webhook OOM-killed. At the cap Node
- * destroys each new socket as it is accepted, before any TLS, and emits 'drop'; connections already
- * open (the API server's keep-alive pool) keep being answered.
+ * RSS (docs/reference.md, measured): without a cap, anyone on the pod network who opens enough
+ * connections gets the webhook OOM-killed (and without closeSilentConnections below, Node would keep
+ * every one that never sends a request). At the cap Node destroys each new socket as it is accepted,
+ * before any TLS, and emits 'drop'; connections already open (the API server's keep-alive pool) keep
+ * being answered.
  *
  * A drop is counted at once (a metric) and logged at most once per interval, with the count since the
  * last warning and the addresses holding the most connections: an attack never floods the log.
  */
 import type { Server, Socket } from 'node:net';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { DriftgateError } from '../errors.ts';
 
@@ -102,4 +105,22 @@ export function limitConnections(server: Server, opts: ConnectionLimitOptions): 
     holders,
     stop: () => clearTimeout(timer),
   };
+}
+
+/**
+ * Closes a connection that has not started a request `ms` after it was set up (`secureConnection`: after
+ * the TLS handshake). Node closes none itself (its headersTimeout starts at a request's first byte), so
+ * a silent connection would hold its place under the limit, and hold up shutdown, as long as its client
+ * liked. The API server writes its request as soon as the handshake is done. Give `ms` longer than the
+ * request deadline, so that a request begun and then stalled gets the deadline's answer first.
+ */
+export function closeSilentConnections(server: HttpServer | HttpsServer, event: 'connection' | 'secureConnection', ms: number): void {
+  const silent = new WeakSet<Socket>();
+  server.on(event, (socket: Socket) => {
+    socket.setTimeout(ms); // Node's http server destroys a socket whose timeout nobody handles
+    silent.add(socket);
+  });
+  server.on('request', (req: IncomingMessage) => {
+    if (silent.delete(req.socket)) req.socket.setTimeout(0);
+  });
 }

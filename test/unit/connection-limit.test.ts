@@ -1,12 +1,16 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { CommanderError } from 'commander';
 import { buildProgram } from '../../src/cli/program.ts';
 import { DriftgateError } from '../../src/errors.ts';
-import { checkedMaxConnections, DEFAULT_MAX_CONNECTIONS, DROP_WARNING_INTERVAL_MS, limitConnections, MIN_MAX_CONNECTIONS } from '../../src/http/connection-limit.ts';
+import { checkedMaxConnections, closeSilentConnections, DEFAULT_MAX_CONNECTIONS, DROP_WARNING_INTERVAL_MS, limitConnections, MIN_MAX_CONNECTIONS } from '../../src/http/connection-limit.ts';
+import { generateCertificates } from '../../src/tls/certs.ts';
 import { createLogger } from '../../src/log.ts';
 import { LogSink } from '../helpers/deps.ts';
 
@@ -114,4 +118,73 @@ describe('limitConnections: dropped connections are counted each and logged at m
     );
     assert.match(String(w?.msg), /webhook server: 1 new connection\(s\) closed unanswered .*--max-connections.*connections-dropped/);
   });
+});
+
+describe('closeSilentConnections: a connection that starts no request is closed, one that did is not', () => {
+  const SILENCE_MS = 150;
+  const certs = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
+  const kinds = [
+    {
+      name: 'TLS (after the handshake)',
+      serve: (h: (req: IncomingMessage, res: ServerResponse) => void) => {
+        const server = createHttpsServer({ cert: certs.cert, key: certs.key }, h);
+        closeSilentConnections(server, 'secureConnection', SILENCE_MS);
+        return server;
+      },
+      open: (port: number): Promise<Socket> =>
+        new Promise((resolve, reject) => {
+          const s = tlsConnect({ host: '127.0.0.1', port, ca: certs.caCert, servername: 'localhost' }, () => resolve(s));
+          s.once('error', reject);
+        }),
+    },
+    {
+      name: 'plain HTTP',
+      serve: (h: (req: IncomingMessage, res: ServerResponse) => void) => {
+        const server = createHttpServer(h);
+        closeSilentConnections(server, 'connection', SILENCE_MS);
+        return server;
+      },
+      open: (port: number): Promise<Socket> =>
+        new Promise((resolve, reject) => {
+          const s = connect(port, '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        }),
+    },
+  ];
+
+  /** everything the server writes on `s` until it closes the connection */
+  const received = (s: Socket): Promise<string> =>
+    new Promise((resolve) => {
+      let text = '';
+      s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      s.on('error', () => undefined);
+      s.once('close', () => resolve(text));
+    });
+
+  for (const kind of kinds) {
+    it(`${kind.name}: closes the silent connection unanswered, and keeps one whose request is still being answered past the same silence`, async (t) => {
+      let requestArrived = (): void => undefined;
+      const requested = new Promise<void>((resolve) => (requestArrived = resolve));
+      let release = (): void => undefined;
+      const answerHeld = new Promise<void>((resolve) => (release = resolve));
+      const server = kind.serve((_req, res) => {
+        requestArrived();
+        void answerHeld.then(() => res.writeHead(200, { connection: 'close' }).end('ok'));
+      });
+      t.after(() => new Promise((done) => server.close(done)));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      const busy = await kind.open(port);
+      const busyAnswer = received(busy);
+      busy.write('GET / HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await requested;
+      // set up after the busy connection: the silent one's time runs out after the busy one's would have
+      const silent = await kind.open(port);
+      assert.equal(await received(silent), '', 'the silent connection was closed without a byte');
+      release();
+      assert.match(await busyAnswer, /^HTTP\/1\.1 200 /, 'the connection with a request in progress was answered');
+      busy.destroy();
+    });
+  }
 });
