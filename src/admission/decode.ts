@@ -65,7 +65,7 @@ function kubeObject(o: Obj, key: 'object' | 'oldObject'): KubeObject | null {
   return v as KubeObject;
 }
 
-function textMapError(key: 'object' | 'oldObject', m: 'labels' | 'annotations'): DriftgateError {
+export function textMapError(key: 'object' | 'oldObject', m: 'labels' | 'annotations'): DriftgateError {
   return malformed(`request.${key}.metadata.${m} must map strings to strings`);
 }
 

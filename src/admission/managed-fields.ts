@@ -21,16 +21,16 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 /**
- * The most text and fields a `k:{…}` key may have to be read as a list item's merge keys. Real ones name
- * one to three fields (a port and its protocol); the diff reads every named field of every item, so a
- * key naming 30,000 fields, which the API server stores as it is, made one 0.7 MB write cost seconds.
- * A key beyond either bound gives no merge keys: its list is compared whole, as an unknown list is.
+ * The most fields a `k:{…}` key may name to be read as a list item's merge keys. Real ones name one to
+ * three (a port and its protocol); the diff reads every named field of every item, so a key naming 30,000
+ * fields, which the API server stores as it is, made one 0.7 MB write cost seconds. A key naming more
+ * gives no merge keys (another manager's key for the same list still does). Its length is not bounded:
+ * a merge-key value may be long (the API server takes an env var named by 4,201 characters), and a key
+ * left unread would hide which item a field belongs to from the ownership walks.
  */
-export const MAX_ITEM_KEY_TEXT = 4096;
 export const MAX_ITEM_KEY_FIELDS = 16;
 
 function parseItemKey(k: string): Record<string, unknown> | undefined {
-  if (k.length > MAX_ITEM_KEY_TEXT) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(k.slice(2));
@@ -43,17 +43,22 @@ function parseItemKey(k: string): Record<string, unknown> | undefined {
   return v as Record<string, unknown>;
 }
 
-// `k:{…}` keys repeat across requests for the same objects; remember their key names (bounded).
+// `k:{…}` keys repeat across requests for the same objects; remember their key names (bounded: at most
+// 10,000 keys of at most 256 characters, so ~5 MiB; a longer key is parsed each time it is met, since a
+// cache of whatever text requests send would keep it: 40 keys of 4 MiB once held 168 MiB).
 const KEY_NAMES = new Map<string, readonly string[] | null>();
 const KEY_NAMES_MAX = 10_000;
+const KEY_NAMES_TEXT_MAX = 256;
 
 function itemKeyNames(k: string): readonly string[] | undefined {
   let names = KEY_NAMES.get(k);
   if (names === undefined) {
     const item = parseItemKey(k);
     names = item ? Object.keys(item) : null;
-    if (KEY_NAMES.size >= KEY_NAMES_MAX) KEY_NAMES.clear();
-    KEY_NAMES.set(k, names);
+    if (k.length <= KEY_NAMES_TEXT_MAX) {
+      if (KEY_NAMES.size >= KEY_NAMES_MAX) KEY_NAMES.clear();
+      KEY_NAMES.set(k, names);
+    }
   }
   return names ?? undefined;
 }

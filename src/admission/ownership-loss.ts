@@ -106,6 +106,7 @@ interface Walk {
   readonly othersAfter: FieldOwnership | undefined;
   count: number;
   readonly shown: string[];
+  readonly memo: SegmentMemo;
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -122,11 +123,19 @@ function counterpart(now: JsonObject | undefined, k: string): JsonObject | undef
   return seg ? childAt(now, seg) : undefined;
 }
 
-/** The field path of a walk's raw keys (`.`, `v:` and `i:` name the parent's value itself). */
-function pathOf(raw: readonly string[]): Segment[] {
+/** A walk's raw keys already turned into segments (null: `.`, `v:`, `i:`): a `k:{…}` key is parsed once. */
+type SegmentMemo = Map<string, Segment | null>;
+
+/**
+ * The field path of a walk's raw keys (`.`, `v:` and `i:` name the parent's value itself). Each key is
+ * parsed once per walk, not once per leaf below it: 12,000 lost leaves below 60 keys of 4,000 characters
+ * once cost a second.
+ */
+function pathOf(raw: readonly string[], memo: SegmentMemo): Segment[] {
   const out: Segment[] = [];
   for (const k of raw) {
-    const seg = segmentOfRaw(k);
+    let seg = memo.get(k);
+    if (seg === undefined) memo.set(k, (seg = segmentOfRaw(k) ?? null));
     if (seg) out.push(seg);
   }
   return out;
@@ -142,7 +151,7 @@ function takenLeaves(old: JsonObject, now: JsonObject | undefined, raw: string[]
   if (depth > 0 && now && holdsNothing(now)) return; // the new entry owns everything below
   if (depth > 0 && holdsNothing(old)) {
     if (now) return;
-    const path = pathOf(raw);
+    const path = pathOf(raw, out.memo);
     if (isRuntimePath(path) || changed(out.excuse, path)) return;
     if (out.othersAfter?.owns(path) !== true || out.othersBefore?.owns(path) === true) return; // released, not taken
     out.count += 1;
@@ -194,6 +203,7 @@ export function ownershipLosses(
       othersAfter: fieldOwnership(fieldsOfOthers(afterEntries, manager)),
       count: 0,
       shown: [],
+      memo: new Map(),
     };
     if (old && owned && left) takenLeaves(old, now, [], walk);
     if (!stillThere.has(manager) || (owned && !left) || walk.count > 0) {
@@ -254,12 +264,13 @@ interface ClaimWalk {
   readonly git: JsonObject | undefined;
   count: number;
   readonly shown: string[];
+  readonly memo: SegmentMemo;
 }
 
 /** Counts the leaves of the manager's new set that it did not own before and that no change earns. */
 function claimedLeaves(node: JsonObject, raw: string[], out: ClaimWalk): void {
   if (raw.length > 0 && holdsNothing(node)) {
-    const path = pathOf(raw);
+    const path = pathOf(raw, out.memo);
     if (path.length === 0 || isRuntimePath(path) || out.had?.owns(path) === true) return;
     const rel = changeRelation(out.excuse, path);
     // The API server gives an Update's manager the fields it changed (an atomic map whole, for a change
@@ -316,6 +327,7 @@ export function delegationClaims(
       git: git === null ? (git = unionOf(fieldsOf(beforeEntries, gitopsManagers))) : git,
       count: 0,
       shown: [],
+      memo: new Map(),
     };
     claimedLeaves(now, [], walk);
     if (walk.count > 0) out.push({ manager, before: oldFields.length > 0 ? countLeaves(unionOf(oldFields)!) : 0, claimed: walk.count, shown: walk.shown });

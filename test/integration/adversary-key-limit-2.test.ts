@@ -13,7 +13,7 @@
  * 4,201 characters is accepted, its managedFields key `k:{"name":"EXX…"}` (4,212 characters) is kept as
  * written, and a PUT whose body moves that item from argocd-controller's entry to another manager's entry
  * is stored as sent. Reads are counted, never timed (JSON.parse's input while one review is decided). A
- * hole is a failing test marked todo with the finding.
+ * hole is a failing test marked todo with the finding; the six findings of this round are fixed, each test asserted.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,10 +104,10 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
   it(
     'denies a change to an item of a list keyed by ids over 4 KiB when a delegated manager owns a field of another item',
     {
-      todo:
-        'finding: since a26fba0 such a list is compared whole, and the one change at spec.rules is "delegated" because vpa-updater owns ' +
-        'spec.rules[id=a].weight (fieldSetOwns counts a path that merely exists in the set, an interior node, as owned): alice rewrites ' +
-        'every item, allowed as no-guarded-change (a26fba0^ denied at spec.rules[id=b…].target)',
+      // fixed finding (was todo): since a26fba0 such a list is compared whole, and the one change at spec.rules is
+      // "delegated" because vpa-updater owns spec.rules[id=a].weight (fieldSetOwns counts a path that merely exists in
+      // the set, an interior node, as owned): alice rewrites every item, allowed as no-guarded-change (a26fba0^ denied
+      // at spec.rules[id=b…].target)
     },
     async () => {
       const res = await decideText(rulesWrite(`a${'y'.repeat(4200)}`, `b${'y'.repeat(4200)}`));
@@ -162,17 +162,17 @@ describe('the item-key bound (4 KiB, 16 fields) gets no guarded change through a
     });
   }
 
-  for (const [what, name, todo] of [
+  for (const [what, name] of [
     ['a short name (control)', 'SHORT', undefined],
     [
       'a name of 4,201 characters',
       LONG_NAME,
-      'finding: since a26fba0 takenLeaves cannot read the item key (over 4 KiB), so pathOf drops it and asks whether other managers ' +
+      'fixed finding (was todo): since a26fba0 takenLeaves cannot read the item key (over 4 KiB), so pathOf drops it and asks whether other managers ' +
         'owned `…containers[name=app].env` (the `.` leaf) or `…env.value` before: the taker already held env var C, so the list node ' +
         'exists in its old set and the field counts as "released, not taken": allowed as no-guarded-change (a26fba0^ denied it)',
     ],
   ] as const) {
-    it(`denies taking argocd-controller's env var with ${what} into the entry of a manager that already owned another env var`, todo ? { todo } : {}, async () => {
+    it(`denies taking argocd-controller's env var with ${what} into the entry of a manager that already owned another env var`, async () => {
       const res = await decideText(takeover(name, 'kubectl-client-side-apply', true));
       assert.equal(res.verdict?.rule, 'guarded-change');
       assert.deepEqual(guardedPaths(res), ['metadata.managedFields[manager=argocd-controller]']);
@@ -274,10 +274,10 @@ describe('labels and annotations that are not text (checked at rule 5 since a26f
   it(
     'answers 400 (docs/policy.md rule 1, SPEC §2 rule 1) for a review whose tracking annotation is not text',
     {
-      todo:
-        'finding: decided before rule 5, so never checked: a stored tracking-id that is a map makes ownerOf skip it and the write is ' +
-        'allowed as not-gitops-owned (200; 400 before a26fba0). Likewise a non-text label in a review for an unprotected namespace, ' +
-        'a GitOps controller, a system writer or an operator child. Only a direct POST can send it (the API server stores text)',
+      // fixed finding (was todo): decided before rule 5, so never checked: a stored tracking-id that is a map makes
+      // ownerOf skip it and the write is allowed as not-gitops-owned (200; 400 before a26fba0). Likewise a non-text
+      // label in a review for an unprotected namespace, a GitOps controller, a system writer or an operator child. Only
+      // a direct POST can send it (the API server stores text)
     },
     async () => {
       const res = await decideText(reviewOf(early[0]!.k, early[0]!.w));
@@ -323,15 +323,16 @@ describe('the ownership walks read each managedFields key once, however many lea
       name: 'a loss of 300 leaves below 60 nested k:{…} keys of 1,000 characters',
       text: loss(chain(60, 1000, 300)),
       rule: 'no-guarded-change',
-      todo:
-        'finding: takenLeaves calls pathOf(raw) for every leaf that is gone, and pathOf JSON.parses every k:{…} key on the path again ' +
-        '(leaves x depth x key text): 12,000 leaves below 60 keys of 4,000 characters, a 0.38 MiB review, decide in ~1.04 s',
+      // fixed finding (was todo): takenLeaves calls pathOf(raw) for every leaf that is gone, and pathOf JSON.parses
+      // every k:{…} key on the path again (leaves x depth x key text): 12,000 leaves below 60 keys of 4,000 characters,
+      // a 0.38 MiB review, decide in ~1.04 s
     },
     {
       name: 'a claim of 300 leaves below 60 nested k:{…} keys of 1,000 characters by a delegated manager',
       text: claim(chain(60, 1000, 300)),
       rule: 'guarded-change',
-      todo: 'finding: claimedLeaves calls pathOf(raw) for every leaf of the claimed set, as takenLeaves does (70,000 leaves below one 4,080-character key: ~160 ms)',
+      // fixed finding (was todo): claimedLeaves calls pathOf(raw) for every leaf of the claimed set, as takenLeaves
+      // does (70,000 leaves below one 4,080-character key: ~160 ms)
     },
   ];
   for (const row of rows) {
@@ -347,11 +348,10 @@ describe('oversized k:{…} keys are not kept after their request', () => {
   it(
     'keeps no more heap after ten reviews with one 2 MiB k:{…} key each than after ten with the same text as an f: key',
     {
-      todo:
-        'finding: itemKeyNames caches every k:{…} key it is asked about by its whole text (KEY_NAMES, up to 10,000 entries), the ones ' +
-        'parseItemKey refuses too (a heap snapshot shows each key held by that Map): 40 direct POSTs, each with one 4 MiB key in a ' +
-        'HelmRelease list that needs managedFields keys, keep 168 MiB of heap after a full GC (RSS 274 MiB; the image limits memory ' +
-        'to 384 MiB). Check the length before the cache',
+      // fixed finding (was todo): itemKeyNames caches every k:{…} key it is asked about by its whole text (KEY_NAMES,
+      // up to 10,000 entries), the ones parseItemKey refuses too (a heap snapshot shows each key held by that Map): 40
+      // direct POSTs, each with one 4 MiB key in a HelmRelease list that needs managedFields keys, keep 168 MiB of heap
+      // after a full GC (RSS 274 MiB; the image limits memory to 384 MiB). Check the length before the cache
     },
     async () => {
       setFlagsFromString('--expose-gc');
