@@ -12,7 +12,7 @@ import { keySeg } from '../lib/field-path.ts';
 import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
 import { isReconcilerKind, leverView, touchesLever } from './levers.ts';
 import { lazyMergeKeyTree } from './managed-fields.ts';
-import { allowanceWarning, auditWarning, denialMessage, MAX_LISTED_PATHS, operatorWarning, tooManyKeysMessage, tooManyKeysWarning } from './message.ts';
+import { allowanceWarning, auditWarning, denialMessage, MAX_LISTED_PATHS, operatorWarning, tooManyKeysMessage, tooManyKeysWarning, type TooLarge } from './message.ts';
 import { operatorOf, ownerOf, type Owner } from './ownership.ts';
 import { delegationClaims, ownershipLosses } from './ownership-loss.ts';
 import { EPHEMERAL_SECRET_HASH_KEY, hasDataMaps, isSecretKind, redactSecret, redactSecretChange, SECRET_VALUE_MAPS, type SecretHashKey } from './redact.ts';
@@ -144,6 +144,14 @@ function assertMarkersText(r: AdmissionRequest, policy: Policy): void {
   }
 }
 
+/** The most managedFields entries a side of a compared write may list (real objects: a handful to a few dozen). */
+export const MAX_MANAGED_FIELDS_ENTRIES = 256;
+
+function managedFieldsCount(o: KubeObject | null): number {
+  const m = o?.metadata?.managedFields;
+  return Array.isArray(m) ? m.length : 0;
+}
+
 function reconcilerOwner(t: Target): Owner {
   return { display: `the GitOps reconciler configuration ${describeTarget(t)}`, id: `reconciler/${t.namespace}/${t.name}`, via: 'reconcile lever' };
 }
@@ -238,12 +246,19 @@ export function decide(input: DecisionInput): Verdict {
   // Rule 5: the guarded changes, classified as the diff finds them. A review holding more map keys than
   // one decision may list is not read at all (listing them is V8's O(N log N) work, seconds per million):
   // denied unread, or allowed with a warning in audit mode. The GitOps controllers never get here.
-  if (input.moreKeysThan?.(policy.limits.maxKeys) === true) {
-    const limit = policy.limits.maxKeys;
+  // The ownership walks read every other manager's fields once per GitOps manager: the entries are bounded
+  // too (the API server keeps ten Update entries and one per apply manager; 1.3 million empty ones cost 0.4 s).
+  const large: TooLarge | undefined =
+    input.moreKeysThan?.(policy.limits.maxKeys) === true
+      ? { keys: policy.limits.maxKeys }
+      : managedFieldsCount(r.oldObject) > MAX_MANAGED_FIELDS_ENTRIES || managedFieldsCount(r.object) > MAX_MANAGED_FIELDS_ENTRIES
+        ? { managers: MAX_MANAGED_FIELDS_ENTRIES }
+        : undefined;
+  if (large) {
     if (modeFor(policy, target.namespace) === 'audit') {
-      return verdict('warned', 'too-many-keys', { audited: true, partial: true, warnings: [tooManyKeysWarning(target, owner !== undefined, limit)] });
+      return verdict('warned', 'too-many-keys', { audited: true, partial: true, warnings: [tooManyKeysWarning(target, owner !== undefined, large)] });
     }
-    return verdict('denied', 'too-many-keys', { partial: true, message: tooManyKeysMessage(target, r.operation, owner, limit) });
+    return verdict('denied', 'too-many-keys', { partial: true, message: tooManyKeysMessage(target, r.operation, owner, large) });
   }
   assertTextMaps(r); // labels and annotations are text: a 400 otherwise, as for any malformed review
 

@@ -126,18 +126,29 @@ export function denialMessage(d: DenialInput): string {
  * A direct write whose review holds more map keys than one decision may read (limits.maxKeys): denied
  * unread. No grant can help (a grant needs the changes read), so the next step is Git or the limit.
  */
-export function tooManyKeysMessage(target: Target, op: Operation, owner: Owner | undefined, limit: number): string {
+/** What makes a review too large to read: its map keys (limits.maxKeys), or its managedFields entries. */
+export type TooLarge = { readonly keys: number } | { readonly managers: number };
+
+function tooLargeWhy(t: TooLarge): string {
+  return 'keys' in t
+    ? `this review holds more than ${t.keys} map keys (object and old object together, limits.maxKeys)`
+    : `its managedFields list more than ${t.managers} field managers`;
+}
+
+export function tooManyKeysMessage(target: Target, op: Operation, owner: Owner | undefined, large: TooLarge): string {
   const verb = op === 'CREATE' ? 'creating' : op === 'DELETE' ? 'deleting' : 'this change to';
   // no owner: a hand-made create under unmanagedCreates: deny
   const why = owner ? `it is managed by ${owner.display}` : 'it is not managed by GitOps (unmanagedCreates: deny)';
   return [
-    `driftgate: ${verb} ${describeTarget(target)} is denied unread: ${why}, and this review holds more than ${limit} map keys (object and old object together, limits.maxKeys), more than one admission decision reads.`,
-    'Next step: make the change in Git (the GitOps controller is not limited), or ask the platform team to raise limits.maxKeys in the driftgate policy.',
+    `driftgate: ${verb} ${describeTarget(target)} is denied unread: ${why}, and ${tooLargeWhy(large)}, more than one admission decision reads.`,
+    'keys' in large
+      ? 'Next step: make the change in Git (the GitOps controller is not limited), or ask the platform team to raise limits.maxKeys in the driftgate policy.'
+      : 'Next step: make the change in Git (the GitOps controller is not limited).',
   ].join('\n');
 }
 
-export function tooManyKeysWarning(target: Target, owned: boolean, limit: number): string {
-  return `driftgate (audit): would deny in enforce mode: ${describeTarget(target)} is ${owned ? 'GitOps-managed' : 'not in Git'} and this review holds more than ${limit} map keys (limits.maxKeys), so it was not read`;
+export function tooManyKeysWarning(target: Target, owned: boolean, large: TooLarge): string {
+  return `driftgate (audit): would deny in enforce mode: ${describeTarget(target)} is ${owned ? 'GitOps-managed' : 'not in Git'} and ${tooLargeWhy(large)}, so it was not read`;
 }
 
 /** Allowed because an operator owns the object: say who, and that the operator will put it back. */

@@ -50,7 +50,7 @@ describe('limits.maxKeys: a direct write too large to read in one decision', () 
       name: 'in audit mode allows it with a warning that says it was not read',
       spec: update(600),
       extra: 'mode: audit\n',
-      want: { allowed: true, rule: 'too-many-keys', warning: /would deny in enforce mode: .*more than 1000 map keys \(limits\.maxKeys\), so it was not read/ },
+      want: { allowed: true, rule: 'too-many-keys', warning: /would deny in enforce mode: .*more than 1000 map keys \(.*limits\.maxKeys\), so it was not read/ },
     },
   ];
   for (const c of cases) {
@@ -82,6 +82,20 @@ describe('limits.maxKeys: a direct write too large to read in one decision', () 
   it('is not asked by callers that give no text (offline tools): the decision reads everything', () => {
     const v = decide({ request: request(update(600)), policy: POLICY()(), now: NOW, grantsFor: () => [] });
     assert.equal(v.rule, 'guarded-change');
+  });
+
+  it('denies unread a write whose stored object lists more than 256 managedFields entries, and never the GitOps controller', async () => {
+    const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ manager: `tool-${i}`, operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }));
+    const withEntries = (n: number, value: string) => ({ ...configMap(3, value), metadata: { name: 'big', namespace: 'prod', annotations: TRACKED, managedFields: entries(n) } });
+    const spec = (n: number, user?: string): RequestSpec => ({ ...cmKind, oldObject: withEntries(n, 'a'), object: withEntries(n, 'b'), ...(user ? { user } : {}) });
+    const policy = () => policyFrom('protectedNamespaces: [prod]\n'); // the default limits.maxKeys: the entries decide
+    const over = await reviewBody(body(spec(257)), reviewDeps({ policy }));
+    assert.equal(over.verdict?.rule, 'too-many-keys');
+    assert.match(over.review.response.status?.message ?? '', /denied unread: .*its managedFields list more than 256 field managers/);
+    const at = await reviewBody(body(spec(256)), reviewDeps({ policy }));
+    assert.equal(at.verdict?.rule, 'guarded-change');
+    const controller = await reviewBody(body(spec(257, ARGO_CONTROLLER)), reviewDeps({ policy }));
+    assert.equal(controller.verdict?.rule, 'gitops-controller');
   });
 
   it('refuses a limit below 1,000 or above 10,000,000 with the setting named', () => {
