@@ -242,8 +242,9 @@ export function holdsNothing(node: JsonObject): boolean {
   return !hasKeys(node);
 }
 
-// Union nodes that own their whole value (an empty node in some entry).
-const WHOLE = new WeakSet<object>();
+// A union node that owns its whole value (an empty node in some entry): one shared, frozen, empty node.
+// (A new node per leaf, remembered in a WeakSet, made a union of 35,000 leaves cost ~30 ms.)
+const WHOLE: JsonObject = Object.freeze(Object.create(null) as JsonObject);
 
 /** Copies `src` into `into` (prototype-less), an empty node winning: it owns everything below. */
 function mergeInto(into: Record<string, unknown>, src: JsonObject, depth: number): void {
@@ -252,12 +253,9 @@ function mergeInto(into: Record<string, unknown>, src: JsonObject, depth: number
     const v = src[k];
     if (!isObject(v) || depth >= MAX_SET_DEPTH) continue;
     const have = into[k] as Record<string, unknown> | undefined;
-    if (have !== undefined && WHOLE.has(have)) continue;
-    const holds = hasKeys(v);
-    if (!holds) {
-      const whole = Object.create(null) as Record<string, unknown>;
-      WHOLE.add(whole);
-      into[k] = whole;
+    if (have === WHOLE) continue;
+    if (!hasKeys(v)) {
+      into[k] = WHOLE;
     } else if (have === undefined) {
       const copy = Object.create(null) as Record<string, unknown>;
       mergeInto(copy, v, depth + 1);
