@@ -225,6 +225,17 @@ export function adversarialCases(): AdversarialCase[] {
   add(`${labels.n} labels a side on a GitOps-owned ConfigMap`, labels.body);
   const quotes = fill((n) => review('UPDATE', 'ConfigMap', 'configmaps', '', configMap({}), configMap({}, { annotations: { ...TRACKED, note: '"'.repeat(n) } })));
   add(`one annotation value of ${quotes.n} escaped quotes (the key count's worst text)`, quotes.body);
+  // Every GitOps manager of the default policy loses a field beside 250 other entries of 280 fields (under
+  // limits.maxKeys and the 256-entry bound): the ownership check unions the others' fields per manager.
+  const entry = (manager: string, fieldsV1: unknown) => ({ manager, operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1 });
+  const gitopsManagers = ['argocd-controller', 'kustomize-controller', 'helm-controller'];
+  const others = Array.from({ length: 250 }, (_, i) => entry(`tool-${i}`, { 'f:data': Object.fromEntries(Array.from({ length: 280 }, (_, j) => [`f:k${i}_${j}`, {}])) }));
+  const owned = (m: string, lose: boolean) => entry(m, { 'f:data': { [`f:${m}`]: {}, ...(lose ? {} : { [`f:${m}-2`]: {} }) } });
+  const lossCm = (managedFields: unknown[]) => configMap({ keep: '1' }, { managedFields });
+  const losses = review('UPDATE', 'ConfigMap', 'configmaps', '',
+    lossCm([...gitopsManagers.map((m) => owned(m, false)), ...others]),
+    lossCm([...gitopsManagers.map((m) => owned(m, true)), ...others, entry('alice', { 'f:data': Object.fromEntries(gitopsManagers.map((m) => [`f:${m}-2`, {}])) })]));
+  add('3 GitOps managers each losing a field beside 250 managedFields entries of 280 fields (~140,000 keys)', losses);
   const huge = 'a'.repeat(LIMIT - 2 * 1024 * 1024);
   add(`${huge.length}-character name (a hand-made review) vs 1,000 grants with 12-star globs`, review('DELETE', 'Deployment', 'deployments', 'apps', deploymentNamed('x', 'app:1'), null, huge), Array.from({ length: 1000 }, (_, i) => grant(i, 'a*a*a*a*a*a*a*a*a*a*a*a*b')));
   return cases;

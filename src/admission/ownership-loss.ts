@@ -188,6 +188,8 @@ export function ownershipLosses(
   for (const e of afterEntries) if (typeof e?.manager === 'string' && managers.has(e.manager)) stillThere.add(e.manager);
   let excuse: ChangeNode | undefined;
   const out: OwnershipLoss[] = [];
+  const othersBefore = othersThan(before, managers);
+  const othersAfter = othersThan(afterEntries, managers);
   for (const manager of managers) {
     const only = new Set([manager]);
     const oldFields = fieldsOf(before, only);
@@ -199,8 +201,8 @@ export function ownershipLosses(
     const left = now !== undefined && hasLeaf(now);
     const walk: Walk = {
       excuse: (excuse ??= changeTree(changes)),
-      othersBefore: fieldOwnership(fieldsOfOthers(before, manager)),
-      othersAfter: fieldOwnership(fieldsOfOthers(afterEntries, manager)),
+      othersBefore: othersBefore(manager),
+      othersAfter: othersAfter(manager),
       count: 0,
       shown: [],
       memo: new Map(),
@@ -222,13 +224,30 @@ function within(a: readonly JsonObject[], b: readonly JsonObject[]): boolean {
   return a.length === 1 && b.length === 1 && fieldsWithin(a[0]!, b[0]!);
 }
 
-function fieldsOfOthers(entries: readonly ManagedFieldsEntry[], manager: string): JsonObject[] {
-  const out: JsonObject[] = [];
+/**
+ * What the managers other than one (of `split`) own, for each of `split`: the fields of every manager not in
+ * `split` are put together once (on first use), each of `split` apart, and a question goes to each part.
+ * The same answers as one union of the others per manager (a path is owned by a union exactly when some
+ * part owns it), without building a union of everyone else's fields once per GitOps manager: three
+ * GitOps managers beside 250 entries of 290 fields once cost ~170 ms.
+ */
+function othersThan(entries: readonly ManagedFieldsEntry[], split: ReadonlySet<string>): (manager: string) => FieldOwnership | undefined {
+  const rest: JsonObject[] = [];
+  const apart = new Map<string, JsonObject[]>();
   for (const e of entries) {
     const f = e?.fieldsV1;
-    if (e?.manager !== manager && typeof f === 'object' && f !== null && !Array.isArray(f)) out.push(f);
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) continue;
+    const m = e?.manager;
+    if (typeof m !== 'string' || !split.has(m)) rest.push(f);
+    else if (apart.has(m)) apart.get(m)!.push(f);
+    else apart.set(m, [f]);
   }
-  return out;
+  const parts = new Map<string | undefined, FieldOwnership | undefined>([[undefined, fieldOwnership(rest)], ...[...apart].map(([m, sets]) => [m, fieldOwnership(sets)] as const)]);
+  return (manager) => {
+    const others: FieldOwnership[] = [];
+    for (const [m, o] of parts) if (m !== manager && o) others.push(o);
+    return others.length === 0 ? undefined : { owns: (path) => others.some((o) => o.owns(path)) };
+  };
 }
 
 /** Where a loss is reported: `metadata.managedFields[manager=argocd-controller]`. */
