@@ -231,7 +231,7 @@ function within(a: readonly JsonObject[], b: readonly JsonObject[]): boolean {
  * part owns it), without building a union of everyone else's fields once per GitOps manager: three
  * GitOps managers beside 250 entries of 290 fields once cost ~170 ms.
  */
-function othersThan(entries: readonly ManagedFieldsEntry[], split: ReadonlySet<string>): (manager: string) => FieldOwnership | undefined {
+export function othersThan(entries: readonly ManagedFieldsEntry[], split: ReadonlySet<string>): (manager: string) => FieldOwnership | undefined {
   const rest: JsonObject[] = [];
   const apart = new Map<string, JsonObject[]>();
   for (const e of entries) {
