@@ -122,10 +122,6 @@ export function denialMessage(d: DenialInput): string {
   ].join('\n');
 }
 
-/**
- * A direct write whose review holds more map keys than one decision may read (limits.maxKeys): denied
- * unread. No grant can help (a grant needs the changes read), so the next step is Git or the limit.
- */
 /** What makes a review too large to read: its map keys (limits.maxKeys), or its managedFields entries. */
 export type TooLarge = { readonly keys: number } | { readonly managers: number };
 
@@ -135,6 +131,10 @@ function tooLargeWhy(t: TooLarge): string {
     : `its managedFields list more than ${t.managers} field managers`;
 }
 
+/**
+ * A direct write whose review is too large for one decision to read: denied unread. No grant can help (a
+ * grant needs the changes read), so the next step is Git, or for map keys the limit.
+ */
 export function tooManyKeysMessage(target: Target, op: Operation, owner: Owner | undefined, large: TooLarge): string {
   const verb = op === 'CREATE' ? 'creating' : op === 'DELETE' ? 'deleting' : 'this change to';
   // no owner: a hand-made create under unmanagedCreates: deny
