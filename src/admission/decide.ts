@@ -6,7 +6,7 @@
 import type { Grant } from '../grants/grant.ts';
 import { delegationInScope, type Mode, type Policy, type ScopeTarget, type UnmanagedCreates } from '../policy/policy.ts';
 import { changeClassifier, delegationClaimChanges, ownershipLossChanges, RECONCILE_LEVER, type ClassifiedChange } from './classify.ts';
-import { assertTextMaps, textMapError } from './decode.ts';
+import { assertKeysText, assertTextMaps } from './decode.ts';
 import { diffInto, type FieldChange } from './diff.ts';
 import { keySeg } from '../lib/field-path.ts';
 import { grantApplies, grantCoversPath, narrowestGrant, type GrantTarget } from './grant-match.ts';
@@ -125,25 +125,6 @@ function delegatedManagers(policy: Policy, group: string, kind: string, scope: S
   return out;
 }
 
-/**
- * The policy's tracking markers, where a review has them, are text: ownership reads them before the rest
- * of the labels and annotations are checked (after the key count, rule 5), and a marker that is a map or a
- * number must not read as "no marker". The API server stores only text, so this is a hand-made review: 400.
- */
-function assertMarkersText(r: AdmissionRequest, policy: Policy): void {
-  for (const key of ['object', 'oldObject'] as const) {
-    const md = r[key]?.metadata;
-    if (!md) continue;
-    for (const [m, names] of [['annotations', policy.gitops.trackingAnnotations], ['labels', policy.gitops.trackingLabels]] as const) {
-      const map = ownValue(md, m);
-      for (const name of names) {
-        const v = ownValue(map, name);
-        if (v !== undefined && typeof v !== 'string') throw textMapError(key, m);
-      }
-    }
-  }
-}
-
 /** The most managedFields entries a side of a compared write may list (real objects: a handful to a few dozen). */
 export const MAX_MANAGED_FIELDS_ENTRIES = 256;
 
@@ -195,7 +176,7 @@ export function decide(input: DecisionInput): Verdict {
   if (policy.systemWriters.has(user)) return verdict('allowed', 'system-writer');
 
   // Rule 4: ownership of the stored object (for scale: of the parent).
-  assertMarkersText(r, policy);
+  assertKeysText(r, { annotations: policy.gitops.trackingAnnotations, labels: policy.gitops.trackingLabels }); // markers: text, or a 400
   const scale = r.subResource === 'scale';
   let stored: KubeObject | null;
   if (scale) {

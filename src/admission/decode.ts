@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { DriftgateError } from '../errors.ts';
 import { parseJsonExact } from '../lib/exact-json.ts';
+import { ownValue } from '../lib/value.ts';
 import { shownName } from './target.ts';
 import type { AdmissionRequest, KubeObject, Operation } from './types.ts';
 
@@ -65,7 +66,7 @@ function kubeObject(o: Obj, key: 'object' | 'oldObject'): KubeObject | null {
   return v as KubeObject;
 }
 
-export function textMapError(key: 'object' | 'oldObject', m: 'labels' | 'annotations'): DriftgateError {
+function textMapError(key: 'object' | 'oldObject', m: 'labels' | 'annotations'): DriftgateError {
   return malformed(`request.${key}.metadata.${m} must map strings to strings`);
 }
 
@@ -76,12 +77,33 @@ export function textMapError(key: 'object' | 'oldObject', m: 'labels' | 'annotat
  * (ownership and levers read them one at a time, as text or not at all).
  */
 export function assertTextMaps(r: AdmissionRequest): void {
+  eachTextMap(r, (map, key, m) => {
+    for (const k in map) if (Object.hasOwn(map, k) && typeof map[k] !== 'string') throw textMapError(key, m);
+  });
+}
+
+/**
+ * The given keys of the labels and annotations, where a review has them, are text: the policy's tracking
+ * markers, which ownership reads before the rest is checked (assertTextMaps, after the key count). A
+ * marker that is a map or a number must not read as "no marker"; the API server stores only text, so
+ * this is a hand-made review: a 400 as any malformed one.
+ */
+export function assertKeysText(r: AdmissionRequest, keys: Readonly<Record<'labels' | 'annotations', readonly string[]>>): void {
+  eachTextMap(r, (map, key, m) => {
+    for (const name of keys[m]) {
+      const v = ownValue(map, name);
+      if (v !== undefined && typeof v !== 'string') throw textMapError(key, m);
+    }
+  });
+}
+
+/** Each labels or annotations map of the object and the old object (decodeReview has checked it is a map). */
+function eachTextMap(r: AdmissionRequest, visit: (map: Obj, key: 'object' | 'oldObject', m: 'labels' | 'annotations') => void): void {
   for (const key of ['object', 'oldObject'] as const) {
     const md = r[key]?.metadata;
     for (const m of ['labels', 'annotations'] as const) {
       const map = md?.[m] as Obj | null | undefined;
-      if (map === undefined || map === null) continue;
-      for (const k in map) if (Object.hasOwn(map, k) && typeof map[k] !== 'string') throw textMapError(key, m);
+      if (map !== undefined && map !== null) visit(map, key, m);
     }
   }
 }
