@@ -1,18 +1,19 @@
 // Bundles the driftgate CLI and server into one CommonJS file for a Node single executable
 // application (Node 24's SEA runs one CommonJS script whose `require` sees only built-in modules).
-// Usage: node .ci/sea-bundle.mjs TOOLS_DIR OUT_FILE   (TOOLS_DIR: where esbuild is installed)
+// Usage: node .ci/sea-bundle.mjs TOOLS_DIR OUT_FILE SEA_CONFIG BLOB   (TOOLS_DIR: where esbuild is installed;
+// SEA_CONFIG: the sea-config.json to write for OUT_FILE, BLOB: where that config makes Node write the blob)
 //
 // The sources read two files next to themselves at run time (package.json for --version, the
 // embedded example policy); the bundle carries them inline. Each rewrite below must apply exactly
 // once, so a refactor of those lines fails this build instead of shipping a binary that reads the
 // build machine's files.
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [toolsDir, outfile] = process.argv.slice(2);
-if (!toolsDir || !outfile) throw new Error('usage: node .ci/sea-bundle.mjs TOOLS_DIR OUT_FILE');
+const [toolsDir, outfile, seaConfig, blob] = process.argv.slice(2);
+if (!toolsDir || !outfile || !seaConfig || !blob) throw new Error('usage: node .ci/sea-bundle.mjs TOOLS_DIR OUT_FILE SEA_CONFIG BLOB');
 const { build } = createRequire(join(toolsDir, 'package.json'))('esbuild');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const text = (file) => readFileSync(join(root, file), 'utf8');
@@ -47,9 +48,30 @@ const sea = {
   },
 };
 
+// The serving process's Node flags and malloc settings, as bin/launch.cjs gives `driftgate serve` (one list:
+// test/deploy/node-flags.test.ts keeps launch.cjs's equal to the image's). The flags go into the
+// executable's own execArgv (every command starts with them; they cost a short CLI command nothing);
+// GLIBC_TUNABLES is read by glibc only at exec, so `serve` replaces itself once with it set, as the launcher does.
+const launcher = text('bin/launch.cjs');
+const constant = (name) => {
+  const m = new RegExp(`^const ${name} = (.+);$`, 'm').exec(launcher);
+  if (!m) throw new Error(`sea-bundle: bin/launch.cjs no longer defines ${name}; update .ci/sea-bundle.mjs`);
+  return JSON.parse(m[1].replaceAll("'", '"'));
+};
+const serveFlags = constant('SERVE_NODE_FLAGS');
+const tunables = constant('GLIBC_TUNABLES');
+
 // Invoked under the name kubectl-breakglass (a link to the executable), it is the kubectl plugin,
-// as bin/kubectl-breakglass makes it for the npm package.
-const banner = `if (require('node:path').basename(process.argv0) === 'kubectl-breakglass') { process.argv.splice(1, 1, 'kubectl-breakglass', 'breakglass'); }`;
+// as bin/kubectl-breakglass makes it for the npm package. In a single executable, process.argv is
+// [executable, executable, ...arguments].
+const banner = `if (require('node:path').basename(process.argv0) === 'kubectl-breakglass') { process.argv.splice(1, 1, 'kubectl-breakglass', 'breakglass'); }
+else if (process.argv[2] === 'serve' && process.env.DRIFTGATE_SERVE_FLAGS !== '1' && typeof process.execve === 'function') {
+  const env = { ...process.env, DRIFTGATE_SERVE_FLAGS: '1' };
+  if (env.GLIBC_TUNABLES === undefined) env.GLIBC_TUNABLES = ${JSON.stringify(tunables)};
+  try { process.execve(process.execPath, [process.argv0, ...process.argv.slice(2)], env); }
+  catch (err) { process.stderr.write('driftgate: serving without the malloc settings of the image (' + (err && err.message ? err.message : String(err)) + '); set GLIBC_TUNABLES=' + ${JSON.stringify(tunables)} + ' to have them\\n'); }
+}
+delete process.env.DRIFTGATE_SERVE_FLAGS;`;
 
 await build({
   entryPoints: [join(root, 'src/main.ts')],
@@ -63,3 +85,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+writeFileSync(seaConfig, JSON.stringify({ main: outfile, output: blob, disableExperimentalSEAWarning: true, execArgv: serveFlags }) + '\n');

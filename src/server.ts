@@ -246,7 +246,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const w = watchServingCertificate(opts.certsDir, server, logger);
     stops.push(() => w.close());
   }
-  logger.info({ address: bound.address, port, certsDir: opts.certsDir }, `driftgate listening on ${listenUrl(opts.host, bound, '/validate')}`);
+  // the Node flags say whether this process runs with the image's (docs/install.md): `node … dist/main.js serve` by hand may not
+  logger.info({ address: bound.address, port, certsDir: opts.certsDir, nodeFlags: process.execArgv }, `driftgate listening on ${listenUrl(opts.host, bound, '/validate')}`);
   return {
     server,
     port,
