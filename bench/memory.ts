@@ -4,7 +4,7 @@
  * The compiled server (dist/, as the image runs it, with the image's Node flags) is started on an empty
  * data directory and on one seeded with 10,000 grants and 100,000 tasks (bench/seed.ts), then loaded
  * with the captured Deployment reviews: 2 s of warm-up, saturation (16 connections), then 500 req/s
- * (10 connections). Reported per store: VmRSS 2 s after /healthz ("idle"), VmRSS after the load, the
+ * (10 connections, paced by bench/paced.ts; before 2026-11-26 autocannon's per-second bursts). Reported per store: VmRSS 2 s after /healthz ("idle"), VmRSS after the load, the
  * peak (VmHWM), the anonymous and file-backed parts of RSS after the load, and the server's own CPU
  * time (utime + stime from /proc/<pid>/stat) over the saturation phase divided by the requests it
  * answered, which the other load on a shared machine disturbs far less than req/s.
@@ -32,6 +32,7 @@ import autocannon from 'autocannon';
 import { generateCertificates, writeCertificates } from '../src/tls/certs.ts';
 import { seedStore } from './seed.ts';
 import { freePort, median } from './stats.ts';
+import { paced } from './paced.ts';
 import { processCpuMs, processMemory } from './proc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -87,16 +88,15 @@ function healthy(port: number, ca: string): Promise<boolean> {
   });
 }
 
-async function drive(port: number, ca: string, seconds: number, rate?: number): Promise<number> {
+async function drive(port: number, ca: string, seconds: number): Promise<number> {
   const result = await new Promise<autocannon.Result>((done, fail) => {
     autocannon(
       {
         url: `https://127.0.0.1:${port}`,
         servername: 'localhost',
         tlsOptions: { ca },
-        connections: rate ? 10 : 16,
+        connections: 16,
         duration: seconds,
-        ...(rate ? { overallRate: rate } : {}),
         requests: bodies.map((body) => ({ method: 'POST' as const, path: '/validate?timeout=5s', headers: { 'content-type': 'application/json' }, body })),
       },
       (err, res) => (err ? fail(err) : done(res)),
@@ -137,7 +137,8 @@ async function measure({ dist, flags }: Variant, dataDir: string, certs: string,
     const cpu0 = processCpuMs(pid);
     const requests = await drive(port, ca, SAT_SECONDS);
     const cpu = processCpuMs(pid) - cpu0;
-    await drive(port, ca, RATE_SECONDS, 500);
+    const rated = await paced({ port, ca, rate: 500, seconds: RATE_SECONDS, connections: 10, bodies });
+    if (rated.errors > 0) throw new Error(`${rated.errors} errors or non-2xx answers at 500 req/s`);
     const after = processMemory(pid);
     return { idleMiB: idle.rss, afterMiB: after.rss, peakMiB: after.peak, anonMiB: after.anon, fileMiB: after.file, cpuMsPerRequest: cpu / requests, saturationRps: requests / SAT_SECONDS };
   } finally {
