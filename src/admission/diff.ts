@@ -15,7 +15,7 @@
  *   is already certain (a denial) does not read the other 100,000 fields of a hostile request.
  */
 import { itemSeg, keySeg, type FieldPath, type Segment } from '../lib/field-path.ts';
-import { assertDepth, deepEqual, isMap, MAX_DEPTH, present, tooDeep } from '../lib/value.ts';
+import { assertDepth, deepEqual, isMap, MAX_DEPTH, ownKeyCount, present, tooDeep } from '../lib/value.ts';
 import { isRuntimePath } from './runtime-fields.ts';
 
 export { deepEqual, MAX_DEPTH, present };
@@ -306,12 +306,6 @@ function sameTree(a: unknown, b: unknown, depth: number, unequal: Map<object, un
   return deepEqual(a, b, depth); // exact numbers, prototype-less maps, a map against a list: nothing to remember
 }
 
-function ownKeyCount(o: Obj): number {
-  let n = 0;
-  for (const k in o) if (Object.hasOwn(o, k)) n += 1;
-  return n;
-}
-
 /**
  * True when a child of this place may be a runtime field, which the walk must skip unread (runtime
  * paths are at most three deep, below `metadata` or `status`).
@@ -346,9 +340,12 @@ function walk(w: Walk, path: Segment[], before: unknown, after: unknown, up: Mer
     const mk = nodeHere(path, up, opts);
     // A list below is compared whole here, before its path is pushed (as walk would first thing below).
     const listsHere = !scanned && !childMayBeRuntime(path, opts);
-    const beforeKeys = Object.keys(bo);
+    // for…in, not Object.keys: no array of keys is made for each map walked
+    let beforeCount = 0;
     let shared = 0;
-    for (const k of beforeKeys) {
+    for (const k in bo) {
+      if (!Object.hasOwn(bo, k)) continue;
+      beforeCount += 1;
       const bv = bo[k];
       let av: unknown;
       if (Object.hasOwn(ao, k)) {
@@ -365,18 +362,18 @@ function walk(w: Walk, path: Segment[], before: unknown, after: unknown, up: Mer
       walk(w, path, bv, av, mk, below);
       path.pop();
     }
-    const afterKeys = Object.keys(ao);
+    const afterCount = ownKeyCount(ao);
     // Keys only the after side has: none when every one of its keys was met above.
-    if (afterKeys.length > shared) {
-      for (const k of afterKeys) {
-        if (Object.hasOwn(bo, k)) continue;
+    if (afterCount > shared) {
+      for (const k in ao) {
+        if (!Object.hasOwn(ao, k) || Object.hasOwn(bo, k)) continue;
         path.push(keySeg(k));
         walk(w, path, undefined, ao[k], mk, scanned);
         path.pop();
       }
     }
     // `{}` came or went: a value (an empty selector selects everything), reported at its own path.
-    if (beforeKeys.length + afterKeys.length === 0 && (b === undefined || a === undefined)) push(path, b, a, out);
+    if (beforeCount + afterCount === 0 && (b === undefined || a === undefined)) push(path, b, a, out);
     return;
   }
   if ((b === undefined || Array.isArray(b)) && (a === undefined || Array.isArray(a))) {

@@ -188,8 +188,9 @@ export function ownershipLosses(
   for (const e of afterEntries) if (typeof e?.manager === 'string' && managers.has(e.manager)) stillThere.add(e.manager);
   let excuse: ChangeNode | undefined;
   const out: OwnershipLoss[] = [];
-  const othersBefore = othersThan(before, managers);
-  const othersAfter = othersThan(afterEntries, managers);
+  // what the other managers own: asked only once a manager's fields have changed (not in the usual case)
+  let othersBefore: ReturnType<typeof othersThan> | undefined;
+  let othersAfter: ReturnType<typeof othersThan> | undefined;
   for (const manager of managers) {
     const only = new Set([manager]);
     const oldFields = fieldsOf(before, only);
@@ -201,8 +202,8 @@ export function ownershipLosses(
     const left = now !== undefined && hasLeaf(now);
     const walk: Walk = {
       excuse: (excuse ??= changeTree(changes)),
-      othersBefore: othersBefore(manager),
-      othersAfter: othersAfter(manager),
+      othersBefore: (othersBefore ??= othersThan(before, managers))(manager),
+      othersAfter: (othersAfter ??= othersThan(afterEntries, managers))(manager),
       count: 0,
       shown: [],
       memo: new Map(),
