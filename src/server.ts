@@ -72,6 +72,8 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
+  /** the plain-HTTP /metrics listener of --metrics-port, when there is one */
+  readonly metricsServer: PlainServer | undefined;
   readonly policy: PolicyHolder;
   readonly store: BreakGlassStore;
   close(): Promise<void>;
@@ -231,7 +233,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.compactHeap) compactHeap();
   let metricsServer: PlainServer | undefined;
   if (opts.metricsPort !== undefined) {
-    metricsServer = http.createServer((req, res) => {
+    // the webhook port's deadline too: a request that trickles in is answered or dropped within 10 s,
+    // so 32 slow clients cannot keep Prometheus out for Node's default 5 minutes
+    metricsServer = http.createServer({ requestTimeout: REQUEST_DEADLINE.requestTimeout, headersTimeout: REQUEST_DEADLINE.headersTimeout, connectionsCheckingInterval: REQUEST_DEADLINE.connectionsCheckingInterval }, (req, res) => {
       if (req.method === 'GET' && req.url === '/metrics') {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();
@@ -251,6 +255,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     server,
     port,
+    metricsServer,
     policy,
     store,
     close: async () => {

@@ -455,7 +455,7 @@ describe('adversary: the served server carries the deadline (startServer)', () =
   let running: RunningServer;
   before(async () => {
     const dir = tempDir('driftgate-adversary-');
-    running = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), logger: createLogger('silent'), watch: false });
+    running = await startServer({ port: 0, metricsPort: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), logger: createLogger('silent'), watch: false });
   });
   after(() => running.close());
 
@@ -463,6 +463,12 @@ describe('adversary: the served server carries the deadline (startServer)', () =
     assert.equal(running.server.requestTimeout, REQUEST_TIMEOUT_MS);
     assert.equal(running.server.headersTimeout, REQUEST_DEADLINE.headersTimeout);
     assert.equal(running.server.listenerCount('clientError'), 1);
+  });
+
+  it('holds the --metrics-port listener to the same deadline, not the 5 minutes Node allows by default', () => {
+    assert.ok(running.metricsServer);
+    assert.equal(running.metricsServer.requestTimeout, REQUEST_TIMEOUT_MS);
+    assert.equal(running.metricsServer.headersTimeout, REQUEST_DEADLINE.headersTimeout);
   });
 
   it(
