@@ -33,7 +33,7 @@ import { listen, listenUrl } from './http/listen.ts';
 import { checkedMaxConnections, closeSilentConnections, limitConnections, METRICS_MAX_CONNECTIONS, type ConnectionLimit } from './http/connection-limit.ts';
 import { compactHeap } from './util/compact-heap.ts';
 import { http, https } from './util/builtin.ts';
-import { framingErrorHandler, REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from './http/validate-handler.ts';
+import { framingErrorHandler, HTTP_DEADLINE, REQUEST_DEADLINE, REQUEST_TIMEOUT_MS } from './http/validate-handler.ts';
 import type { SelfManagedCerts } from './tls/self-managed.ts';
 import type { LeaderLease } from './cluster/leader-lease.ts';
 
@@ -235,7 +235,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.metricsPort !== undefined) {
     // the webhook port's deadline too: a request that trickles in is answered or dropped within 10 s,
     // so 32 slow clients cannot keep Prometheus out for Node's default 5 minutes
-    metricsServer = http.createServer({ requestTimeout: REQUEST_DEADLINE.requestTimeout, headersTimeout: REQUEST_DEADLINE.headersTimeout, connectionsCheckingInterval: REQUEST_DEADLINE.connectionsCheckingInterval }, (req, res) => {
+    metricsServer = http.createServer(HTTP_DEADLINE, (req, res) => {
       if (req.method === 'GET' && req.url === '/metrics') {
         void exposition().then((m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body));
       } else res.writeHead(404).end();

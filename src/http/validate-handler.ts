@@ -23,12 +23,17 @@ import { bodyBudget, DEFAULT_BODY_BUDGET, DEFAULT_BODY_LIMIT, readBody } from '.
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Options for the server that serves this handler: Node's own request deadline, checked every second
- * (its default is every 30 s), instead of a timer per request. The 'clientError' it raises is answered
- * by framingErrorHandler. A connection that does not finish its TLS handshake in as long is dropped
+ * Node's own request deadline, checked every second (its default is every 30 s), instead of a timer per
+ * request: for every listener driftgate serves (the plain `--metrics-port` one too).
+ */
+export const HTTP_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 } as const;
+
+/**
+ * Options for the TLS server that serves this handler: HTTP_DEADLINE, whose 'clientError' is answered by
+ * framingErrorHandler, and a connection that does not finish its TLS handshake in as long is dropped
  * (Node's default: 120 s).
  */
-export const REQUEST_DEADLINE = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000, handshakeTimeout: REQUEST_TIMEOUT_MS } as const;
+export const REQUEST_DEADLINE = { ...HTTP_DEADLINE, handshakeTimeout: REQUEST_TIMEOUT_MS } as const;
 
 export interface ValidateOptions {
   readonly bodyLimit?: number;
