@@ -13,12 +13,15 @@
  * directories (builds to compare) the order rotates run by run, so drift on the machine spreads over
  * all of them. Medians and the run-to-run range; no thresholds, only numbers.
  *
- *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--saturation SECONDS] [--quick]
+ *   node bench/memory.ts [--runs 3] [--store empty|full|both] [--dist DIR ...] [--flags="--a --b" ...] [--floor] [--saturation SECONDS] [--quick]
  *
  * Without --dist it builds dist/ first (tsc -p tsconfig.build.json). --flags replaces the Node flags
  * and the environment (default: the image's; NAME=value words are set in the server's environment;
- * given several times, every build runs with each set, the sets alternating like the builds). Load
- * average is printed before and after: measure on a quiet machine.
+ * given several times, every build runs with each set, the sets alternating like the builds). --floor
+ * also measures bench/floor.js (a bare Node HTTPS server that parses each review and answers a fixed
+ * one) under the same load and flags, once per run, and prints each build's RSS above it: what driftgate
+ * itself holds, apart from what Node, TLS and the load hold in any server. Load average is printed
+ * before and after: measure on a quiet machine.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     flags: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
     saturation: { type: 'string' },
+    floor: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -111,14 +115,20 @@ function exited(proc: ChildProcess): Promise<void> {
 }
 
 interface Variant {
+  /** a build's directory, or FLOOR for bench/floor.js */
   readonly dist: string;
   readonly flags: readonly string[];
   readonly label: string;
 }
 
+const FLOOR = 'floor';
+
 async function measure({ dist, flags }: Variant, dataDir: string, certs: string, ca: string): Promise<Sample> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...flags.filter((w) => !isEnv(w)), join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir], {
+  const serve = dist === FLOOR
+    ? [join(ROOT, 'bench/floor.js'), String(port), certs, 'parse']
+    : [join(dist, 'main.js'), 'serve', '--config', join(ROOT, 'examples/driftgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--certs-dir', certs, '--data-dir', dataDir];
+  const proc = spawn(process.execPath, [...flags.filter((w) => !isEnv(w)), ...serve], {
     cwd: ROOT,
     env: { ...process.env, ...envOf(flags) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -165,13 +175,15 @@ async function main(): Promise<void> {
     const bundle = generateCertificates({ service: 'driftgate', namespace: 'driftgate', days: 1 });
     writeCertificates(certs, bundle);
     if (STORES.includes('full')) await seedStore(join(dir, 'seed-full'), 10_000, 100_000);
-    const variants: Variant[] = dists.flatMap((dist) => FLAG_SETS.map((flags) => ({ dist, flags, label: `${dist} ${flags.join(' ') || '(no flags)'}` })));
+    const builds = args.floor ? [...dists, FLOOR] : dists;
+    const variants: Variant[] = builds.flatMap((dist) => FLAG_SETS.map((flags) => ({ dist, flags, label: `${dist === FLOOR ? 'floor (bench/floor.js)' : dist} ${flags.join(' ') || '(no flags)'}` })));
     console.log(`bench:memory, node ${process.version}, ${RUNS} run(s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const samples = new Map<string, Sample[]>();
     for (let run = 0; run < RUNS; run += 1) {
       const order = [...variants.slice(run % variants.length), ...variants.slice(0, run % variants.length)];
       for (const store of STORES) {
         for (const variant of order) {
+          if (variant.dist === FLOOR && store !== STORES[0]) continue; // the floor keeps no store: once per run
           const dataDir = join(dir, `data-${run}-${store}`);
           rmSync(dataDir, { recursive: true, force: true });
           if (store === 'full') cpSync(join(dir, 'seed-full'), dataDir, { recursive: true });
@@ -188,7 +200,21 @@ async function main(): Promise<void> {
     for (const [key, xs] of samples) {
       const [store, label] = key.split('\t');
       const col = (k: keyof Sample, d = 1) => range(xs.map((x) => x[k]), d);
-      console.log([store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), label].join(' | '));
+      console.log([label!.startsWith('floor (') ? '(none)' : store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), label].join(' | '));
+    }
+    if (args.floor) {
+      // each build's median RSS above the floor's median under the same flags
+      const variantOf = new Map(variants.map((v) => [v.label, v]));
+      const floorOf = (flags: readonly string[]) => [...samples].find(([k]) => { const v = variantOf.get(k.split('\t')[1]!)!; return v.dist === FLOOR && v.flags.join(' ') === flags.join(' '); })?.[1];
+      console.log("\nabove the floor (median RSS minus the floor's under the same flags), MiB: idle / after the load");
+      for (const [key, xs] of samples) {
+        const [store, label] = key.split('\t') as [string, string];
+        const variant = variantOf.get(label)!;
+        const floor = variant.dist === FLOOR ? undefined : floorOf(variant.flags);
+        if (!floor) continue;
+        const above = (k: keyof Sample) => (median(xs.map((x) => x[k])) - median(floor.map((x) => x[k]))).toFixed(1);
+        console.log(`  ${store === 'full' ? '10k grants + 100k tasks' : 'empty'}: +${above('idleMiB')} / +${above('afterMiB')}  ${label}`);
+      }
     }
     console.log(JSON.stringify({ memory: { runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries(samples) } }));
   } finally {
