@@ -7,7 +7,8 @@
  * (10 connections, paced by bench/paced.ts; before 2026-11-26 autocannon's per-second bursts). Reported per store: VmRSS 2 s after /healthz ("idle"), VmRSS after the load, the
  * peak (VmHWM), the anonymous and file-backed parts of RSS after the load, and the server's own CPU
  * time (utime + stime from /proc/<pid>/stat) over the saturation phase divided by the requests it
- * answered, which the other load on a shared machine disturbs far less than req/s.
+ * answered, which the other load on a shared machine disturbs far less than req/s; and the p50 and p99
+ * latency of the paced 500 req/s phase.
  *
  * Every run starts a fresh process on a fresh copy of the seeded directory. With several --dist
  * directories (builds to compare) the order rotates run by run, so drift on the machine spreads over
@@ -79,6 +80,9 @@ interface Sample {
   readonly fileMiB: number;
   readonly cpuMsPerRequest: number;
   readonly saturationRps: number;
+  /** latency at the paced 500 req/s, ms */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
 }
 
 function healthy(port: number, ca: string): Promise<boolean> {
@@ -150,7 +154,7 @@ async function measure({ dist, flags }: Variant, dataDir: string, certs: string,
     const rated = await paced({ port, ca, rate: 500, seconds: RATE_SECONDS, connections: 10, bodies });
     if (rated.errors > 0) throw new Error(`${rated.errors} errors or non-2xx answers at 500 req/s`);
     const after = processMemory(pid);
-    return { idleMiB: idle.rss, afterMiB: after.rss, peakMiB: after.peak, anonMiB: after.anon, fileMiB: after.file, cpuMsPerRequest: cpu / requests, saturationRps: requests / SAT_SECONDS };
+    return { idleMiB: idle.rss, afterMiB: after.rss, peakMiB: after.peak, anonMiB: after.anon, fileMiB: after.file, cpuMsPerRequest: cpu / requests, saturationRps: requests / SAT_SECONDS, p50Ms: rated.p50, p99Ms: rated.p99 };
   } finally {
     proc.kill('SIGTERM');
     await exited(proc);
@@ -191,16 +195,16 @@ async function main(): Promise<void> {
           rmSync(dataDir, { recursive: true, force: true });
           const key = `${store}\t${variant.label}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          console.log(`run ${run + 1} ${store.padEnd(5)} ${variant.label}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s`);
+          console.log(`run ${run + 1} ${store.padEnd(5)} ${variant.label}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s; 500 req/s p50 ${s.p50Ms.toFixed(2)} p99 ${s.p99Ms.toFixed(2)} ms`);
         }
       }
     }
     console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; median (min–max) of ${RUNS} run(s); RSS in MiB`);
-    console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', 'build and flags'].join(' | '));
+    console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', '500 req/s p50 ms', 'p99 ms', 'build and flags'].join(' | '));
     for (const [key, xs] of samples) {
       const [store, label] = key.split('\t');
       const col = (k: keyof Sample, d = 1) => range(xs.map((x) => x[k]), d);
-      console.log([label!.startsWith('floor (') ? '(none)' : store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), label].join(' | '));
+      console.log([label!.startsWith('floor (') ? '(none)' : store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), col('p50Ms', 2), col('p99Ms', 2), label].join(' | '));
     }
     if (args.floor) {
       // each build's median RSS above the floor's median under the same flags
