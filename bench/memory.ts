@@ -182,7 +182,9 @@ async function main(): Promise<void> {
     const builds = args.floor ? [...dists, FLOOR] : dists;
     const variants: Variant[] = builds.flatMap((dist) => FLAG_SETS.map((flags) => ({ dist, flags, label: `${dist === FLOOR ? 'floor (bench/floor.js)' : dist} ${flags.join(' ') || '(no flags)'}` })));
     console.log(`bench:memory, node ${process.version}, ${RUNS} run(s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    const samples = new Map<string, Sample[]>();
+    /** every run's samples, by store and variant (key: `store<TAB>label`, as in the JSON line) */
+    const measured = new Map<string, { readonly store: string; readonly variant: Variant; readonly samples: Sample[] }>();
+    const storeName = (store: string, variant: Variant) => (variant.dist === FLOOR ? '(none)' : store === 'full' ? '10k grants + 100k tasks' : 'empty');
     for (let run = 0; run < RUNS; run += 1) {
       const order = [...variants.slice(run % variants.length), ...variants.slice(0, run % variants.length)];
       for (const store of STORES) {
@@ -194,33 +196,30 @@ async function main(): Promise<void> {
           const s = await measure(variant, dataDir, certs, bundle.caCert);
           rmSync(dataDir, { recursive: true, force: true });
           const key = `${store}\t${variant.label}`;
-          samples.set(key, [...(samples.get(key) ?? []), s]);
+          if (!measured.has(key)) measured.set(key, { store, variant, samples: [] });
+          measured.get(key)!.samples.push(s);
           console.log(`run ${run + 1} ${store.padEnd(5)} ${variant.label}: idle ${s.idleMiB.toFixed(1)}, after ${s.afterMiB.toFixed(1)} (anon ${s.anonMiB.toFixed(1)}, file ${s.fileMiB.toFixed(1)}), peak ${s.peakMiB.toFixed(1)} MiB; ${s.cpuMsPerRequest.toFixed(3)} ms CPU/request, ${s.saturationRps.toFixed(0)} req/s; 500 req/s p50 ${s.p50Ms.toFixed(2)} p99 ${s.p99Ms.toFixed(2)} ms`);
         }
       }
     }
     console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; median (min–max) of ${RUNS} run(s); RSS in MiB`);
     console.log(['store', 'RSS idle', 'RSS after load', 'anon', 'file', 'peak', 'CPU ms/request', 'req/s', '500 req/s p50 ms', 'p99 ms', 'build and flags'].join(' | '));
-    for (const [key, xs] of samples) {
-      const [store, label] = key.split('\t');
+    for (const { store, variant, samples: xs } of measured.values()) {
       const col = (k: keyof Sample, d = 1) => range(xs.map((x) => x[k]), d);
-      console.log([label!.startsWith('floor (') ? '(none)' : store === 'full' ? '10k grants + 100k tasks' : 'empty', col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), col('p50Ms', 2), col('p99Ms', 2), label].join(' | '));
+      console.log([storeName(store, variant), col('idleMiB'), col('afterMiB'), col('anonMiB'), col('fileMiB'), col('peakMiB'), col('cpuMsPerRequest', 3), col('saturationRps', 0), col('p50Ms', 2), col('p99Ms', 2), variant.label].join(' | '));
     }
     if (args.floor) {
-      // each build's median RSS above the floor's median under the same flags
-      const variantOf = new Map(variants.map((v) => [v.label, v]));
-      const floorOf = (flags: readonly string[]) => [...samples].find(([k]) => { const v = variantOf.get(k.split('\t')[1]!)!; return v.dist === FLOOR && v.flags.join(' ') === flags.join(' '); })?.[1];
+      // each build's median RSS above the floor's median under the same flags (the same FLAG_SETS entry)
+      const floors = [...measured.values()].filter((m) => m.variant.dist === FLOOR);
       console.log("\nabove the floor (median RSS minus the floor's under the same flags), MiB: idle / after the load");
-      for (const [key, xs] of samples) {
-        const [store, label] = key.split('\t') as [string, string];
-        const variant = variantOf.get(label)!;
-        const floor = variant.dist === FLOOR ? undefined : floorOf(variant.flags);
+      for (const { store, variant, samples: xs } of measured.values()) {
+        const floor = variant.dist === FLOOR ? undefined : floors.find((f) => f.variant.flags === variant.flags)?.samples;
         if (!floor) continue;
         const above = (k: keyof Sample) => (median(xs.map((x) => x[k])) - median(floor.map((x) => x[k]))).toFixed(1);
-        console.log(`  ${store === 'full' ? '10k grants + 100k tasks' : 'empty'}: +${above('idleMiB')} / +${above('afterMiB')}  ${label}`);
+        console.log(`  ${storeName(store, variant)}: +${above('idleMiB')} / +${above('afterMiB')}  ${variant.label}`);
       }
     }
-    console.log(JSON.stringify({ memory: { runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries(samples) } }));
+    console.log(JSON.stringify({ memory: { runs: RUNS, loadavg: loadavg(), samples: Object.fromEntries([...measured].map(([key, m]) => [key, m.samples])) } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
